@@ -1,0 +1,147 @@
+"""Settings: defaults in code, then a YAML file, then environment variables.
+
+Secrets (fields listed in ``SECRET_FIELDS``) are read only from the environment, either directly
+(``SWITCHBOARD_AMI_SECRET``) or from a file reference (``SWITCHBOARD_AMI_SECRET_FILE``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+ENV_PREFIX = "SWITCHBOARD_"
+SECRET_FIELDS = frozenset(
+    {"ami_secret", "ari_password", "secret_key", "sf_password", "sf_security_token", "sf_client_secret",
+     "sf_private_key"}
+)
+
+
+class ConfigError(Exception):
+    """Raised when configuration is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of every Switchboard process, with its default."""
+
+    database_url: str = "sqlite:///switchboard.db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    socketio_channel: str = "switchboard-socketio"
+    rq_queue: str = "switchboard"
+
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = "switchboard"
+    ami_secret: str = ""
+    ari_url: str = "http://127.0.0.1:8088"
+    ari_username: str = "switchboard"
+    ari_password: str = ""
+    ari_app: str = "switchboard"
+    # Where the orchestrator writes the generated Asterisk includes (agents, queue members).
+    asterisk_generated_dir: str = ""
+    # The SIP-over-WebSocket URL the browser registers to.
+    sip_ws_url: str = "ws://127.0.0.1:8088/ws"
+    sip_domain: str = "127.0.0.1"
+
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    public_url: str = ""
+    secret_key: str = ""
+    routing_timeout: float = 0.5
+
+    default_region: str = "FI"
+
+    # Salesforce connection. sf_auth: password | client_credentials | jwt
+    sf_auth: str = "password"
+    sf_domain: str = "login"
+    sf_instance_url: str = ""
+    sf_username: str = ""
+    sf_password: str = ""
+    sf_security_token: str = ""
+    sf_client_id: str = ""
+    sf_client_secret: str = ""
+    sf_private_key: str = ""
+    sf_api_version: str = "59.0"
+    # When set, every https:// request for Salesforce goes to this plain-HTTP emulator instead.
+    sf_emulator_url: str = ""
+
+    plugins_enabled: tuple[str, ...] = field(default_factory=tuple)
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict with secrets masked, for logs."""
+        out = dataclasses.asdict(self)
+        for name in SECRET_FIELDS:
+            if out.get(name):
+                out[name] = "***"
+        return out
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"setting {name!r} must be an integer, got {raw!r}") from exc
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"setting {name!r} must be a number, got {raw!r}") from exc
+    if isinstance(default, tuple):
+        if isinstance(raw, str):
+            return tuple(p.strip() for p in raw.split(",") if p.strip())
+        return tuple(raw)
+    return str(raw)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from defaults, the YAML file (``path`` or ``$SWITCHBOARD_CONFIG``) and the environment."""
+    env = os.environ if env is None else env
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    path = path or env.get(ENV_PREFIX + "CONFIG")
+    if path:
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path} must hold a mapping")
+        for key, raw in data.items():
+            if key in SECRET_FIELDS:
+                raise ConfigError(f"secret {key!r} may not be set in a file; use {ENV_PREFIX}{key.upper()}")
+            if not hasattr(defaults, key):
+                raise ConfigError(f"unknown setting {key!r} in {path}")
+            values[key] = raw
+    for f in dataclasses.fields(Settings):
+        var = ENV_PREFIX + f.name.upper()
+        if var in env:
+            values[f.name] = env[var]
+        elif var + "_FILE" in env:
+            values[f.name] = Path(env[var + "_FILE"]).read_text().strip()
+    coerced = {k: _coerce(k, v, getattr(defaults, k)) for k, v in values.items()}
+    return dataclasses.replace(defaults, **coerced)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment variables that reproduce ``settings`` in a child process."""
+    out: dict[str, str] = {}
+    for f in dataclasses.fields(Settings):
+        value = getattr(settings, f.name)
+        if isinstance(value, tuple):
+            value = ",".join(value)
+        out[ENV_PREFIX + f.name.upper()] = str(value)
+    return out

@@ -1,0 +1,31 @@
+"""Free loopback ports, chosen per run so several stacks can share a host."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port that is free on 127.0.0.1 for TCP (default) or UDP."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_port_range(size: int, start: int = 20000, end: int = 60000) -> tuple[int, int]:
+    """A block of ``size`` consecutive UDP ports that are free now (for RTP)."""
+    import random
+
+    for _ in range(200):
+        base = random.randrange(start, end - size) & ~1
+        ok = True
+        for port in range(base, base + size, 7):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base, base + size - 1
+    raise RuntimeError("no free port range")

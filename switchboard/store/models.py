@@ -1,0 +1,86 @@
+"""Database tables: users, agents, service pool queues, call history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Switchboard table."""
+
+
+class User(Base):
+    """A person who logs in to the web app (agent or supervisor)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default="agent")
+    agent: Mapped[Agent | None] = relationship(back_populates="user", uselist=False)
+
+
+class Agent(Base):
+    """A user's telephony identity: the PJSIP endpoint their web phone registers as."""
+
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    sip_username: Mapped[str] = mapped_column(String(80), unique=True)
+    # MD5 digest of "username:realm:password" (pjsip auth_type = md5): the password itself is never stored.
+    sip_md5_cred: Mapped[str] = mapped_column(String(64))
+    sip_generation: Mapped[int] = mapped_column(Integer, default=1)
+    user: Mapped[User] = relationship(back_populates="agent")
+    memberships: Mapped[list[QueueMembership]] = relationship(
+        back_populates="agent", cascade="all, delete-orphan"
+    )
+
+
+class ServiceQueue(Base):
+    """A service pool: an Asterisk queue with the label agents see and its inbound number."""
+
+    __tablename__ = "queues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)  # the queues.conf section
+    label: Mapped[str] = mapped_column(String(200), unique=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    memberships: Mapped[list[QueueMembership]] = relationship(
+        back_populates="queue", cascade="all, delete-orphan"
+    )
+
+
+class QueueMembership(Base):
+    """An agent's membership of a service pool."""
+
+    __tablename__ = "queue_memberships"
+    __table_args__ = (UniqueConstraint("agent_id", "queue_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
+    penalty: Mapped[int] = mapped_column(Integer, default=0)
+    agent: Mapped[Agent] = relationship(back_populates="memberships")
+    queue: Mapped[ServiceQueue] = relationship(back_populates="memberships")
+
+
+class CallRecord(Base):
+    """One finished call, keyed by the Asterisk linkedid."""
+
+    __tablename__ = "call_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), unique=True)
+    direction: Mapped[str] = mapped_column(String(20))
+    caller_number: Mapped[str] = mapped_column(String(80), default="")
+    caller_name: Mapped[str] = mapped_column(String(200), default="")
+    queue: Mapped[str] = mapped_column(String(80), default="")
+    agent: Mapped[str] = mapped_column(String(80), default="")
+    disposition: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    sf_task_id: Mapped[str] = mapped_column(String(18), default="")

@@ -1,0 +1,215 @@
+// Standalone shell of the web phone: wires PhoneCore events to the /phone page.
+// Caller details are untrusted text: they are only ever set with textContent.
+
+import { PhoneCore } from './core.js';
+
+const $ = (id) => document.getElementById(id);
+
+const REGISTRATION_TEXT = {
+  connecting: 'Connecting…',
+  registered: 'Registered',
+  unregistered: 'Not registered',
+  failed: 'Not registered',
+};
+
+const SOCKET_TEXT = {
+  connecting: 'Events connecting…',
+  connected: 'Events live',
+  disconnected: 'Events offline',
+  refused: 'Events refused',
+};
+
+const DEVICE_STATE_TEXT = {
+  not_inuse: 'Available',
+  ringing: 'Ringing',
+  inuse: 'On a call',
+  busy: 'Busy',
+  onhold: 'On hold',
+  unavailable: 'Offline',
+  invalid: 'Offline',
+};
+
+const CALL_STATE_TEXT = { ringing: 'Ringing', in_call: 'In call', ended: 'Call ended' };
+
+const els = {
+  phone: $('phone'),
+  regStatus: $('reg-status'),
+  regDetail: $('reg-detail'),
+  linkStatus: $('link-status'),
+  agentState: $('agent-state'),
+  idle: $('idle'),
+  lastCall: $('last-call'),
+  call: $('call'),
+  callState: $('call-state'),
+  callTimer: $('call-timer'),
+  callerNumber: $('caller-number'),
+  callerName: $('caller-name'),
+  queueName: $('queue-name'),
+  incoming: $('incoming'),
+  active: $('active'),
+  answer: $('answer'),
+  decline: $('decline'),
+  hangup: $('hangup'),
+  audio: $('remote-audio'),
+};
+
+const core = new PhoneCore({ audioElement: els.audio });
+const phone = {
+  core,
+  timings: {},
+  stats: () => core.stats(),
+  answer: () => core.answer(),
+  decline: () => core.decline(),
+  hangup: () => core.hangup(),
+  get registration() {
+    return core.registration;
+  },
+  get call() {
+    return core.call;
+  },
+};
+window.switchboardPhone = phone;
+
+const baseTitle = document.title;
+let answeredAtPerf = null;
+let timerHandle = null;
+
+function nowMs() {
+  return performance.timeOrigin + performance.now();
+}
+
+function formatDuration(totalSeconds) {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const hh = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+function tick() {
+  if (answeredAtPerf !== null) {
+    els.callTimer.textContent = formatDuration((performance.now() - answeredAtPerf) / 1000);
+  }
+}
+
+function startTimer() {
+  answeredAtPerf = performance.now();
+  tick();
+  clearInterval(timerHandle);
+  timerHandle = setInterval(tick, 250);
+}
+
+function stopTimer() {
+  tick();
+  clearInterval(timerHandle);
+  timerHandle = null;
+  answeredAtPerf = null;
+}
+
+function showCaller(call) {
+  els.callerNumber.textContent = call.number || 'Unknown number';
+  els.callerName.textContent = call.name || '';
+  els.callerName.hidden = !call.name;
+  els.queueName.textContent = call.queueLabel || call.queue || '';
+}
+
+function showCallState(call) {
+  els.phone.dataset.state = call.state;
+  els.call.dataset.state = call.state;
+  els.callState.textContent = CALL_STATE_TEXT[call.state] || call.state;
+  els.idle.hidden = true;
+  els.call.hidden = false;
+  els.incoming.hidden = call.state !== 'ringing';
+  els.active.hidden = call.state !== 'in_call';
+  els.answer.disabled = false;
+  els.decline.disabled = false;
+  els.hangup.disabled = false;
+}
+
+function setPill(el, state, label, title) {
+  el.dataset.state = state;
+  el.textContent = label;
+  el.title = title || '';
+}
+
+core.on('registration', ({ state, cause }) => {
+  setPill(els.regStatus, state, REGISTRATION_TEXT[state] || state, cause);
+  let detail = '';
+  if (state === 'failed') detail = `Registration failed${cause ? `: ${cause}` : ''}.`;
+  else if (state === 'unregistered' && cause) detail = `Phone server unreachable (${cause}); retrying…`;
+  els.regDetail.textContent = detail;
+  els.regDetail.hidden = !detail;
+});
+
+core.on('socket', ({ state, reason }) => {
+  setPill(els.linkStatus, state, SOCKET_TEXT[state] || state, reason);
+  if (state === 'refused' && reason === 'not_logged_in') {
+    window.location.assign(`/login?next=${encodeURIComponent('/phone')}`);
+  }
+});
+
+core.on('agentstate', (data) => {
+  const parts = [];
+  parts.push(data.paused ? 'Paused' : DEVICE_STATE_TEXT[data.device_state] || String(data.device_state || ''));
+  if (Array.isArray(data.queues) && data.queues.length) parts.push(`Queues: ${data.queues.join(', ')}`);
+  els.agentState.textContent = parts.filter(Boolean).join(' · ');
+  els.agentState.dataset.deviceState = String(data.device_state || '');
+  els.agentState.dataset.paused = data.paused ? 'true' : 'false';
+  els.agentState.hidden = false;
+});
+
+core.on('incoming', ({ call }) => {
+  stopTimer();
+  els.callTimer.textContent = '00:00';
+  showCaller(call);
+  showCallState(call);
+  phone.timings = { call_id: call.id, offered_at_ms: nowMs() };
+  document.title = `Ringing: ${call.number || 'call'} · ${baseTitle}`;
+});
+
+core.on('callupdate', ({ call }) => {
+  showCaller(call);
+});
+
+core.on('accepted', ({ call }) => {
+  showCallState(call);
+  startTimer();
+  phone.timings.answered_at_ms = nowMs();
+  document.title = `In call · ${baseTitle}`;
+});
+
+core.on('ended', ({ call, cause }) => {
+  stopTimer();
+  showCallState(call);
+  phone.timings.ended_at_ms = nowMs();
+  document.title = baseTitle;
+  const who = call.number || 'Unknown number';
+  els.lastCall.textContent = `Last call: ${who}${cause ? ` (${cause})` : ''}`;
+  els.lastCall.hidden = false;
+});
+
+core.on('error', ({ code, message }) => {
+  if (code === 'not_logged_in') {
+    window.location.assign(`/login?next=${encodeURIComponent('/phone')}`);
+    return;
+  }
+  setPill(els.regStatus, 'failed', 'Not registered', code);
+  els.regDetail.textContent = message || code;
+  els.regDetail.hidden = false;
+});
+
+els.answer.addEventListener('click', () => {
+  els.answer.disabled = true;
+  els.decline.disabled = true;
+  if (!core.answer()) els.answer.disabled = els.decline.disabled = false;
+});
+els.decline.addEventListener('click', () => {
+  els.decline.disabled = true;
+  core.decline();
+});
+els.hangup.addEventListener('click', () => {
+  els.hangup.disabled = true;
+  if (!core.hangup()) els.hangup.disabled = false;
+});
+
+core.start();
