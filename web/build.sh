@@ -11,5 +11,6 @@ mkdir -p static/vendor
 printf "window.JsSIP = require('jssip');\n" | ./node_modules/.bin/esbuild \
     --bundle --format=iife --minify --platform=browser --target=es2019 \
     --sourcefile=jssip-entry.js --log-level=warning --outfile=static/vendor/jssip.min.js
-cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
+# Drop the source map reference: the .map is not shipped.
+sed '/^\/\/# sourceMappingURL=/d' node_modules/socket.io-client/dist/socket.io.min.js >static/vendor/socket.io.min.js
 echo "built: $(ls static/vendor | tr '\n' ' ')"

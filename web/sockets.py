@@ -32,6 +32,11 @@ def agent_room(sip_username: str) -> str:
     return f"agent:{sip_username}"
 
 
+def _refusal(error: str, message: str) -> ConnectionRefusedError:
+    """A connection refusal the client sees as ``connect_error`` with message ``error`` and data."""
+    return ConnectionRefusedError(error, {"error": error, "message": message})
+
+
 class PhoneNamespace(Namespace):
     """The web phone's event channel; read-only for the browser."""
 
@@ -40,12 +45,10 @@ class PhoneNamespace(Namespace):
         user = current_user()
         if user is None:
             logger.info("refused /phone socket without login from %s", request.remote_addr)
-            raise ConnectionRefusedError("not_logged_in", {"error": "not_logged_in", "message": "Log in first."})
+            raise _refusal("not_logged_in", "Log in first.")
         if user.agent is None:
             logger.info("refused /phone socket for %s: not an agent", user.username)
-            raise ConnectionRefusedError(
-                "not_an_agent", {"error": "not_an_agent", "message": f"User {user.username!r} is not an agent."}
-            )
+            raise _refusal("not_an_agent", f"User {user.username!r} is not an agent.")
         room = agent_room(user.agent.sip_username)
         join_room(room)
         logger.info("phone socket %s of %s joined %s", request.sid, user.username, room)  # type: ignore[attr-defined]

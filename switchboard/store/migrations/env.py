@@ -1,6 +1,7 @@
 """Alembic environment: migrations run against the URL handed in by ``switchboard.store.upgrade``."""
 
 from alembic import context
+
 from switchboard.store.db import make_engine
 from switchboard.store.models import Base
 

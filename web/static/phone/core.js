@@ -2,7 +2,8 @@
 //
 // No DOM work here except playing remote audio, so that every shell (the standalone page,
 // later Salesforce Open CTI) reuses it. A shell listens to these events (CustomEvent.detail):
-//   registration  {state: 'connecting'|'registered'|'unregistered'|'failed', cause}
+//   registration  {state: 'connecting'|'registered'|'unregistered'|'disconnected'|'failed', cause}
+//                 ('disconnected': the SIP WebSocket is down and JsSIP retries by itself)
 //   socket        {state: 'connecting'|'connected'|'disconnected'|'refused', reason}
 //   incoming      {call}             a call starts ringing (caller details already known)
 //   callupdate    {call}             call details changed (late socket offer, answered/ended info)
@@ -188,7 +189,7 @@ export class PhoneCore extends EventTarget {
     ua.on('connecting', () => {
       if (this._registration.state !== 'registered') this._setRegistration('connecting');
     });
-    ua.on('disconnected', (e) => this._setRegistration('unregistered', (e && e.reason) || 'phone server unreachable'));
+    ua.on('disconnected', (e) => this._setRegistration('disconnected', (e && e.reason) || ''));
     ua.on('registered', () => this._setRegistration('registered'));
     ua.on('unregistered', (e) => this._setRegistration('unregistered', e && e.cause));
     ua.on('registrationFailed', (e) => this._setRegistration('failed', e && e.cause));

@@ -9,6 +9,7 @@ const REGISTRATION_TEXT = {
   connecting: 'Connecting…',
   registered: 'Registered',
   unregistered: 'Not registered',
+  disconnected: 'Not registered',
   failed: 'Not registered',
 };
 
@@ -38,7 +39,6 @@ const els = {
   linkStatus: $('link-status'),
   agentState: $('agent-state'),
   idle: $('idle'),
-  lastCall: $('last-call'),
   call: $('call'),
   callState: $('call-state'),
   callTimer: $('call-timer'),
@@ -136,7 +136,8 @@ core.on('registration', ({ state, cause }) => {
   setPill(els.regStatus, state, REGISTRATION_TEXT[state] || state, cause);
   let detail = '';
   if (state === 'failed') detail = `Registration failed${cause ? `: ${cause}` : ''}.`;
-  else if (state === 'unregistered' && cause) detail = `Phone server unreachable (${cause}); retrying…`;
+  else if (state === 'disconnected') detail = `Phone server unreachable${cause ? ` (${cause})` : ''}; retrying…`;
+  else if (state === 'unregistered' && cause) detail = `Unregistered: ${cause}.`;
   els.regDetail.textContent = detail;
   els.regDetail.hidden = !detail;
 });
@@ -183,9 +184,7 @@ core.on('ended', ({ call, cause }) => {
   showCallState(call);
   phone.timings.ended_at_ms = nowMs();
   document.title = baseTitle;
-  const who = call.number || 'Unknown number';
-  els.lastCall.textContent = `Last call: ${who}${cause ? ` (${cause})` : ''}`;
-  els.lastCall.hidden = false;
+  els.callState.title = cause || '';
 });
 
 core.on('error', ({ code, message }) => {

@@ -1,0 +1,88 @@
+"""The AMI connection (the only panoramisk user): stream events, reconnect, resync on every login."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from panoramisk import Manager
+
+from orchestrator import events as ev
+from orchestrator.translate import MalformedFrame, translate
+
+logger = logging.getLogger(__name__)
+
+EventSink = Callable[[ev.Event], Awaitable[None]]
+# Actions whose list items rebuild the model after a (re)connect: channels before queue entries.
+RESYNC_ACTIONS = ("CoreShowChannels", "QueueStatus", "DeviceStateList", "PJSIPShowContacts")
+
+
+class AmiConnection:
+    """Logs in to AMI, translates every message and hands events to ``sink``."""
+
+    def __init__(self, host: str, port: int, username: str, secret: str, sink: EventSink) -> None:
+        self.sink = sink
+        self.booted = asyncio.Event()
+        self.manager = Manager(host=host, port=port, username=username, secret=secret, ping_delay=10,
+                               reconnect_timeout=1, on_login=self._on_login, on_disconnect=self._on_disconnect)
+        self.manager.register_event("*", self._on_message)
+        self._resync_task: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        """Connect (panoramisk reconnects by itself afterwards)."""
+        await self.manager.connect()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.manager.close()
+
+    async def action(self, action: Mapping[str, Any]) -> Any:
+        """Send an AMI action and return its response (a list for list actions)."""
+        return await self.manager.send_action(dict(action))
+
+    def _on_login(self, _manager: Manager) -> None:
+        logger.info("AMI logged in")
+        self.booted.clear()
+        self._resync_task = asyncio.ensure_future(self._resync_when_booted())
+
+    def _on_disconnect(self, _manager: Manager, exc: Exception | None) -> None:
+        logger.warning("AMI disconnected: %s", exc)
+        self.booted.clear()
+
+    async def _on_message(self, _manager: Manager, msg: Mapping[str, Any]) -> None:
+        if msg.get("Event") == "FullyBooted":
+            self.booted.set()
+        await self.feed(msg, time.time())
+
+    async def feed(self, msg: Mapping[str, Any], at: float) -> None:
+        """Translate one message and hand its event on; malformed messages are logged and skipped."""
+        try:
+            event = translate(msg, at)
+        except MalformedFrame as exc:
+            logger.warning("skipped malformed AMI message: %s", exc)
+            return
+        if event is not None:
+            await self.sink(event)
+
+    async def _resync_when_booted(self) -> None:
+        try:
+            await asyncio.wait_for(self.booted.wait(), 60)
+            await self.resync()
+        except Exception:
+            logger.exception("resync failed")
+
+    async def resync(self) -> None:
+        """Rebuild the model from Asterisk's own lists, then let live events stream on."""
+        started = time.time()
+        await self.sink(ev.ResyncStarted(started))
+        for name in RESYNC_ACTIONS:
+            response = await self.action({"Action": name})
+            items = response if isinstance(response, list) else [response]
+            for msg in items:
+                if msg.get("Event"):
+                    await self.feed(msg, time.time())
+        await self.sink(ev.ResyncCompleted(time.time()))
+        logger.info("resynced from Asterisk in %.0f ms", (time.time() - started) * 1000)

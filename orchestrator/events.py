@@ -1,0 +1,181 @@
+"""Small frozen events: Asterisk's AMI/ARI vocabulary translated into Switchboard's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event; ``at`` is the time it was received (epoch seconds)."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AsteriskBooted(Event):
+    """Asterisk is fully booted (sent on login when it already is)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCreated(Event):
+    """A channel appeared."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    caller_number: str
+    caller_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHungUp(Event):
+    """A channel is gone."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    cause: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallerJoinedQueue(Event):
+    """A caller entered a service pool queue."""
+
+    queue: str
+    uniqueid: str
+    linkedid: str
+    caller_number: str
+    caller_name: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallerLeftQueue(Event):
+    """A caller left a queue (answered, abandoned or timed out)."""
+
+    queue: str
+    uniqueid: str
+    linkedid: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallerAbandoned(Event):
+    """A caller hung up while waiting in a queue."""
+
+    queue: str
+    uniqueid: str
+    linkedid: str
+    hold_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRinging(Event):
+    """A queue rings an agent for a caller."""
+
+    queue: str
+    agent: str
+    linkedid: str
+    agent_uniqueid: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRingNoAnswer(Event):
+    """An agent did not answer (or declined) a queue call."""
+
+    queue: str
+    agent: str
+    linkedid: str
+    ring_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConnected(Event):
+    """An agent answered a queue call."""
+
+    queue: str
+    agent: str
+    linkedid: str
+    hold_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCompleted(Event):
+    """A queue call an agent answered has ended."""
+
+    queue: str
+    agent: str
+    linkedid: str
+    hold_time: int
+    talk_time: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStateChanged(Event):
+    """An agent's device state changed (not_inuse, inuse, ringing, unavailable, ...)."""
+
+    agent: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMemberUpdated(Event):
+    """An agent's membership of a queue: added, its status, or its pause."""
+
+    queue: str
+    agent: str
+    paused: bool
+    paused_reason: str
+    in_call: bool
+    calls_taken: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMemberRemoved(Event):
+    """An agent is no longer a member of a queue."""
+
+    queue: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChanged(Event):
+    """An agent's SIP registration appeared or went away."""
+
+    agent: str
+    reachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncStarted(Event):
+    """A resync from Asterisk begins: what follows is a full snapshot."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelListed(Event):
+    """A channel reported by a resync (CoreShowChannel)."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    caller_number: str
+    caller_name: str
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntryListed(Event):
+    """A caller waiting in a queue, reported by a resync (QueueEntry)."""
+
+    queue: str
+    uniqueid: str
+    caller_number: str
+    caller_name: str
+    position: int
+    wait: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncCompleted(Event):
+    """The resync snapshot is complete: anything held but not reported is gone."""

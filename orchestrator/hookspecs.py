@@ -1,0 +1,36 @@
+"""Every hook a Switchboard plugin can implement. Hooks are keyword-only; add arguments, never rename."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+PROJECT = "switchboard"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def route_call(*, call: dict[str, Any]) -> str | None:
+    """Choose the queue for a new inbound call (synchronous, hard deadline); None keeps the dialplan's."""
+
+
+@hookspec
+def call_offered(*, agent: str, call: dict[str, Any]) -> None:
+    """An agent's phone started ringing for a queue call."""
+
+
+@hookspec
+def call_answered(*, agent: str, call_id: str) -> None:
+    """An agent answered a queue call."""
+
+
+@hookspec
+def call_ended(*, summary: dict[str, Any]) -> None:
+    """A customer call ended; ``summary`` is the call activity written to Salesforce."""
+
+
+@hookspec
+def agent_changed(*, agent: str, view: dict[str, Any]) -> None:
+    """An agent's presence (device state, registration, queue membership, pause) changed."""

@@ -1,0 +1,40 @@
+"""RQ jobs from asyncio: deterministic job ids, enqueued in a thread (rq uses blocking redis-py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry
+
+logger = logging.getLogger(__name__)
+
+FINISH_CALL = "worker.tasks.finish_call"
+RETRY = Retry(max=8, interval=[1, 2, 5, 10, 30, 60, 120, 300])
+
+
+def job_id(kind: str, call_id: str) -> str:
+    """A deterministic job id for a call, so a duplicate enqueue is the same job."""
+    return f"{kind}-" + re.sub(r"[^A-Za-z0-9_-]", "-", call_id)
+
+
+class JobQueue:
+    """The RQ queue the orchestrator hands Salesforce work to."""
+
+    def __init__(self, redis_url: str, name: str) -> None:
+        self.queue = Queue(name, connection=Redis.from_url(redis_url))
+
+    def _enqueue(self, func: str, arg: dict[str, Any], jid: str) -> None:
+        existing = self.queue.fetch_job(jid)
+        if existing is not None and existing.get_status(refresh=True) in {"queued", "started", "deferred",
+                                                                          "scheduled", "finished"}:
+            logger.info("job %s already %s; not enqueued again", jid, existing.get_status())
+            return
+        self.queue.enqueue(func, arg, job_id=jid, retry=RETRY, result_ttl=86400, failure_ttl=7 * 86400)
+
+    async def call_ended(self, summary: dict[str, Any]) -> None:
+        """Enqueue the call activity (history + Salesforce Task) of a finished call."""
+        await asyncio.to_thread(self._enqueue, FINISH_CALL, summary, job_id("call", summary["call_id"]))

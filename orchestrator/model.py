@@ -1,0 +1,312 @@
+"""The live model of calls, queue entries and agents: ``Model.apply(event) -> list[Change]``, no I/O."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestrator import events as ev
+
+logger = logging.getLogger(__name__)
+
+
+# ---- changes: what the dispatcher acts on --------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Base of every change the model reports."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallOffered(Change):
+    """An agent's phone rings for a queue call."""
+
+    agent: str
+    call: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered(Change):
+    """An agent answered a queue call."""
+
+    agent: str
+    call_id: str
+    answered_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OfferWithdrawn(Change):
+    """An agent's phone stopped ringing for a call they did not answer."""
+
+    agent: str
+    call_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded(Change):
+    """A customer call is over; ``summary`` is the JSON-able call activity."""
+
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChanged(Change):
+    """An agent's presence as Asterisk sees it changed."""
+
+    agent: str
+    view: dict[str, Any]
+
+
+# ---- state -----------------------------------------------------------------------------------------
+@dataclass
+class Call:
+    """A customer call, keyed by the Asterisk linkedid."""
+
+    call_id: str
+    caller_number: str
+    caller_name: str
+    queue: str
+    started_at: float
+    joined_at: float
+    direction: str = "inbound"
+    ringing: set[str] = field(default_factory=set)
+    agent: str = ""
+    answered_at: float | None = None
+    left_queue_at: float | None = None
+    wait_seconds: int | None = None
+
+
+@dataclass
+class Membership:
+    """An agent's membership of one queue."""
+
+    paused: bool = False
+    paused_reason: str = ""
+    in_call: bool = False
+    calls_taken: int = 0
+
+
+@dataclass
+class AgentPresence:
+    """What Asterisk says about one agent."""
+
+    name: str
+    device_state: str = "unknown"
+    registered: bool | None = None
+    queues: dict[str, Membership] = field(default_factory=dict)
+
+    def view(self) -> dict[str, Any]:
+        """A JSON-able view for the web phone and the board."""
+        return {
+            "agent": self.name,
+            "device_state": self.device_state,
+            "registered": self.registered,
+            "paused": bool(self.queues) and all(m.paused for m in self.queues.values()),
+            "queues": sorted(self.queues),
+            "paused_queues": sorted(q for q, m in self.queues.items() if m.paused),
+        }
+
+
+def iso(ts: float | None) -> str | None:
+    """An epoch time as ISO 8601 UTC, or None."""
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+class Model:
+    """Calls, queue entries and agents, changed only by ``apply``."""
+
+    def __init__(self, queue_labels: Mapping[str, str] | None = None) -> None:
+        self.queue_labels = dict(queue_labels or {})
+        self.calls: dict[str, Call] = {}
+        self.channels: dict[str, str] = {}  # uniqueid -> linkedid
+        self.first_seen: dict[str, float] = {}  # linkedid -> time its first channel appeared
+        self.agents: dict[str, AgentPresence] = {}
+        self._seen_channels: set[str] | None = None
+        self._seen_members: set[tuple[str, str]] | None = None
+
+    # -- public -------------------------------------------------------------------------------------
+    def apply(self, event: ev.Event) -> list[Change]:
+        """Apply one event and return what changed."""
+        handler = getattr(self, "_on_" + type(event).__name__, None)
+        if handler is None:
+            return []
+        return handler(event)
+
+    def call_view(self, call: Call) -> dict[str, Any]:
+        """A JSON-able view of a live call."""
+        return {
+            "call_id": call.call_id,
+            "caller_number": call.caller_number,
+            "caller_name": call.caller_name,
+            "queue": call.queue,
+            "queue_label": self.queue_labels.get(call.queue, call.queue),
+            "direction": call.direction,
+            "offered_at": call.joined_at,
+            "agent": call.agent,
+            "answered_at": call.answered_at,
+        }
+
+    def agent(self, name: str) -> AgentPresence:
+        """The presence record of an agent, created on first mention."""
+        presence = self.agents.get(name)
+        if presence is None:
+            presence = self.agents[name] = AgentPresence(name)
+        return presence
+
+    # -- channels -----------------------------------------------------------------------------------
+    def _on_ChannelCreated(self, e: ev.ChannelCreated) -> list[Change]:
+        self.channels[e.uniqueid] = e.linkedid
+        self.first_seen.setdefault(e.linkedid, e.at)
+        return []
+
+    def _on_ChannelListed(self, e: ev.ChannelListed) -> list[Change]:
+        if self._seen_channels is not None:
+            self._seen_channels.add(e.uniqueid)
+        if e.uniqueid not in self.channels:
+            self.channels[e.uniqueid] = e.linkedid
+            self.first_seen.setdefault(e.linkedid, e.at - e.seconds)
+        return []
+
+    def _on_ChannelHungUp(self, e: ev.ChannelHungUp) -> list[Change]:
+        linkedid = self.channels.pop(e.uniqueid, e.linkedid)
+        if any(lid == linkedid for lid in self.channels.values()):
+            return []
+        self.first_seen.pop(linkedid, None)
+        call = self.calls.pop(linkedid, None)
+        if call is None:
+            return []
+        return self._end(call, e.at)
+
+    def _end(self, call: Call, at: float) -> list[Change]:
+        changes: list[Change] = [OfferWithdrawn(a, call.call_id, "caller hung up") for a in sorted(call.ringing)]
+        answered = call.answered_at is not None
+        if call.wait_seconds is not None:
+            wait = call.wait_seconds
+        else:
+            wait = round((call.left_queue_at or at) - call.joined_at)
+        summary = {
+            "call_id": call.call_id,
+            "direction": call.direction,
+            "caller_number": call.caller_number,
+            "caller_name": call.caller_name,
+            "queue": call.queue,
+            "queue_label": self.queue_labels.get(call.queue, call.queue),
+            "agent": call.agent,
+            "disposition": "answered" if answered else "not answered",
+            "started_at": iso(call.started_at),
+            "answered_at": iso(call.answered_at),
+            "ended_at": iso(at),
+            "wait_seconds": max(0, int(wait)),
+            "duration_seconds": max(0, round(at - call.answered_at)) if call.answered_at is not None else 0,
+        }
+        changes.append(CallEnded(summary))
+        return changes
+
+    # -- queue calls ---------------------------------------------------------------------------------
+    def _on_CallerJoinedQueue(self, e: ev.CallerJoinedQueue) -> list[Change]:
+        call = self.calls.get(e.linkedid)
+        if call is None:
+            self.calls[e.linkedid] = Call(e.linkedid, e.caller_number, e.caller_name, e.queue,
+                                          self.first_seen.get(e.linkedid, e.at), e.at)
+        else:  # moved to another queue
+            call.queue, call.joined_at, call.left_queue_at = e.queue, e.at, None
+        return []
+
+    def _on_QueueEntryListed(self, e: ev.QueueEntryListed) -> list[Change]:
+        linkedid = self.channels.get(e.uniqueid, e.uniqueid)
+        if linkedid not in self.calls:
+            joined = e.at - e.wait
+            self.calls[linkedid] = Call(linkedid, e.caller_number, e.caller_name, e.queue,
+                                        self.first_seen.get(linkedid, joined), joined)
+        return []
+
+    def _on_CallerLeftQueue(self, e: ev.CallerLeftQueue) -> list[Change]:
+        call = self.calls.get(e.linkedid)
+        if call is not None and call.left_queue_at is None:
+            call.left_queue_at = e.at
+        return []
+
+    def _on_CallerAbandoned(self, e: ev.CallerAbandoned) -> list[Change]:
+        call = self.calls.get(e.linkedid)
+        if call is not None:
+            call.wait_seconds = e.hold_time
+        return []
+
+    def _on_AgentRinging(self, e: ev.AgentRinging) -> list[Change]:
+        call = self.calls.get(e.linkedid)
+        if call is None or e.agent in call.ringing:
+            return []
+        call.ringing.add(e.agent)
+        return [CallOffered(e.agent, self.call_view(call))]
+
+    def _on_AgentRingNoAnswer(self, e: ev.AgentRingNoAnswer) -> list[Change]:
+        call = self.calls.get(e.linkedid)
+        if call is None or e.agent not in call.ringing:
+            return []
+        call.ringing.discard(e.agent)
+        return [OfferWithdrawn(e.agent, call.call_id, "no answer")]
+
+    def _on_AgentConnected(self, e: ev.AgentConnected) -> list[Change]:
+        call = self.calls.get(e.linkedid)
+        if call is None:
+            return []
+        others = sorted(call.ringing - {e.agent})
+        call.ringing.clear()
+        call.agent, call.answered_at, call.wait_seconds = e.agent, e.at, e.hold_time
+        changes: list[Change] = [OfferWithdrawn(a, call.call_id, "answered elsewhere") for a in others]
+        changes.append(CallAnswered(e.agent, call.call_id, e.at))
+        return changes
+
+    # -- agents ------------------------------------------------------------------------------------------
+    def _changed(self, presence: AgentPresence, before: dict[str, Any]) -> list[Change]:
+        after = presence.view()
+        return [] if after == before else [AgentChanged(presence.name, after)]
+
+    def _on_DeviceStateChanged(self, e: ev.DeviceStateChanged) -> list[Change]:
+        presence = self.agent(e.agent)
+        before = presence.view()
+        presence.device_state = e.state
+        return self._changed(presence, before)
+
+    def _on_ContactChanged(self, e: ev.ContactChanged) -> list[Change]:
+        presence = self.agent(e.agent)
+        before = presence.view()
+        presence.registered = e.reachable
+        return self._changed(presence, before)
+
+    def _on_QueueMemberUpdated(self, e: ev.QueueMemberUpdated) -> list[Change]:
+        if self._seen_members is not None:
+            self._seen_members.add((e.agent, e.queue))
+        presence = self.agent(e.agent)
+        before = presence.view()
+        presence.queues[e.queue] = Membership(e.paused, e.paused_reason, e.in_call, e.calls_taken)
+        return self._changed(presence, before)
+
+    def _on_QueueMemberRemoved(self, e: ev.QueueMemberRemoved) -> list[Change]:
+        presence = self.agent(e.agent)
+        before = presence.view()
+        presence.queues.pop(e.queue, None)
+        return self._changed(presence, before)
+
+    # -- resync: a full snapshot, then diff (expired = held - reported) ----------------------------------
+    def _on_ResyncStarted(self, e: ev.ResyncStarted) -> list[Change]:
+        self._seen_channels, self._seen_members = set(), set()
+        return []
+
+    def _on_ResyncCompleted(self, e: ev.ResyncCompleted) -> list[Change]:
+        seen_channels, seen_members = self._seen_channels or set(), self._seen_members or set()
+        self._seen_channels = self._seen_members = None
+        changes: list[Change] = []
+        for uniqueid in sorted(set(self.channels) - seen_channels):
+            changes += self._on_ChannelHungUp(ev.ChannelHungUp(e.at, uniqueid, self.channels[uniqueid], "", 0))
+        # calls whose channels all vanished while we were away
+        for linkedid in sorted(set(self.calls) - set(self.channels.values())):
+            changes += self._end(self.calls.pop(linkedid), e.at)
+        for presence in list(self.agents.values()):
+            for queue in sorted(set(presence.queues)):
+                if (presence.name, queue) not in seen_members:
+                    changes += self._on_QueueMemberRemoved(ev.QueueMemberRemoved(e.at, queue, presence.name))
+        return changes

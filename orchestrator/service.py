@@ -1,0 +1,93 @@
+"""The orchestrator's lifecycle: wire AMI, ARI, model, dispatcher and commands together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from orchestrator import commands
+from orchestrator import events as ev
+from orchestrator.ami import AmiConnection
+from orchestrator.ari import AriClient
+from orchestrator.dispatcher import Dispatcher
+from orchestrator.jobs import JobQueue
+from orchestrator.model import Model
+from orchestrator.notifier import Notifier
+from orchestrator.plugins import plugin_manager
+from orchestrator.provisioning import write_includes
+from orchestrator.routing import Router
+from switchboard.config import Settings
+from switchboard.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+class Orchestrator:
+    """Owns the live model; every event goes translate -> model -> dispatcher, in order."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.database_url)
+        self.model = Model()
+        self.pm = plugin_manager(settings.plugins_enabled)
+        self.dispatcher = Dispatcher(Notifier(settings.redis_url, settings.socketio_channel),
+                                     JobQueue(settings.redis_url, settings.rq_queue), self.pm)
+        self.events: asyncio.Queue[ev.Event] = asyncio.Queue()
+        self.ami = AmiConnection(settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret,
+                                 self.events.put)
+        self.ari = AriClient(settings.ari_url, settings.ari_username, settings.ari_password, settings.ari_app,
+                             self._on_ari)
+        self.router: Router | None = None
+
+    async def _on_ari(self, message: dict) -> None:
+        if self.router is not None:
+            await self.router.on_ari(message)
+
+    async def _consume(self) -> None:
+        while True:
+            event = await self.events.get()
+            try:
+                changes = self.model.apply(event)
+            except Exception:
+                logger.exception("model rejected %r", event)
+                continue
+            if changes:
+                await self.dispatcher.dispatch(changes)
+
+    async def load_queues(self) -> None:
+        """Refresh queue labels from the database."""
+        queues = await asyncio.to_thread(self.store.list_queues)
+        self.model.queue_labels = {q.name: q.label for q in queues}
+        if self.router is not None:
+            self.router.queues = set(self.model.queue_labels)
+
+    async def provision(self, _command: dict | None = None) -> None:
+        """Write agents and queue members from the database into Asterisk and reload what changed."""
+        await self.load_queues()
+        if not self.settings.asterisk_generated_dir:
+            return
+        agents = await asyncio.to_thread(self.store.list_agents)
+        agents_changed, members_changed = await asyncio.to_thread(
+            write_includes, self.settings.asterisk_generated_dir, agents)
+        if agents_changed:
+            await self.ami.action({"Action": "Command", "Command": "module reload res_pjsip.so"})
+        if members_changed:
+            await self.ami.action({"Action": "Command", "Command": "queue reload members"})
+        logger.info("provisioned %d agents (endpoints %s, members %s)", len(agents),
+                    "reloaded" if agents_changed else "unchanged", "reloaded" if members_changed else "unchanged")
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        self.router = Router(self.ari, self.pm, self.settings.routing_timeout, set())
+        await self.load_queues()
+        consumer = asyncio.create_task(self._consume())
+        ari_task = asyncio.create_task(self.ari.run())
+        await self.ami.connect()
+        await self.provision()
+        cmd_task = asyncio.create_task(commands.listen(self.settings.redis_url, {"provision": self.provision}))
+        logger.info("orchestrator running")
+        try:
+            await asyncio.gather(consumer, ari_task, cmd_task)
+        finally:
+            self.ami.close()
+            await self.ari.close()

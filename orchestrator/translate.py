@@ -1,0 +1,198 @@
+"""The one place that reads raw AMI messages: a table from AMI event names to event builders."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from orchestrator import events as ev
+
+logger = logging.getLogger(__name__)
+
+DEVICE_STATE_MAP = {
+    "NOT_INUSE": "not_inuse",
+    "INUSE": "inuse",
+    "BUSY": "inuse",
+    "RINGING": "ringing",
+    "RINGINUSE": "ringing",
+    "ONHOLD": "onhold",
+    "UNAVAILABLE": "unavailable",
+    "INVALID": "unavailable",
+    "UNKNOWN": "unknown",
+}
+# Queue members are PJSIP endpoints named after the agent's SIP user name.
+_AGENT_INTERFACE = re.compile(r"^PJSIP/([A-Za-z0-9_.\-]+)$")
+_AGENT_CHANNEL = re.compile(r"^PJSIP/([A-Za-z0-9_.\-]+)-[0-9a-f]+$")
+
+
+class MalformedFrame(ValueError):
+    """An AMI frame that cannot be parsed or lacks a required header."""
+
+
+def agent_from_interface(interface: str) -> str | None:
+    """The agent's name for a queue interface or device (``PJSIP/agent1``), else None."""
+    m = _AGENT_INTERFACE.match(interface or "")
+    return m.group(1) if m else None
+
+
+def agent_from_channel(channel: str) -> str | None:
+    """The agent's name for a channel (``PJSIP/agent1-0000002a``), else None."""
+    m = _AGENT_CHANNEL.match(channel or "")
+    return m.group(1) if m else None
+
+
+def parse_frame(raw: str) -> dict[str, str]:
+    """Parse one AMI frame (``Key: Value`` lines) into a dict; raises MalformedFrame."""
+    out: dict[str, str] = {}
+    for line in raw.replace("\r\n", "\n").split("\n"):
+        if not line:
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key or " " in key.strip():
+            raise MalformedFrame(f"not an AMI header line: {line[:80]!r}")
+        out[key.strip()] = value.strip()
+    if not out:
+        raise MalformedFrame("empty frame")
+    return out
+
+
+def _int(msg: Mapping[str, Any], key: str) -> int:
+    try:
+        return int(msg.get(key) or 0)
+    except (TypeError, ValueError) as exc:
+        raise MalformedFrame(f"{key} is not a number: {msg.get(key)!r}") from exc
+
+
+def _req(msg: Mapping[str, Any], key: str) -> str:
+    value = msg.get(key)
+    if value is None or value == "":
+        raise MalformedFrame(f"{msg.get('Event')} without {key}")
+    return str(value)
+
+
+def _callerid(msg: Mapping[str, Any], key: str) -> str:
+    value = str(msg.get(key) or "")
+    return "" if value == "<unknown>" else value
+
+
+def _agent(msg: Mapping[str, Any], key: str = "Interface") -> str | None:
+    return agent_from_interface(str(msg.get(key) or ""))
+
+
+Builder = Callable[[Mapping[str, Any], float], ev.Event | None]
+
+
+def _member(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    agent = _agent(msg, "StateInterface") or _agent(msg)
+    if agent is None:
+        return None
+    return ev.QueueMemberUpdated(at, _req(msg, "Queue"), agent, msg.get("Paused") == "1",
+                                 str(msg.get("PausedReason") or ""), msg.get("InCall") == "1",
+                                 _int(msg, "CallsTaken"))
+
+
+def _device(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    agent = agent_from_interface(str(msg.get("Device") or ""))
+    if agent is None:
+        return None
+    return ev.DeviceStateChanged(at, agent, DEVICE_STATE_MAP.get(_req(msg, "State"), "unknown"))
+
+
+def _contact(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    aor = str(msg.get("AOR") or "")
+    status = str(msg.get("ContactStatus") or "")
+    if not aor or not status:
+        return None
+    return ev.ContactChanged(at, aor, status in {"Created", "Reachable", "Updated", "NonQualified"})
+
+
+def _agent_event(cls: type, *fields: str) -> Builder:
+    def build(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+        agent = _agent(msg)
+        if agent is None:
+            return None
+        values = [_int(msg, f) for f in fields]
+        return cls(at, _req(msg, "Queue"), agent, _req(msg, "Linkedid"), *values)
+    return build
+
+
+def _agent_ringing(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    agent = _agent(msg)
+    if agent is None:
+        return None
+    return ev.AgentRinging(at, _req(msg, "Queue"), agent, _req(msg, "Linkedid"), str(msg.get("DestUniqueid") or ""))
+
+
+def _agent_complete(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    agent = _agent(msg)
+    if agent is None:
+        return None
+    return ev.AgentCompleted(at, _req(msg, "Queue"), agent, _req(msg, "Linkedid"), _int(msg, "HoldTime"),
+                             _int(msg, "TalkTime"), str(msg.get("Reason") or ""))
+
+
+TABLE: dict[str, Builder] = {
+    "FullyBooted": lambda m, at: ev.AsteriskBooted(at),
+    "Newchannel": lambda m, at: ev.ChannelCreated(
+        at, _req(m, "Uniqueid"), _req(m, "Linkedid"), _req(m, "Channel"),
+        _callerid(m, "CallerIDNum"), _callerid(m, "CallerIDName")),
+    "Hangup": lambda m, at: ev.ChannelHungUp(
+        at, _req(m, "Uniqueid"), _req(m, "Linkedid"), _req(m, "Channel"), _int(m, "Cause")),
+    "QueueCallerJoin": lambda m, at: ev.CallerJoinedQueue(
+        at, _req(m, "Queue"), _req(m, "Uniqueid"), _req(m, "Linkedid"),
+        _callerid(m, "CallerIDNum"), _callerid(m, "CallerIDName"), _int(m, "Position")),
+    "QueueCallerLeave": lambda m, at: ev.CallerLeftQueue(
+        at, _req(m, "Queue"), _req(m, "Uniqueid"), _req(m, "Linkedid")),
+    "QueueCallerAbandon": lambda m, at: ev.CallerAbandoned(
+        at, _req(m, "Queue"), _req(m, "Uniqueid"), _req(m, "Linkedid"), _int(m, "HoldTime")),
+    "AgentCalled": _agent_ringing,
+    "AgentRingNoAnswer": _agent_event(ev.AgentRingNoAnswer, "RingTime"),
+    "AgentConnect": _agent_event(ev.AgentConnected, "HoldTime"),
+    "AgentComplete": _agent_complete,
+    "DeviceStateChange": _device,
+    "QueueMemberStatus": _member,
+    "QueueMemberAdded": _member,
+    "QueueMemberPause": _member,
+    "QueueMember": _member,  # QueueStatus list item
+    "QueueMemberRemoved": lambda m, at: (
+        ev.QueueMemberRemoved(at, _req(m, "Queue"), a) if (a := _agent(m)) else None),
+    "ContactStatus": _contact,
+    "CoreShowChannel": lambda m, at: ev.ChannelListed(
+        at, _req(m, "Uniqueid"), _req(m, "Linkedid"), _req(m, "Channel"),
+        _callerid(m, "CallerIDNum"), _callerid(m, "CallerIDName"), _duration(m.get("Duration"))),
+    "QueueEntry": lambda m, at: ev.QueueEntryListed(
+        at, _req(m, "Queue"), _req(m, "Uniqueid"), _callerid(m, "CallerIDNum"),
+        _callerid(m, "CallerIDName"), _int(m, "Position"), _int(m, "Wait")),
+}
+
+
+def _duration(value: Any) -> int:
+    """Seconds from CoreShowChannel's ``HH:MM:SS`` Duration."""
+    try:
+        h, m, s = (int(p) for p in str(value or "0:0:0").split(":"))
+    except ValueError:
+        return 0
+    return h * 3600 + m * 60 + s
+
+
+def translate(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    """The event for one AMI message, or None when Switchboard does not use it; raises MalformedFrame."""
+    name = msg.get("Event")
+    builder = TABLE.get(str(name)) if name else None
+    if builder is None:
+        return None
+    return builder(msg, at)
+
+
+def translate_all(messages: Iterator[tuple[float, Mapping[str, Any]]]) -> Iterator[ev.Event]:
+    """Translate a stream, logging and skipping malformed messages."""
+    for at, msg in messages:
+        try:
+            event = translate(msg, at)
+        except MalformedFrame as exc:
+            logger.warning("skipped malformed AMI message: %s", exc)
+            continue
+        if event is not None:
+            yield event

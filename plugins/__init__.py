@@ -1,0 +1,1 @@
+"""Built-in plugins, registered through the same entry points third-party plugins use."""

@@ -1,0 +1,10 @@
+"""Default routing: wiring only; the logic is in ``plugins.default_routing.rules``."""
+
+from orchestrator.hookspecs import hookimpl
+from plugins.default_routing import rules
+
+
+@hookimpl(trylast=True)
+def route_call(*, call: dict) -> str | None:
+    """Keep the queue the dialplan chose for the dialled number."""
+    return rules.default_queue(call)

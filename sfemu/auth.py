@@ -1,0 +1,154 @@
+"""Authentication: the emulator's credentials, issued sessions, SOAP login and OAuth token bodies."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+logger = logging.getLogger(__name__)
+
+ORG_ID = "00D5g000004DEMO"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the emulator accepts: one integration user, its security token and one connected app."""
+
+    username: str = "integration@switchboard.demo"
+    password: str = "switchboard-demo"
+    security_token: str = "DEMOTOKEN123"
+    client_id: str = "switchboard-demo-client"
+    client_secret: str = "switchboard-demo-secret"
+
+    def password_ok(self, username: str | None, password: str | None) -> bool:
+        """True for the user's password, with or without the security token appended."""
+        if username is None or password is None or username.lower() != self.username.lower():
+            return False
+        return password in (self.password, self.password + self.security_token)
+
+    def client_ok(self, client_id: str | None, client_secret: str | None) -> bool:
+        """True for the connected app's consumer key and secret."""
+        return client_id == self.client_id and client_secret == self.client_secret
+
+
+@dataclass(frozen=True)
+class Session:
+    """An issued access token."""
+
+    token: str
+    user_id: str
+    issued_at: float
+
+
+class SessionRegistry:
+    """Issues and checks access tokens; expiring kills existing tokens only (new logins still work)."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+        self.logins = 0
+
+    def issue(self, user_id: str) -> Session:
+        """A new session for ``user_id``."""
+        session = Session(f"{ORG_ID}!AQ{secrets.token_urlsafe(48)}", user_id, time.time())
+        with self._lock:
+            self._sessions[session.token] = session
+            self.logins += 1
+        return session
+
+    def check(self, authorization: str | None) -> Session | None:
+        """The live session named by an ``Authorization: Bearer <token>`` header, else None."""
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() not in ("bearer", "oauth"):
+            return None
+        with self._lock:
+            return self._sessions.get(token.strip())
+
+    def expire_all(self) -> int:
+        """Invalidate every issued session; returns how many there were."""
+        with self._lock:
+            n = len(self._sessions)
+            self._sessions.clear()
+        return n
+
+
+def parse_soap_login(body: bytes) -> tuple[str | None, str | None]:
+    """The username and password of a SOAP ``login`` request, or (None, None) when it is not one."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None, None
+    values: dict[str, str] = {}
+    for el in root.iter():
+        local = el.tag.rsplit("}", 1)[-1]
+        if local in ("username", "password"):
+            values[local] = el.text or ""
+    return values.get("username"), values.get("password")
+
+
+def soap_login_response(session: Session, server_base: str, version: str, username: str) -> str:
+    """The SOAP body of a successful login (unprefixed ``sessionId`` and ``serverUrl``)."""
+    base = escape(server_base.rstrip("/"))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns="urn:partner.soap.sforce.com" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><loginResponse><result>'
+        f"<metadataServerUrl>{base}/services/Soap/m/{version}/{ORG_ID}</metadataServerUrl>"
+        "<passwordExpired>false</passwordExpired><sandbox>false</sandbox>"
+        f"<serverUrl>{base}/services/Soap/u/{version}/{ORG_ID}</serverUrl>"
+        f"<sessionId>{escape(session.token)}</sessionId><userId>{session.user_id}</userId>"
+        f"<userInfo><organizationId>{ORG_ID}</organizationId><userName>{escape(username)}</userName>"
+        "</userInfo></result></loginResponse></soapenv:Body></soapenv:Envelope>"
+    )
+
+
+def soap_fault(code: str, message: str) -> str:
+    """A SOAP fault body with ``sf:exceptionCode`` and ``sf:exceptionMessage``."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:sf="urn:fault.partner.soap.sforce.com" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault>'
+        f"<faultcode>sf:{code}</faultcode><faultstring>{code}: {escape(message)}</faultstring>"
+        f'<detail><sf:LoginFault xsi:type="sf:LoginFault"><sf:exceptionCode>{code}</sf:exceptionCode>'
+        f"<sf:exceptionMessage>{escape(message)}</sf:exceptionMessage></sf:LoginFault></detail>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+
+
+def basic_auth(header: str | None) -> tuple[str | None, str | None]:
+    """The (client id, secret) of an ``Authorization: Basic`` header, else (None, None)."""
+    if not header or not header.lower().startswith("basic "):
+        return None, None
+    try:
+        decoded = base64.b64decode(header[6:].strip()).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    client_id, _, secret = decoded.partition(":")
+    return client_id, secret
+
+
+def oauth_token_body(session: Session, instance_url: str, signing_key: str) -> dict[str, Any]:
+    """The JSON of a successful ``/services/oauth2/token`` response."""
+    issued_at = str(int(session.issued_at * 1000))
+    identity = f"{instance_url.rstrip('/')}/id/{ORG_ID}/{session.user_id}"
+    digest = hmac.new(signing_key.encode(), (identity + issued_at).encode(), hashlib.sha256).digest()
+    return {
+        "access_token": session.token,
+        "instance_url": instance_url.rstrip("/"),
+        "id": identity,
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+        "signature": base64.b64encode(digest).decode(),
+    }

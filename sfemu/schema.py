@@ -1,0 +1,215 @@
+"""Object and field definitions: the per-object schema the store validates against."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Record = dict[str, Any]
+
+TEXT_TYPES = frozenset({"string", "textarea", "phone", "email", "picklist", "url"})
+SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One field of an sObject, with the describe attributes the emulator honours."""
+
+    name: str
+    type: str
+    length: int = 0
+    label: str = ""
+    required: bool = False
+    external_id: bool = False
+    unique: bool = False
+    createable: bool = True
+    updateable: bool = True
+    calculated: bool = False
+    auto_number_start: int | None = None
+    reference_to: tuple[str, ...] = ()
+    relationship_name: str | None = None
+    default: Any = None
+
+    @property
+    def custom(self) -> bool:
+        """True for custom fields (``__c``)."""
+        return self.name.endswith("__c")
+
+    def describe(self) -> dict[str, Any]:
+        """The field as ``sobjects/X/describe`` lists it."""
+        return {
+            "name": self.name,
+            "label": self.label or self.name.removesuffix("__c").replace("_", " "),
+            "type": self.type,
+            "length": self.length,
+            "externalId": self.external_id,
+            "unique": self.unique,
+            "idLookup": self.name == "Id" or self.external_id,
+            "nillable": not self.required and self.type not in ("id", "boolean"),
+            "createable": self.createable,
+            "updateable": self.updateable,
+            "calculated": self.calculated,
+            "autoNumber": self.auto_number_start is not None,
+            "defaultedOnCreate": self.default is not None or self.name in SYSTEM_FIELDS,
+            "custom": self.custom,
+            "caseSensitive": False,
+            "filterable": True,
+            "sortable": self.type != "textarea",
+            "referenceTo": list(self.reference_to),
+            "relationshipName": self.relationship_name,
+        }
+
+
+@dataclass
+class ObjectDef:
+    """An sObject type: its key prefix, fields and how its calculated fields are derived."""
+
+    name: str
+    key_prefix: str
+    label: str
+    fields: tuple[FieldDef, ...]
+    name_fields: tuple[str, ...] = ("Name",)
+    derive: Callable[[Record], Record] | None = None
+    searchable: bool = True
+    _by_lower: dict[str, FieldDef] = field(init=False, repr=False)
+    _by_relationship: dict[str, FieldDef] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_lower = {f.name.lower(): f for f in self.fields}
+        self._by_relationship = {f.relationship_name.lower(): f for f in self.fields if f.relationship_name}
+
+    def field(self, name: str) -> FieldDef | None:
+        """The field called ``name`` (case-insensitive), else None."""
+        return self._by_lower.get(name.lower())
+
+    def relationship(self, name: str) -> FieldDef | None:
+        """The reference field whose relationship is called ``name`` (``Account`` for AccountId)."""
+        return self._by_relationship.get(name.lower())
+
+    @property
+    def external_id_fields(self) -> list[FieldDef]:
+        """Fields usable as the key of an upsert."""
+        return [f for f in self.fields if f.external_id]
+
+    def describe(self) -> dict[str, Any]:
+        """The full ``sobjects/X/describe`` body (minus URLs, added by the route)."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "labelPlural": self.label + ("es" if self.label.endswith("s") else "s"),
+            "keyPrefix": self.key_prefix,
+            "custom": False,
+            "createable": True,
+            "updateable": True,
+            "deletable": True,
+            "queryable": True,
+            "searchable": self.searchable,
+            "fields": [f.describe() for f in self.fields],
+        }
+
+
+def _system_fields() -> list[FieldDef]:
+    ro = {"createable": False, "updateable": False}
+    return [
+        FieldDef("Id", "id", 18, "Record ID", **ro),
+        FieldDef("IsDeleted", "boolean", 0, "Deleted", default=False, **ro),
+        FieldDef("CreatedDate", "datetime", 0, "Created Date", **ro),
+        FieldDef("LastModifiedDate", "datetime", 0, "Last Modified Date", **ro),
+        FieldDef("SystemModstamp", "datetime", 0, "System Modstamp", **ro),
+    ]
+
+
+def _text(name: str, length: int = 255, **kw: Any) -> FieldDef:
+    return FieldDef(name, "string", length, **kw)
+
+
+def _phone(name: str) -> FieldDef:
+    return FieldDef(name, "phone", 40)
+
+
+def _ref(name: str, relationship: str, *targets: str, **kw: Any) -> FieldDef:
+    return FieldDef(name, "reference", 18, reference_to=targets, relationship_name=relationship, **kw)
+
+
+def _owner() -> FieldDef:
+    return _ref("OwnerId", "Owner", "User")
+
+
+def _calculated_name(length: int = 121) -> FieldDef:
+    return FieldDef("Name", "string", length, "Full Name", createable=False, updateable=False, calculated=True)
+
+
+def person_name(record: Record) -> Record:
+    """Derive ``Name`` from ``FirstName`` and ``LastName`` as Salesforce does for people."""
+    parts = [record.get("FirstName"), record.get("LastName")]
+    return {"Name": " ".join(p for p in parts if p) or None}
+
+
+def _object(name: str, prefix: str, label: str, fields: Iterable[FieldDef], **kw: Any) -> ObjectDef:
+    return ObjectDef(name, prefix, label, tuple(_system_fields()) + tuple(fields), **kw)
+
+
+def standard_objects() -> dict[str, ObjectDef]:
+    """The sObjects the emulator knows, by name: Account, Contact, Lead, Case, Task, User."""
+    objects = [
+        _object("User", "005", "User", [
+            _text("Username", 80, required=True, unique=True),
+            _text("FirstName", 40), _text("LastName", 80, required=True), _calculated_name(),
+            FieldDef("Email", "email", 128), FieldDef("IsActive", "boolean", default=True),
+        ], name_fields=("Name", "FirstName", "LastName", "Username"), derive=person_name),
+        _object("Account", "001", "Account", [
+            _text("Name", required=True), _phone("Phone"), FieldDef("Type", "picklist", 255),
+            FieldDef("Industry", "picklist", 255), _text("BillingCountry", 80),
+            FieldDef("SLA__c", "picklist", 255, "SLA"), FieldDef("Language__c", "picklist", 255, "Language"),
+            _owner(),
+        ]),
+        _object("Contact", "003", "Contact", [
+            _text("FirstName", 40), _text("LastName", 80, required=True), _calculated_name(),
+            _phone("Phone"), _phone("MobilePhone"), _phone("HomePhone"), _phone("OtherPhone"),
+            FieldDef("Email", "email", 80), _ref("AccountId", "Account", "Account"), _text("Title", 128),
+            _owner(),
+        ], name_fields=("Name", "FirstName", "LastName"), derive=person_name),
+        _object("Lead", "00Q", "Lead", [
+            _text("FirstName", 40), _text("LastName", 80, required=True), _calculated_name(),
+            _text("Company", required=True), _phone("Phone"), _phone("MobilePhone"),
+            FieldDef("Email", "email", 80), FieldDef("Status", "picklist", 255, default="Open - Not Contacted"),
+            _owner(),
+        ], name_fields=("Name", "FirstName", "LastName", "Company"), derive=person_name),
+        _object("Case", "500", "Case", [
+            FieldDef("CaseNumber", "string", 30, "Case Number", createable=False, updateable=False,
+                     auto_number_start=1000),
+            _text("Subject"), FieldDef("Status", "picklist", 255, default="New"),
+            FieldDef("Origin", "picklist", 255), FieldDef("Priority", "picklist", 255, default="Medium"),
+            _ref("ContactId", "Contact", "Contact"), _ref("AccountId", "Account", "Account"),
+            FieldDef("Description", "textarea", 32000), _text("SuppliedPhone", 40, label="Web Phone"),
+            _owner(),
+        ], name_fields=("CaseNumber", "Subject")),
+        _object("Task", "00T", "Task", [
+            _text("Subject"), FieldDef("Status", "picklist", 255, default="Not Started"),
+            FieldDef("Priority", "picklist", 255, default="Normal"), FieldDef("ActivityDate", "date"),
+            _owner(), _ref("WhoId", "Who", "Contact", "Lead"), _ref("WhatId", "What", "Account", "Case"),
+            FieldDef("Description", "textarea", 32000), FieldDef("TaskSubtype", "picklist", 255),
+            FieldDef("CallType", "picklist", 255), FieldDef("CallDurationInSeconds", "int"),
+            _text("CallObject"), _text("CallDisposition"),
+            _text("Call_Id__c", external_id=True, unique=True, label="Call Id"),
+            FieldDef("Phone_Number_2__c", "phone", 40, "Phone Number"),
+            _text("Service_Pool_Queue__c", label="Service Pool Queue"),
+            _text("Queue_Wait_Time__c", 20, label="Queue Wait Time"),
+            FieldDef("Queue_Wait_Time_Sec__c", "double", 0, "Queue Wait Time (s)"),
+            FieldDef("Call_End_Time__c", "datetime", 0, "Call End Time"),
+            FieldDef("Advanced_Call_Details__c", "url", 255, "Advanced Call Details"),
+            FieldDef("Phone_From__c", "phone", 40, "Phone From"), FieldDef("Phone_To__c", "phone", 40, "Phone To"),
+            FieldDef("Call_Date__c", "datetime", 0, "Call Date"),
+        ], name_fields=("Subject",)),
+    ]
+    return {o.name: o for o in objects}
+
+
+def find_object(objects: Mapping[str, ObjectDef], name: str) -> ObjectDef | None:
+    """The object called ``name`` (case-insensitive), else None."""
+    obj = objects.get(name)
+    if obj is not None:
+        return obj
+    lowered = name.lower()
+    return next((o for n, o in objects.items() if n.lower() == lowered), None)

@@ -1,0 +1,143 @@
+"""The ``switchboard`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from switchboard.config import Settings, load_settings
+from switchboard.stack import DEMO_AGENTS, DEMO_PASSWORD, Stack, StackError
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_STATE = REPO / ".state" / "demo"
+
+
+def _settings(state_dir: Path) -> Settings:
+    """Settings of the running stack in ``state_dir`` if there is one, else from the environment."""
+    stack_file = state_dir / "stack.json"
+    if stack_file.exists():
+        data = json.loads(stack_file.read_text())["settings"]
+        data["plugins_enabled"] = tuple(data.get("plugins_enabled") or ())
+        return dataclasses.replace(load_settings(), **data)
+    return load_settings()
+
+
+@click.group()
+@click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE, show_default=True,
+              envvar="SWITCHBOARD_STATE_DIR", help="Where the demo stack keeps its database, logs and ports.")
+@click.option("-v", "--verbose", is_flag=True)
+@click.pass_context
+def main(ctx: click.Context, state_dir: Path, verbose: bool) -> None:
+    """Switchboard: a self-hosted contact-center voice platform for Salesforce."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    ctx.obj = {"state_dir": state_dir}
+
+
+@main.command()
+@click.option("--web-port", type=int, default=8000, show_default=True, help="0 picks a free port.")
+@click.pass_context
+def demo(ctx: click.Context, web_port: int) -> None:
+    """Start the whole stack with demo data; Ctrl-C stops every process it started."""
+    from switchboard.net import free_port
+
+    state_dir: Path = ctx.obj["state_dir"]
+    if web_port:
+        try:
+            import socket
+
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", web_port))
+        except OSError:
+            click.echo(f"Port {web_port} is busy; picking a free one.")
+            web_port = free_port()
+    stack = Stack(state_dir, "demo", demo=True, web_port=web_port or None, log=click.echo)
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        settings = stack.start()
+        click.echo("")
+        click.echo(f"  Web phone:      {settings.public_url}/phone")
+        click.echo(f"  Agent logins:   {', '.join(a[0] for a in DEMO_AGENTS)}  (password: {DEMO_PASSWORD})")
+        click.echo(f"  Salesforce emu: {settings.sf_emulator_url}")
+        click.echo(f"  Logs:           {state_dir / 'logs'}")
+        click.echo('  Ring an agent:  .venv/bin/switchboard call --from +358401234567 --queue "Customer Service EN"')
+        click.echo("\nPress Ctrl-C to stop.")
+        while not stopping:
+            dead = stack.alive()
+            if dead:
+                click.echo(f"Stopped: {', '.join(dead)} exited; see {state_dir / 'logs'}", err=True)
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    except StackError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        click.echo("Stopping…")
+        stack.stop()
+        click.echo("Stopped.")
+
+
+@main.command()
+@click.option("--from", "caller", required=True, help="The customer's number, e.g. +358401234567.")
+@click.option("--name", default="", help="The customer's caller name.")
+@click.option("--queue", "queue", required=True, help="Queue label (\"Customer Service EN\"), name or number.")
+@click.option("--hangup-after", type=float, default=0, help="Hang the customer up after this many seconds.")
+@click.pass_context
+def call(ctx: click.Context, caller: str, name: str, queue: str, hangup_after: float) -> None:
+    """Place a demo customer call into a queue (the customer plays a prompt until hung up)."""
+    from switchboard.democall import place_call
+    from switchboard.store import Store
+
+    settings = _settings(ctx.obj["state_dir"])
+    q = Store(settings.database_url).find_queue(queue)
+    if q is None:
+        raise click.ClickException(f"unknown queue {queue!r}")
+    try:
+        channel = asyncio.run(place_call(settings, caller, name, q.number, hangup_after))
+    except Exception as exc:  # connection refused, AMI error
+        raise click.ClickException(f"could not place the call: {exc}") from exc
+    click.echo(f"Calling {q.label} ({q.number}) from {caller}: {channel}")
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply Alembic migrations to the configured database."""
+    from switchboard.store import upgrade
+
+    settings = _settings(ctx.parent.obj["state_dir"] if ctx.parent else DEFAULT_STATE)
+    upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.command("install-asterisk")
+def install_asterisk() -> None:
+    """Install Asterisk 22 into the cached chroot (no-op when it is there)."""
+    from switchboard.asterisk import asterisk_version, ensure_chroot
+
+    root = ensure_chroot(log=click.echo)
+    click.echo(f"{asterisk_version(root)} in {root}")
+
+
+if __name__ == "__main__":
+    main()

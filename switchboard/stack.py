@@ -1,0 +1,237 @@
+"""The whole stack as child processes: Redis, the Salesforce emulator, Asterisk, orchestrator, worker, web.
+
+Used by ``switchboard demo`` and by the integration and end-to-end tests, so both run the same thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
+from switchboard.config import Settings, settings_env
+from switchboard.net import free_port, free_port_range
+from switchboard.sip import derive_sip_password
+from switchboard.store import Store, upgrade
+
+logger = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "switchboard"
+DEMO_QUEUES = (
+    ("cs-en", "Customer Service EN", "+35891000001"),
+    ("cs-fi", "Customer Service FI", "+35891000002"),
+    ("sales", "Sales", "+35891000003"),
+)
+DEMO_AGENTS = (
+    ("agent1", "Anna Agent", ("cs-en", "cs-fi", "sales")),
+    ("agent2", "Ben Agent", ("cs-en", "sales")),
+    ("agent3", "Carla Agent", ("cs-fi",)),
+)
+DEMO_SF_USER = ("admin@switchboard.demo", "demo-password", "DEMOTOKEN")
+
+
+class StackError(RuntimeError):
+    """Raised when a part of the stack does not start."""
+
+
+@dataclass
+class Child:
+    """One started process."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def _wait(check: Callable[[], bool], what: str, timeout: float, proc: Child | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.process.poll() is not None:
+            tail = proc.log.read_text(errors="replace")[-3000:] if proc.log.exists() else ""
+            raise StackError(f"{what} exited with {proc.process.returncode}:\n{tail}")
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise StackError(f"{what} not ready after {timeout} s")
+
+
+def _http_ok(url: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=2) as r:
+        return 200 <= r.status < 400
+
+
+def _log_has(path: Path, text: str) -> bool:
+    return path.exists() and text in path.read_text(errors="replace")
+
+
+def seed_demo(store: Store, secret_key: str) -> None:
+    """Demo service pools and agents (idempotent)."""
+    for name, label, number in DEMO_QUEUES:
+        store.upsert_queue(name, label, number)
+    existing = {a.sip_username for a in store.list_agents()}
+    for sip, display, queues in DEMO_AGENTS:
+        if sip not in existing:
+            store.create_user(sip, DEMO_PASSWORD, display, sip_username=sip,
+                              sip_password=derive_sip_password(secret_key, sip, 1))
+        store.add_member(sip, queues)
+
+
+class Stack:
+    """Starts and stops every Switchboard process for one named run in ``workdir``."""
+
+    def __init__(self, workdir: Path, name: str, *, demo: bool = True, web_port: int | None = None,
+                 log: Callable[[str], None] = print, sf_seed: str = "demo") -> None:
+        self.workdir = Path(workdir)
+        self.name = name
+        self.demo = demo
+        self.sf_seed = sf_seed
+        self.log = log
+        self.children: list[Child] = []
+        self.asterisk: AsteriskInstance | None = None
+        self.settings: Settings | None = None
+        self._web_port = web_port
+
+    # -- configuration -------------------------------------------------------------------------------
+    def _secret_key(self) -> str:
+        path = self.workdir / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def _configure(self) -> Settings:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        rtp = free_port_range(200)
+        ports = AsteriskPorts(http=free_port(), ami=free_port(), sip_udp=free_port(socket.SOCK_DGRAM),
+                              rtp_start=rtp[0], rtp_end=rtp[1])
+        creds = AsteriskCredentials("switchboard", secrets.token_hex(16), "switchboard", secrets.token_hex(16))
+        self.asterisk = AsteriskInstance(ensure_chroot(log=self.log), self.name, ports, creds)
+        self.redis_port = free_port()
+        self.sf_port = free_port()
+        web_port = self._web_port or free_port()
+        return Settings(
+            database_url=f"sqlite:///{self.workdir / 'switchboard.db'}",
+            redis_url=f"redis://127.0.0.1:{self.redis_port}/0",
+            ami_host="127.0.0.1", ami_port=ports.ami, ami_username=creds.ami_username, ami_secret=creds.ami_secret,
+            ari_url=f"http://127.0.0.1:{ports.http}", ari_username=creds.ari_username,
+            ari_password=creds.ari_password, asterisk_generated_dir=str(self.asterisk.generated),
+            sip_ws_url=f"ws://127.0.0.1:{ports.http}/ws", sip_domain="127.0.0.1",
+            web_host="127.0.0.1", web_port=web_port, public_url=f"http://127.0.0.1:{web_port}",
+            secret_key=self._secret_key(),
+            sf_auth="password", sf_username=DEMO_SF_USER[0], sf_password=DEMO_SF_USER[1],
+            sf_security_token=DEMO_SF_USER[2], sf_emulator_url=f"http://127.0.0.1:{self.sf_port}",
+        )
+
+    def env(self) -> dict[str, str]:
+        """Environment for a process that joins this stack (settings as SWITCHBOARD_* variables)."""
+        assert self.settings is not None
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+        env.update(settings_env(self.settings))
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    # -- processes ------------------------------------------------------------------------------------
+    def _spawn(self, name: str, argv: list[str]) -> Child:
+        logs = self.workdir / "logs"
+        logs.mkdir(exist_ok=True)
+        path = logs / f"{name}.log"
+        fh = path.open("ab")
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                                env=self.env(), cwd=str(self.workdir), start_new_session=True)
+        child = Child(name, proc, path)
+        self.children.append(child)
+        return child
+
+    def start(self) -> Settings:
+        """Start everything and wait until each part answers."""
+        t0 = time.monotonic()
+        self.settings = settings = self._configure()
+        redis_dir = self.workdir / "redis"
+        redis_dir.mkdir(exist_ok=True)
+        redis_bin = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.log("Starting Redis…")
+        redis = self._spawn("redis", [redis_bin, "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                                      "--dir", str(redis_dir), "--appendonly", "yes", "--save", "",
+                                      "--daemonize", "no"])
+        self.log("Starting the Salesforce emulator…")
+        sfemu = self._spawn("sfemu", [sys.executable, "-m", "sfemu", "--host", "127.0.0.1", "--port",
+                                      str(self.sf_port), "--seed", self.sf_seed])
+        upgrade(settings.database_url)
+        store = Store(settings.database_url)
+        if self.demo:
+            seed_demo(store, settings.secret_key)
+        assert self.asterisk is not None
+        self.asterisk.render()
+        from orchestrator.provisioning import write_includes
+
+        write_includes(self.asterisk.generated, store.list_agents())
+        store.engine.dispose()
+        self.log("Starting Asterisk…")
+        self.asterisk.start()
+        _wait(lambda: _redis_ping(self.redis_port), "Redis", 15, redis)
+        self.log("Starting the orchestrator, the worker and the web app…")
+        orch = self._spawn("orchestrator", [sys.executable, "-m", "orchestrator"])
+        worker = self._spawn("worker", [sys.executable, "-m", "worker"])
+        web = self._spawn("web", [sys.executable, "-m", "web"])
+        _wait(lambda: _http_ok(f"{settings.sf_emulator_url}/__emulator/health"), "Salesforce emulator", 30, sfemu)
+        _wait(lambda: _log_has(orch.log, "orchestrator running"), "orchestrator", 30, orch)
+        _wait(lambda: _log_has(orch.log, "resynced from Asterisk"), "orchestrator resync", 30, orch)
+        _wait(lambda: _log_has(worker.log, "Listening on") or _log_has(worker.log, "listening on")
+              or _log_has(worker.log, "*** Listening"), "worker", 30, worker)
+        _wait(lambda: _http_ok(f"{settings.public_url}/login"), "web app", 30, web)
+        (self.workdir / "stack.json").write_text(json.dumps(
+            {"pid": os.getpid(), "settings": dataclasses.asdict(settings)}, indent=2))
+        (self.workdir / "stack.json").chmod(0o600)
+        self.log(f"Stack up in {time.monotonic() - t0:.1f} s.")
+        return settings
+
+    def alive(self) -> list[str]:
+        """Names of children that have exited (empty while all run)."""
+        dead = [c.name for c in self.children if c.process.poll() is not None]
+        if self.asterisk and self.asterisk.process and self.asterisk.process.poll() is not None:
+            dead.append("asterisk")
+        return dead
+
+    def stop(self) -> None:
+        """Stop every process this stack started (web first, Redis last)."""
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                try:
+                    os.killpg(child.process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            if child.name == "orchestrator" and self.asterisk is not None:
+                self.asterisk.stop()
+        for child in self.children:
+            try:
+                child.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.process.pid, signal.SIGKILL)
+                child.process.wait(5)
+        if self.asterisk is not None:
+            self.asterisk.stop()
+        (self.workdir / "stack.json").unlink(missing_ok=True)
+        self.children.clear()
+
+
+def _redis_ping(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+        s.sendall(b"PING\r\n")
+        return s.recv(16).startswith(b"+PONG")
