@@ -90,18 +90,18 @@ class QueryCursors:
     """Rendered query results waiting to be fetched page by page via ``nextRecordsUrl``."""
 
     def __init__(self) -> None:
-        self._results: dict[str, list[dict[str, Any]]] = {}
+        self._results: dict[str, tuple[list[dict[str, Any]], int]] = {}
         self._lock = threading.Lock()
 
-    def open(self, records: list[dict[str, Any]]) -> str:
-        """Keep ``records`` and return the locator naming them."""
+    def open(self, records: list[dict[str, Any]], batch_size: int) -> str:
+        """Keep ``records`` (served ``batch_size`` at a time) and return the locator naming them."""
         locator = "01g5g" + secrets.token_hex(5).upper()
         with self._lock:
-            self._results[locator] = records
+            self._results[locator] = (records, batch_size)
         return locator
 
-    def get(self, locator: str) -> list[dict[str, Any]] | None:
-        """The records of a locator, else None."""
+    def get(self, locator: str) -> tuple[list[dict[str, Any]], int] | None:
+        """The records and batch size of a locator, else None."""
         with self._lock:
             return self._results.get(locator)
 

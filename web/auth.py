@@ -95,7 +95,8 @@ def login_submit() -> Any:
     user = get_store().authenticate(username, request.form.get("password", ""))
     if user is None:
         logger.info("failed login for %r from %s", username, request.remote_addr)
-        return render_template("login.html", error=LOGIN_FAILED, username=username, next=next_url), 401
+        # 200, like any re-shown form: the page itself says what went wrong.
+        return render_template("login.html", error=LOGIN_FAILED, username=username, next=next_url)
     session.clear()
     session[USER_KEY] = user.id
     session.permanent = True

@@ -112,6 +112,7 @@ class FakeRegistrar:
     outbox: queue.Queue[str] = field(default_factory=queue.Queue)
     contact: str = ""
     invites: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    active: Any = None  # the connection that registered last: INVITEs go there
 
     def start(self) -> None:
         from websockets.sync.server import serve
@@ -127,7 +128,7 @@ class FakeRegistrar:
             try:
                 raw = conn.recv(timeout=0.02)
             except TimeoutError:
-                while not self.outbox.empty():
+                while conn is self.active and not self.outbox.empty():
                     conn.send(self.outbox.get())
                 continue
             except Exception:
@@ -135,6 +136,7 @@ class FakeRegistrar:
             msg = SipMessage.parse(raw if isinstance(raw, str) else raw.decode())
             self.received.append(msg)
             if msg.method == "REGISTER":
+                self.active = conn
                 self.contact = uri_of(msg.headers["contact"])
                 conn.send(self._reply(msg, "200 OK", [("Contact", msg.headers["contact"]), ("Expires", "600")]))
             elif msg.method in ("BYE", "OPTIONS"):
@@ -144,7 +146,9 @@ class FakeRegistrar:
 
     @staticmethod
     def _reply(req: SipMessage, status: str, extra: list[tuple[str, str]] | None = None) -> str:
-        to = req.headers["to"] if ";tag=" in req.headers["to"] else req.headers["to"] + ";tag=fake" + uuid.uuid4().hex[:8]
+        to = req.headers["to"]
+        if ";tag=" not in to:
+            to += ";tag=fake" + uuid.uuid4().hex[:8]
         headers = [("Via", req.headers["via"]), ("From", req.headers["from"]), ("To", to),
                    ("Call-ID", req.headers["call-id"]), ("CSeq", req.headers["cseq"]), *(extra or [])]
         return sip_text(f"SIP/2.0 {status}", headers)
@@ -328,7 +332,8 @@ def test_given_a_queue_call_then_the_page_rings_answers_and_hangs_up(
                  "queue": "cs-en", "queue_label": "Customer Service EN", "direction": "inbound",
                  "offered_at": time.time()}
         emit(redis_url, "call_offered", offer)
-        page.wait_for_function("() => window.switchboardPhone.core._offers.has('1700000000.11')", timeout=5000)
+        page.wait_for_function("() => window.switchboardPhone.core.pendingOfferIds.includes('1700000000.11')",
+                               timeout=5000)
         registrar.invite("0401234567", "Ignored Name", "1700000000.11")
         expect(page.locator("#incoming")).to_be_visible(timeout=5000)
         expect(page.locator("#call-state")).to_have_text("Ringing")

@@ -72,6 +72,12 @@ export class PhoneCore extends EventTarget {
     return this._call ? { ...this._call } : null;
   }
 
+  /** Call ids of socket offers still waiting for their INVITE. */
+  get pendingOfferIds() {
+    this._pruneOffers();
+    return [...this._offers.keys()];
+  }
+
   /** Load the agent's configuration, then register the phone and open the event stream. */
   async start() {
     let response;

@@ -1,0 +1,112 @@
+"""Record AMI streams from the real Asterisk (the project's asterisk-conf/) into tests/fixtures/ami/.
+
+Scenarios: a queue call answered by an agent (SIPp UAS auto-answers) and hung up by the customer;
+a call abandoned while waiting (no member answers); an agent who does not answer (SIPp refuses).
+Each line of a fixture is JSON: {"t": seconds since start, "raw": "Key: Value\\r\\n..."}.
+Run: .venv/bin/python scripts/record_ami_fixtures.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from panoramisk import Manager
+
+from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
+from switchboard.democall import caller_id
+from switchboard.net import free_port, free_port_range
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "ami"
+SIPP_REFUSE = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="refuse">
+  <recv request="INVITE" />
+  <send><![CDATA[
+SIP/2.0 486 Busy Here
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <recv request="ACK" />
+</scenario>
+"""
+
+
+def agents_conf(port: int) -> str:
+    """One agent whose contact is a SIPp process on ``port`` (UDP, no WebRTC)."""
+    return (f"[agent1](sb-agent-endpoint)\nauth = agent1\naors = agent1\ntransport = transport-udp\nwebrtc = no\n"
+            f"allow = ulaw\ncallerid = \"Agent One\" <agent1>\n[agent1](sb-agent-auth)\nusername = agent1\n"
+            f"md5_cred = 00000000000000000000000000000000\n[agent1](sb-agent-aor)\n"
+            f"contact = sip:agent1@127.0.0.1:{port}\n")
+
+
+def raw(msg: dict) -> str:
+    """An AMI message back in wire form."""
+    return "".join(f"{k}: {v}\r\n" for k, v in msg.items() if k != "content" and not isinstance(v, list))
+
+
+async def scenario(inst: AsteriskInstance, name: str, sipp: list[str] | None, hold: float,
+                   number: str = "+358401234567", cname: str = "Maija Virtanen") -> None:
+    """Record one call into cs-en."""
+    frames: list[dict] = []
+    t0 = time.time()
+    proc = subprocess.Popen(sipp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if sipp else None
+    await asyncio.sleep(0.3)
+    m = Manager(host="127.0.0.1", port=inst.ports.ami, username="switchboard", secret="fixture", ping_delay=0)
+    m.register_event("*", lambda _m, msg: frames.append({"t": round(time.time() - t0, 3), "raw": raw(dict(msg))}))
+    await m.connect()
+    await asyncio.sleep(0.3)
+    for action in ("CoreShowChannels", "QueueStatus"):
+        for msg in await m.send_action({"Action": action}):
+            frames.append({"t": round(time.time() - t0, 3), "raw": raw(dict(msg))})
+    await m.send_action({"Action": "Originate", "Channel": "Local/+35891000001@from-trunk",
+                         "Context": "sb-demo-caller", "Exten": "s", "Priority": "1",
+                         "CallerID": caller_id(number, cname), "Async": "true"})
+    await asyncio.sleep(hold)
+    await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/\\+35891000001@from-trunk-.*;1$/"})
+    await asyncio.sleep(1.0)
+    m.close()
+    if proc:
+        proc.terminate()
+        proc.wait()
+    (OUT / f"{name}.jsonl").write_text("".join(json.dumps(f) + "\n" for f in frames))
+    print(f"{name}: {len(frames)} frames")
+
+
+def main() -> None:
+    """Record every scenario."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    agent_port = free_port(socket.SOCK_DGRAM)
+    inst = AsteriskInstance(ensure_chroot(), "fixtures", AsteriskPorts(
+        free_port(), free_port(), free_port(socket.SOCK_DGRAM), *free_port_range(100)),
+        AsteriskCredentials("switchboard", "fixture", "switchboard", "fixture"))
+    inst.render()
+    (inst.generated / "pjsip_agents.conf").write_text(agents_conf(agent_port))
+    (inst.generated / "queue_members.conf").write_text("[cs-en](+)\nmember => PJSIP/agent1,0,Agent One,PJSIP/agent1\n")
+    inst.render = lambda: None  # keep the fixture agent
+    inst.start()
+    refuse = Path("/tmp/sb-sipp-refuse.xml")
+    refuse.write_text(SIPP_REFUSE)
+    base = ["sipp", "-i", "127.0.0.1", "-p", str(agent_port), "-nostdin"]
+    try:
+        asyncio.run(scenario(inst, "answered_call", ["sipp", "-sn", "uas", *base[1:]], 4))
+        asyncio.run(scenario(inst, "abandoned_call", None, 3))
+        asyncio.run(scenario(inst, "agent_refused", ["sipp", "-sf", str(refuse), *base[1:]], 3))
+        asyncio.run(scenario(inst, "hostile_callerid", ["sipp", "-sn", "uas", *base[1:]], 3,
+                             number="+358401234567", cname="Evil\" <script>alert(1)</script> {x} [y] ~*?"))
+    finally:
+        subprocess.run(["pkill", "-f", "--", f"-p {agent_port}"], check=False)
+        inst.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Recorded AMI streams from the real Asterisk through translate + model."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from orchestrator import events as ev
+from orchestrator.model import AgentChanged, CallAnswered, CallEnded, CallOffered, Model, OfferWithdrawn
+from orchestrator.translate import MalformedFrame, parse_frame, translate, translate_all
+from tests.amifixtures import messages, raw_frames
+
+LABELS = {"cs-en": "Customer Service EN"}
+
+
+def replay(name: str, model: Model | None = None) -> tuple[Model, list]:
+    model = model or Model(LABELS)
+    changes = []
+    for event in translate_all(messages(name)):
+        changes += model.apply(event)
+    return model, changes
+
+
+def test_given_an_answered_queue_call_then_agent_is_offered_answers_and_one_activity_ends_it():
+    model, changes = replay("answered_call")
+    offered = [c for c in changes if isinstance(c, CallOffered)]
+    assert len(offered) == 1
+    assert offered[0].agent == "agent1"
+    assert offered[0].call["caller_number"] == "+358401234567"
+    assert offered[0].call["caller_name"] == "Maija Virtanen"
+    assert offered[0].call["queue_label"] == "Customer Service EN"
+    assert [c.agent for c in changes if isinstance(c, CallAnswered)] == ["agent1"]
+    ended = [c.summary for c in changes if isinstance(c, CallEnded)]
+    assert len(ended) == 1
+    summary = ended[0]
+    assert summary["disposition"] == "answered"
+    assert summary["agent"] == "agent1"
+    assert summary["call_id"] == offered[0].call["call_id"]
+    assert 3 <= summary["duration_seconds"] <= 5
+    assert summary["queue"] == "cs-en"
+    assert model.calls == {} and model.channels == {}
+    assert model.agents["agent1"].device_state == "not_inuse"
+
+
+def test_given_a_caller_who_hangs_up_in_queue_then_activity_is_not_answered_with_wait_time():
+    model, changes = replay("abandoned_call")
+    ended = [c.summary for c in changes if isinstance(c, CallEnded)]
+    assert len(ended) == 1
+    assert ended[0]["disposition"] == "not answered"
+    assert ended[0]["agent"] == ""
+    assert ended[0]["wait_seconds"] >= 2
+    assert ended[0]["duration_seconds"] == 0
+    withdrawn = [c for c in changes if isinstance(c, OfferWithdrawn)]
+    assert withdrawn and withdrawn[-1].reason == "caller hung up"
+
+
+def test_given_an_agent_who_refuses_then_the_offer_is_withdrawn_and_call_not_answered():
+    _, changes = replay("agent_refused")
+    assert any(isinstance(c, OfferWithdrawn) and c.reason == "no answer" for c in changes)
+    assert not any(isinstance(c, CallAnswered) for c in changes)
+    assert [c.summary["disposition"] for c in changes if isinstance(c, CallEnded)] == ["not answered"]
+
+
+def test_given_a_hostile_caller_name_then_it_is_carried_as_plain_text():
+    _, changes = replay("hostile_callerid")
+    offered = next(c for c in changes if isinstance(c, CallOffered))
+    assert "<script>" in offered.call["caller_name"]
+    assert "{x}" in offered.call["caller_name"]
+
+
+def test_given_malformed_frames_mixed_in_then_they_are_skipped_and_no_state_is_lost(caplog):
+    good = list(messages("answered_call"))
+    mixed = []
+    for i, item in enumerate(good):
+        mixed.append(item)
+        if i % 5 == 0:
+            mixed.append((item[0], {"Event": "Hangup", "Channel": "x"}))  # lacks Uniqueid
+            mixed.append((item[0], {"Event": "QueueCallerJoin", "Queue": "cs-en", "Uniqueid": "1",
+                                    "Linkedid": "1", "Position": "not-a-number"}))
+    model = Model(LABELS)
+    with caplog.at_level(logging.WARNING):
+        changes = [c for e in translate_all(iter(mixed)) for c in model.apply(e)]
+    assert "skipped malformed AMI message" in caplog.text
+    _, clean = replay("answered_call")
+    assert changes == clean
+
+
+def test_given_garbage_text_then_parse_frame_raises():
+    with pytest.raises(MalformedFrame):
+        parse_frame("this is not ami\r\n")
+    with pytest.raises(MalformedFrame):
+        parse_frame("")
+    assert parse_frame("Event: Hangup\r\nCause-txt: Normal Clearing\r\n")["Cause-txt"] == "Normal Clearing"
+
+
+def test_given_every_recorded_frame_then_raw_text_parses():
+    for name in ("answered_call", "abandoned_call", "agent_refused", "hostile_callerid"):
+        for _, raw in raw_frames(name):
+            parse_frame(raw)
+
+
+def test_given_unknown_events_then_translate_ignores_them():
+    assert translate({"Event": "RTCPSent", "Channel": "x"}, 0) is None
+    assert translate({"Response": "Success"}, 0) is None
+
+
+def test_given_a_resync_without_a_held_call_then_the_call_ends_and_members_missing_are_removed():
+    model = Model(LABELS)
+    model.apply(ev.ChannelCreated(1, "u1", "l1", "PJSIP/trunk-1", "+3584000", ""))
+    model.apply(ev.CallerJoinedQueue(1, "cs-en", "u1", "l1", "+3584000", "", 1))
+    model.apply(ev.QueueMemberUpdated(1, "cs-en", "agent1", False, "", False, 0))
+    model.apply(ev.ResyncStarted(10))
+    changes = model.apply(ev.ResyncCompleted(10))
+    ended = [c.summary for c in changes if isinstance(c, CallEnded)]
+    assert ended and ended[0]["call_id"] == "l1" and ended[0]["disposition"] == "not answered"
+    assert any(isinstance(c, AgentChanged) and c.view["queues"] == [] for c in changes)
+
+
+def test_given_a_resync_listing_a_waiting_caller_then_the_model_holds_the_call():
+    model = Model(LABELS)
+    model.apply(ev.ResyncStarted(100))
+    model.apply(ev.ChannelListed(100, "u9", "l9", "PJSIP/trunk-9", "+3585000", "Bo", 12))
+    model.apply(ev.QueueEntryListed(100, "cs-en", "u9", "+3585000", "Bo", 1, 10))
+    model.apply(ev.ResyncCompleted(100))
+    assert model.calls["l9"].joined_at == 90
+    assert model.calls["l9"].started_at == 88
+    changes = model.apply(ev.AgentRinging(101, "cs-en", "agent2", "l9", "u10"))
+    assert isinstance(changes[0], CallOffered) and changes[0].call["caller_name"] == "Bo"
