@@ -179,12 +179,13 @@ class FakeRegistrar:
         self.outbox.put(sip_text(f"INVITE {ruri} SIP/2.0", headers, SDP_OFFER))
         return call_id
 
-    def wait_for(self, predicate: Callable[[SipMessage], bool], timeout: float = 5.0) -> SipMessage:
+    def wait_for(self, predicate: Callable[[SipMessage], bool], count: int = 1, timeout: float = 5.0) -> SipMessage:
+        """The ``count``-th received message that matches."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for msg in list(self.received):
-                if predicate(msg):
-                    return msg
+            matches = [msg for msg in list(self.received) if predicate(msg)]
+            if len(matches) >= count:
+                return matches[count - 1]
             time.sleep(0.02)
         raise AssertionError(f"no such SIP message; got {[m.start for m in self.received]}")
 
@@ -332,7 +333,7 @@ def test_given_a_queue_call_then_the_page_rings_answers_and_hangs_up(
                  "queue": "cs-en", "queue_label": "Customer Service EN", "direction": "inbound",
                  "offered_at": time.time()}
         emit(redis_url, "call_offered", offer)
-        page.wait_for_function("() => window.switchboardPhone.core.pendingOfferIds.includes('1700000000.11')",
+        page.wait_for_function("() => window.switchboardPhone.core.offerIds.includes('1700000000.11')",
                                timeout=5000)
         registrar.invite("0401234567", "Ignored Name", "1700000000.11")
         expect(page.locator("#incoming")).to_be_visible(timeout=5000)
@@ -370,6 +371,17 @@ def test_given_a_queue_call_then_the_page_rings_answers_and_hangs_up(
         expect(page.locator("#call-state")).to_have_text("Call ended")
         expect(page.locator("#incoming")).to_be_hidden()
         screenshot(page, "phone-call-ended.png")
+
+        # 3. The queue rings this agent again for the same call: the held offer still applies.
+        registrar.invite("0409876543", "SIP Name", "1700000000.22")
+        expect(page.locator("#call-state")).to_have_text("Ringing", timeout=5000)
+        expect(page.locator("#queue-name")).to_have_text("Sales FI")
+        page.click("#decline")
+        registrar.wait_for(lambda m: m.status == 486, count=2)
+        emit(redis_url, "call_ended", {"call_id": "1700000000.22", "disposition": "not answered",
+                                       "duration_seconds": 0})
+        page.wait_for_function("() => !window.switchboardPhone.core.offerIds.includes('1700000000.22')",
+                               timeout=5000)
     finally:
         registrar.stop()
     assert phone.page_errors == []

@@ -45,7 +45,7 @@ export class PhoneCore extends EventTarget {
     this._socketPath = socketPath;
     this._audio = audioElement;
     this._offerTtlMs = offerTtlMs;
-    this._offers = new Map(); // call_id -> {data, expires}: socket offers waiting for their INVITE
+    this._offers = new Map(); // call_id -> {data, expires}: socket offers, matched to INVITEs by call id
     this._ua = null;
     this._socket = null;
     this._session = null;
@@ -72,8 +72,8 @@ export class PhoneCore extends EventTarget {
     return this._call ? { ...this._call } : null;
   }
 
-  /** Call ids of socket offers still waiting for their INVITE. */
-  get pendingOfferIds() {
+  /** Call ids of the socket offers held for matching INVITEs (kept until call_ended or expiry). */
+  get offerIds() {
     this._pruneOffers();
     return [...this._offers.keys()];
   }
@@ -252,14 +252,13 @@ export class PhoneCore extends EventTarget {
   _onCallOffered(data) {
     if (!data || typeof data !== 'object' || !data.call_id) return;
     const callId = text(data.call_id);
-    if (this._isCurrent(callId)) {
-      if (this._call.state === 'ended') return;
-      this._applyOffer(data);
-      this._emit('callupdate', { call: this.call });
-      return;
-    }
+    // Held even after use: a queue may ring this agent again for the same call.
     this._pruneOffers();
     this._offers.set(callId, { data, expires: Date.now() + this._offerTtlMs });
+    if (this._isCurrent(callId) && this._call.state !== 'ended') {
+      this._applyOffer(data);
+      this._emit('callupdate', { call: this.call });
+    }
   }
 
   _onCallAnswered(data) {
@@ -306,10 +305,7 @@ export class PhoneCore extends EventTarget {
       cause: '',
     };
     const offer = callId ? this._offers.get(callId) : null;
-    if (offer) {
-      this._offers.delete(callId);
-      this._applyOffer(offer.data);
-    }
+    if (offer) this._applyOffer(offer.data);
 
     session.on('peerconnection', (e) => this._attachConnection(e.peerconnection));
     session.on('accepted', () => {

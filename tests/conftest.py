@@ -1,0 +1,109 @@
+"""Shared fixtures: real Redis, real PostgreSQL, and the whole stack, each on free ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from switchboard.net import free_port
+
+IN_CI = bool(os.environ.get("CI"))
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def _pg_bin() -> Path | None:
+    for base in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (base / "initdb").exists():
+            return base
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server (Debian's binaries) in a temp dir, on a free port."""
+    bindir = _pg_bin()
+    if bindir is None:
+        if IN_CI:
+            pytest.fail("PostgreSQL binaries are missing (scripts/setup.sh --test installs postgresql)")
+        pytest.skip("PostgreSQL is not installed")
+    tmp = Path(tempfile.mkdtemp(prefix="sb-pg-"))
+    data, port = tmp / "data", free_port()
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if os.geteuid() == 0:
+        shutil.chown(tmp, "postgres")
+    subprocess.run([*as_pg, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
+                   check=True, capture_output=True)
+    proc = subprocess.Popen([*as_pg, str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(tmp),
+                             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    import sqlalchemy
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            sqlalchemy.create_engine(url).connect().close()
+            break
+        except Exception:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free port, without persistence."""
+    port = free_port()
+    tmp = tempfile.mkdtemp(prefix="sb-redis-")
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp,
+                             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The whole stack (Redis, emulator, Asterisk, orchestrator, worker, web) with demo data."""
+    from switchboard.stack import Stack
+
+    workdir = Path(tempfile.mkdtemp(prefix="sb-stack-"))
+    s = Stack(workdir, f"test-{os.getpid()}", demo=True, log=lambda msg: None)
+    try:
+        s.start()
+    except Exception:
+        s.stop()
+        raise
+    yield s
+    s.stop()
+    logs = ARTIFACTS / "stack-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    for f in (workdir / "logs").glob("*.log"):
+        shutil.copy(f, logs / f.name)
+    if s.asterisk is not None and s.asterisk.log_file.exists():
+        shutil.copy(s.asterisk.log_file, logs / "asterisk.log")
+    shutil.rmtree(workdir, ignore_errors=True)
