@@ -45,7 +45,6 @@ class AmiConnection:
 
     def _on_login(self, _manager: Manager) -> None:
         logger.info("AMI logged in")
-        self.booted.clear()
         self._resync_task = asyncio.ensure_future(self._resync_when_booted())
 
     def _on_disconnect(self, _manager: Manager, exc: Exception | None) -> None:
@@ -69,7 +68,10 @@ class AmiConnection:
 
     async def _resync_when_booted(self) -> None:
         try:
-            await asyncio.wait_for(self.booted.wait(), 60)
+            try:  # FullyBooted comes right after login when Asterisk is already up
+                await asyncio.wait_for(self.booted.wait(), 10)
+            except TimeoutError:
+                logger.warning("no FullyBooted from Asterisk in 10 s; resyncing anyway")
             await self.resync()
         except Exception:
             logger.exception("resync failed")

@@ -240,7 +240,7 @@ class Model:
         if call is None or e.agent in call.ringing:
             return []
         call.ringing.add(e.agent)
-        return [CallOffered(e.agent, self.call_view(call))]
+        return [CallOffered(e.agent, {**self.call_view(call), "rang_at": e.at})]
 
     def _on_AgentRingNoAnswer(self, e: ev.AgentRingNoAnswer) -> list[Change]:
         call = self.calls.get(e.linkedid)

@@ -7,7 +7,7 @@ to escape is caught here rather than in production. ``AND``, ``OR`` and ``AND NO
 
 Phone matching compares digits only: two numbers match when they are equal or when one (without
 leading zeros, at least 7 digits) ends the other, so ``+358 40 123 4567``, ``040 1234567`` and
-``+358401234567`` all match each other.
+``+358401234567`` all match each other; a run of phone-like words (``040 123 4567``) is one number.
 """
 
 from __future__ import annotations
@@ -149,6 +149,21 @@ def _atom(chars: list[Char], negate: bool) -> SearchAtom:
     return SearchAtom(tuple(tokens), digits or None, negate)
 
 
+def _is_phone_word(word: list[Char]) -> bool:
+    return any(c.isdecimal() for c, _ in word) and all(c.isdecimal() or c in PHONE_PUNCTUATION for c, _ in word)
+
+
+def _merge_phone_words(words: list[tuple[list[Char], bool]]) -> list[tuple[list[Char], bool]]:
+    """Join runs of phone-like words (``040 123 4567``) into one word, as one number."""
+    out: list[tuple[list[Char], bool]] = []
+    for word, phrase in words:
+        if out and not phrase and not out[-1][1] and _is_phone_word(word) and _is_phone_word(out[-1][0]):
+            out[-1] = (out[-1][0] + [(" ", True)] + word, False)
+        else:
+            out.append((word, phrase))
+    return out
+
+
 def parse_term(chars: list[Char]) -> SearchTerm:
     """Build the OR/AND structure of a scanned term; rejects unescaped reserved characters."""
     for c, escaped in chars:
@@ -160,7 +175,7 @@ def parse_term(chars: list[Char]) -> SearchTerm:
         raise malformed_search(f"search term must be longer than one character: {text}")
     alternatives: list[list[SearchAtom]] = [[]]
     negate = False
-    for word, phrase in _split_words(chars):
+    for word, phrase in _merge_phone_words(_split_words(chars)):
         op = "".join(c for c, _ in word).upper() if not phrase and not any(e for _, e in word) else ""
         if op == "OR":
             alternatives.append([])

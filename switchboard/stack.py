@@ -40,7 +40,7 @@ DEMO_AGENTS = (
     ("agent2", "Ben Agent", ("cs-en", "sales")),
     ("agent3", "Carla Agent", ("cs-fi",)),
 )
-DEMO_SF_USER = ("admin@switchboard.demo", "demo-password", "DEMOTOKEN")
+DEMO_SF_USER = ("integration@switchboard.demo", "switchboard-demo", "DEMOTOKEN123")  # sfemu/auth.py
 
 
 class StackError(RuntimeError):

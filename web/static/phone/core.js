@@ -246,6 +246,7 @@ export class PhoneCore extends EventTarget {
     call.queueLabel = text(data.queue_label) || text(data.queue) || call.queueLabel;
     call.direction = text(data.direction) || call.direction;
     call.offeredAt = typeof data.offered_at === 'number' ? data.offered_at : call.offeredAt;
+    call.rangAt = typeof data.rang_at === 'number' ? data.rang_at : call.rangAt;
     call.source = 'switchboard';
   }
 

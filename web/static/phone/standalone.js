@@ -30,6 +30,8 @@ const DEVICE_STATE_TEXT = {
   invalid: 'Offline',
 };
 
+const CALL_ERRORS = new Set(['answer_failed', 'terminate_failed']);
+
 const CALL_STATE_TEXT = { ringing: 'Ringing', in_call: 'In call', ended: 'Call ended' };
 
 const els = {
@@ -58,6 +60,7 @@ const phone = {
   core,
   timings: {},
   stats: () => core.stats(),
+  currentCallId: () => (core.call ? core.call.id : null),
   answer: () => core.answer(),
   decline: () => core.decline(),
   hangup: () => core.hangup(),
@@ -165,11 +168,20 @@ core.on('incoming', ({ call }) => {
   showCaller(call);
   showCallState(call);
   phone.timings = { call_id: call.id, offered_at_ms: nowMs() };
+  noteTimings(call);
   document.title = `Ringing: ${call.number || 'call'} · ${baseTitle}`;
 });
 
+function noteTimings(call) {
+  // For the ring -> screen benchmark: when Asterisk rang (orchestrator clock) and when the queue showed.
+  if (phone.timings.call_id !== call.id) return;
+  if (typeof call.rangAt === 'number') phone.timings.rang_at = call.rangAt;
+  if (call.source === 'switchboard' && !phone.timings.queue_shown_at_ms) phone.timings.queue_shown_at_ms = nowMs();
+}
+
 core.on('callupdate', ({ call }) => {
   showCaller(call);
+  noteTimings(call);
 });
 
 core.on('accepted', ({ call }) => {
@@ -192,7 +204,8 @@ core.on('error', ({ code, message }) => {
     window.location.assign(`/login?next=${encodeURIComponent('/phone')}`);
     return;
   }
-  setPill(els.regStatus, 'failed', 'Not registered', code);
+  // Call actions that failed leave the registration as it is; start-up failures mean no phone.
+  if (!CALL_ERRORS.has(code)) setPill(els.regStatus, 'failed', 'Not registered', code);
   els.regDetail.textContent = message || code;
   els.regDetail.hidden = false;
 });

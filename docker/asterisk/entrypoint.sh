@@ -1,0 +1,28 @@
+#!/bin/sh
+# Copy the project's configuration in and write the per-deployment includes, then run Asterisk.
+set -eu
+conf=/etc/asterisk
+gen=$conf/generated
+find "$conf" -maxdepth 1 -type f -delete
+cp /opt/switchboard/asterisk-conf/*.conf "$conf/"
+mkdir -p "$gen"
+echo "bindport = ${HTTP_PORT:-8088}" > "$gen/http.conf"
+echo "port = ${AMI_PORT:-5038}" > "$gen/manager_general.conf"
+cat > "$gen/manager_users.conf" <<EOT
+[switchboard]
+secret = ${SWITCHBOARD_AMI_SECRET}
+deny = 0.0.0.0/0.0.0.0
+permit = 127.0.0.1/255.255.255.255
+read = system,call,agent,user,dtmf,reporting
+write = system,call,agent,user,command,originate,reporting
+eventfilter = !Event: TestEvent
+eventfilter = !Event: Newexten
+eventfilter = !Event: VarSet
+EOT
+printf '[switchboard]\ntype = user\nread_only = no\npassword = %s\n' "$SWITCHBOARD_ARI_PASSWORD" > "$gen/ari_users.conf"
+printf 'rtpstart = %s\nrtpend = %s\n' "${RTP_START:-10000}" "${RTP_END:-20000}" > "$gen/rtp.conf"
+echo "bind = ${SIP_BIND:-0.0.0.0:5060}" > "$gen/pjsip_transport_udp.conf"
+[ -f "$gen/pjsip_agents.conf" ] || echo "; written by the orchestrator" > "$gen/pjsip_agents.conf"
+[ -f "$gen/queue_members.conf" ] || echo "; written by the orchestrator" > "$gen/queue_members.conf"
+chmod 600 "$gen/manager_users.conf" "$gen/ari_users.conf"
+exec /usr/sbin/asterisk -f -U asterisk -G asterisk -vvv

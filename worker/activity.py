@@ -1,0 +1,89 @@
+"""A finished call as the fields of its Salesforce Task (pure mapping, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+# Salesforce field lengths: values are cut to fit so one odd caller id cannot fail the job forever.
+FIELD_LENGTHS = {
+    "Subject": 255, "CallObject": 255, "CallDisposition": 255, "Phone_Number_2__c": 40,
+    "Service_Pool_Queue__c": 255, "Phone_From__c": 40, "Phone_To__c": 40, "Description": 32000,
+}
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 timestamp (naive means UTC)."""
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def sf_datetime(value: str) -> str:
+    """An ISO 8601 timestamp as a Salesforce UTC datetime, ``2024-06-03T08:00:07Z``."""
+    return parse_time(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def hms(seconds: int) -> str:
+    """Seconds as ``HH:MM:SS``."""
+    seconds = max(int(seconds), 0)
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def call_subject(call: Mapping[str, Any]) -> str:
+    """``Inbound call from +358401234567 (Customer Service EN)`` / ``Outbound call to ...``."""
+    number = call.get("caller_number") or "unknown number"
+    label = call.get("queue_label") or call.get("queue")
+    text = f"Inbound call from {number}" if call.get("direction") == "inbound" else f"Outbound call to {number}"
+    return f"{text} ({label})" if label else text
+
+
+def related_ids(match: Mapping[str, Any] | None) -> dict[str, str]:
+    """WhoId (contact or lead) and WhatId (the contact's account, or a matched account) of a single match."""
+    if not match or match.get("kind") != "single":
+        return {}
+    record = match["records"][0]
+    kind = record.get("type")
+    if kind in ("Contact", "Lead"):
+        out = {"WhoId": record["Id"]}
+        if kind == "Contact" and record.get("AccountId"):
+            out["WhatId"] = record["AccountId"]
+        return out
+    if kind == "Account":
+        return {"WhatId": record["Id"]}
+    return {}
+
+
+def task_fields(call: Mapping[str, Any], match: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The Task fields logging ``call`` (without the external id, which goes in the upsert URL)."""
+    inbound = call.get("direction") == "inbound"
+    number = call.get("caller_number") or ""
+    wait = int(call.get("wait_seconds") or 0)
+    duration = int(call.get("duration_seconds") or 0)
+    label = call.get("queue_label") or call.get("queue") or ""
+    fields: dict[str, Any] = {
+        "Subject": call_subject(call),
+        "Status": "Completed",
+        "TaskSubtype": "Call",
+        "CallType": "Inbound" if inbound else "Outbound",
+        "CallDurationInSeconds": duration,
+        "CallObject": call["call_id"],
+        "CallDisposition": call.get("disposition") or "",
+        "ActivityDate": parse_time(call["started_at"]).date().isoformat(),
+        "Phone_Number_2__c": number,
+        "Service_Pool_Queue__c": label,
+        "Queue_Wait_Time__c": hms(wait),
+        "Queue_Wait_Time_Sec__c": wait,
+        "Call_End_Time__c": sf_datetime(call["ended_at"]),
+        "Call_Date__c": sf_datetime(call["started_at"]),
+        "Phone_From__c" if inbound else "Phone_To__c": number,
+        "Description": "\n".join([
+            f"Queue: {label or '-'}", f"Agent: {call.get('agent') or '-'}",
+            f"Result: {call.get('disposition') or '-'}", f"Waited {wait} s, talked {duration} s",
+        ]),
+    }
+    fields.update(related_ids(match))
+    for name, length in FIELD_LENGTHS.items():
+        if isinstance(fields.get(name), str):
+            fields[name] = fields[name][:length]
+    return fields
