@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import re
 import signal
 import sys
 import time
@@ -128,6 +129,48 @@ def db_upgrade(ctx: click.Context) -> None:
     settings = _settings(ctx.parent.obj["state_dir"] if ctx.parent else DEFAULT_STATE)
     upgrade(settings.database_url)
     click.echo("database is up to date")
+
+
+@main.group()
+def agent() -> None:
+    """Agent provisioning."""
+
+
+@agent.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="The agent's full name.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Web login password.")
+@click.option("--queue", "queues", multiple=True, help="Queue name, label or number (repeatable).")
+@click.pass_context
+def agent_add(ctx: click.Context, username: str, display_name: str, password: str, queues: tuple[str, ...]) -> None:
+    """Create an agent; Asterisk learns the new endpoint within a second, without a restart."""
+    import redis
+
+    from orchestrator.commands import CHANNEL, encode
+    from switchboard.sip import derive_sip_password
+    from switchboard.store import Store
+
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,40}", username):
+        raise click.ClickException("a user name may hold only letters, digits, '.', '_' and '-' (at most 40)")
+    settings = _settings(ctx.parent.parent.obj["state_dir"])  # type: ignore[union-attr]
+    store = Store(settings.database_url)
+    names = []
+    for key in queues:
+        q = store.find_queue(key)
+        if q is None:
+            raise click.ClickException(f"unknown queue {key!r}")
+        names.append(q.name)
+    if not settings.secret_key:
+        raise click.ClickException("SWITCHBOARD_SECRET_KEY is not set")
+    try:
+        store.create_user(username, password, display_name, sip_username=username,
+                          sip_password=derive_sip_password(settings.secret_key, username, 1))
+    except Exception as exc:  # IntegrityError: taken
+        raise click.ClickException(f"cannot create agent {username!r}: {exc.__class__.__name__}") from exc
+    store.add_member(username, names)
+    receivers = redis.Redis.from_url(settings.redis_url).publish(CHANNEL, encode("provision"))
+    click.echo(f"agent {username} created in {', '.join(names) or 'no queues'}"
+               + ("" if receivers else " (no orchestrator running: provisioned at its next start)"))
 
 
 @main.command("install-asterisk")

@@ -107,3 +107,22 @@ def stack():
     if s.asterisk is not None and s.asterisk.log_file.exists():
         shutil.copy(s.asterisk.log_file, logs / "asterisk.log")
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def asterisk():
+    """A bare Asterisk instance with the project's configuration (no orchestrator), on free ports."""
+    import secrets
+    import socket
+
+    from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
+    from switchboard.net import free_port_range
+
+    inst = AsteriskInstance(
+        ensure_chroot(), f"it-{os.getpid()}-{secrets.token_hex(3)}",
+        AsteriskPorts(free_port(), free_port(), free_port(socket.SOCK_DGRAM), *free_port_range(100)),
+        AsteriskCredentials("switchboard", secrets.token_hex(8), "switchboard", secrets.token_hex(8)))
+    inst.start()
+    yield inst
+    inst.stop()
+    shutil.rmtree(inst.base, ignore_errors=True)

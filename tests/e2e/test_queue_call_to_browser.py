@@ -198,3 +198,20 @@ def test_ring_to_caller_shown_latency(browser, stack):
           f"(n={len(samples)}, target p95 <= 150 ms)")
     assert len(samples) == 12 and all(s < 5000 for s in full)
     page.context.close()
+
+
+def test_new_agent_registers_from_the_browser_without_an_asterisk_restart(browser, stack):
+    from tests.integration.test_cli_stack import cli
+
+    pid = stack.asterisk.process.pid
+    r = cli(stack, "agent", "add", "agent8", "--name", "Olli Uusi", "--password", DEMO_PASSWORD, "--queue",
+            "Customer Service FI")
+    assert r.returncode == 0, r.stderr
+    deadline = time.monotonic() + 5  # the orchestrator writes the include and reloads res_pjsip
+    while "Unable to find" in stack.asterisk.cli("pjsip show endpoint agent8", check=False).stdout:
+        assert time.monotonic() < deadline, "agent8 was not provisioned"
+        time.sleep(0.1)
+    page = login(browser, stack, "agent8")  # waits for "Registered"
+    assert page.text_content("#reg-status").strip() == "Registered"
+    assert stack.asterisk.process.pid == pid
+    page.context.close()

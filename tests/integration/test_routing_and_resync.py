@@ -1,0 +1,147 @@
+"""Routing hand-off and resync against a real Asterisk running asterisk-conf/ (no orchestrator process)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from panoramisk import Manager
+
+from orchestrator import events as ev
+from orchestrator.ami import AmiConnection
+from orchestrator.ari import AriClient
+from orchestrator.hookspecs import hookimpl
+from orchestrator.model import CallEnded, Model
+from orchestrator.plugins import plugin_manager
+from orchestrator.routing import Router
+from switchboard.democall import caller_id
+
+pytestmark = pytest.mark.integration
+QUEUES = {"cs-en", "cs-fi", "sales"}
+
+
+async def ami(asterisk) -> Manager:
+    m = Manager(host="127.0.0.1", port=asterisk.ports.ami, username="switchboard",
+                secret=asterisk.creds.ami_secret, ping_delay=0)
+    await m.connect()
+    return m
+
+
+async def call_and_see_queue(asterisk, number: str = "+358401234567") -> tuple[str, float]:
+    """Place a call to Customer Service EN's number; return the queue it joined and how long it took."""
+    m = await ami(asterisk)
+    joined: asyncio.Future = asyncio.get_running_loop().create_future()
+    m.register_event("QueueCallerJoin", lambda _m, msg: joined.done() or joined.set_result(msg["Queue"]))
+    t0 = time.monotonic()
+    await m.send_action({"Action": "Originate", "Channel": "Local/+35891000001@from-trunk",
+                         "Context": "sb-demo-caller", "Exten": "s", "Priority": "1",
+                         "CallerID": caller_id(number, "Test"), "Async": "true"})
+    try:
+        queue = await asyncio.wait_for(joined, 10)
+        return queue, time.monotonic() - t0
+    finally:
+        await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/.*;1$/"})
+        await asyncio.sleep(0.3)
+        m.close()
+
+
+class ToSales:
+    @hookimpl
+    def route_call(self, *, call):
+        return "sales" if call["caller_number"].startswith("+358") else None
+
+
+class Broken:
+    @hookimpl
+    def route_call(self, *, call):
+        raise RuntimeError("plugin bug")
+
+
+class Slow:
+    @hookimpl
+    def route_call(self, *, call):
+        time.sleep(3)
+        return "sales"
+
+
+async def with_router(asterisk, plugins, timeout=0.5):
+    pm = plugin_manager(load_entrypoints=False)
+    for p in plugins:
+        pm.register(p)
+    router: Router | None = None
+
+    async def handler(msg):
+        await router.on_ari(msg)
+
+    client = AriClient(f"http://127.0.0.1:{asterisk.ports.http}", "switchboard", asterisk.creds.ari_password,
+                       "switchboard", handler)
+    router = Router(client, pm, timeout, QUEUES)
+    task = asyncio.create_task(client.run())
+    await asyncio.wait_for(client.connected.wait(), 10)
+    try:
+        return await call_and_see_queue(asterisk)
+    finally:
+        task.cancel()
+        await client.close()
+        await asyncio.sleep(0.2)
+
+
+def test_given_no_orchestrator_then_the_call_reaches_the_dialplan_queue(asterisk):
+    queue, _ = asyncio.run(call_and_see_queue(asterisk))
+    assert queue == "cs-en"
+
+
+def test_given_a_routing_plugin_then_the_call_goes_to_its_queue(asterisk):
+    queue, _ = asyncio.run(with_router(asterisk, [ToSales()]))
+    assert queue == "sales"
+
+
+def test_given_a_failing_plugin_then_the_next_plugin_still_routes(asterisk):
+    queue, _ = asyncio.run(with_router(asterisk, [ToSales(), Broken()]))
+    assert queue == "sales"
+
+
+def test_given_a_slow_plugin_then_the_deadline_sends_the_call_down_the_default_path(asterisk):
+    queue, took = asyncio.run(with_router(asterisk, [Slow()], timeout=0.3))
+    assert queue == "cs-en"
+    assert took < 2.5
+
+
+def test_given_a_waiting_caller_then_a_fresh_orchestrator_resyncs_it_and_ends_it_once(asterisk):
+    async def scenario():
+        m = await ami(asterisk)
+        await m.send_action({"Action": "Originate", "Channel": "Local/+35891000002@from-trunk",
+                             "Context": "sb-demo-caller", "Exten": "s", "Priority": "1",
+                             "CallerID": caller_id("+46701234567", "Waiting Caller"), "Async": "true"})
+        await asyncio.sleep(1.5)  # the caller now waits in cs-fi; no one is watching
+        model = Model({"cs-fi": "Customer Service FI"})
+        changes = []
+
+        async def sink(event: ev.Event) -> None:
+            changes.extend(model.apply(event))
+
+        conn = AmiConnection("127.0.0.1", asterisk.ports.ami, "switchboard", asterisk.creds.ami_secret, sink)
+        await conn.connect()
+        for _ in range(100):
+            if any(c.queue == "cs-fi" for c in model.calls.values()):
+                break
+            await asyncio.sleep(0.05)
+        held = [c for c in model.calls.values() if c.queue == "cs-fi"]
+        await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/.*;1$/"})
+        for _ in range(100):
+            if any(isinstance(c, CallEnded) for c in changes):
+                break
+            await asyncio.sleep(0.05)
+        conn.close()
+        m.close()
+        return held, [c.summary for c in changes if isinstance(c, CallEnded)]
+
+    held, ended = asyncio.run(scenario())
+    assert len(held) == 1
+    assert held[0].caller_number == "+46701234567"
+    assert held[0].caller_name == "Waiting Caller"
+    assert len(ended) == 1
+    assert ended[0]["disposition"] == "not answered"
+    assert ended[0]["queue_label"] == "Customer Service FI"
+    assert ended[0]["wait_seconds"] >= 1
