@@ -1,0 +1,195 @@
+"""finish_call end to end: emulator process, SQLite store, real redis-server and RQ workers."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+from rq import Queue, SimpleWorker
+
+from sfemu.auth import Credentials
+from sfemu.seed import DEMO_ACCOUNT_NAME, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME
+from sfemu.testing import REPO_ROOT, running_emulator
+from switchboard.store import Store, upgrade
+from worker import tasks
+from worker.context import get_context, reset_context
+from worker.salesforce import soql_quote
+from worker.testing import running_redis
+
+pytestmark = pytest.mark.integration
+CREDS = Credentials()
+_call_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def emulator_url() -> Iterator[str]:
+    with running_emulator("demo") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with running_redis() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'switchboard.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def worker_env(emulator_url: str, redis_url: str, database_url: str,
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    env = {
+        "SWITCHBOARD_SF_EMULATOR_URL": emulator_url,
+        "SWITCHBOARD_SF_AUTH": "password",
+        "SWITCHBOARD_SF_USERNAME": CREDS.username,
+        "SWITCHBOARD_SF_PASSWORD": CREDS.password,
+        "SWITCHBOARD_SF_SECURITY_TOKEN": CREDS.security_token,
+        "SWITCHBOARD_DATABASE_URL": database_url,
+        "SWITCHBOARD_REDIS_URL": redis_url,
+        "SWITCHBOARD_RQ_QUEUE": "switchboard-test",
+        "SWITCHBOARD_DEFAULT_REGION": "FI",
+    }
+    monkeypatch.delenv("SWITCHBOARD_CONFIG", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    reset_context()
+    yield env
+    reset_context()
+
+
+def make_call(**overrides: Any) -> dict[str, Any]:
+    call = {
+        "call_id": f"{int(time.time())}.{os.getpid()}{next(_call_numbers)}",
+        "direction": "inbound", "caller_number": DEMO_CALLER_NUMBER, "caller_name": "",
+        "queue": "cs-en", "queue_label": "Customer Service EN", "agent": "agent1", "disposition": "answered",
+        "started_at": "2024-06-03T10:00:00+03:00", "answered_at": "2024-06-03T10:00:07+03:00",
+        "ended_at": "2024-06-03T10:02:07+03:00", "wait_seconds": 7, "duration_seconds": 120,
+    }
+    call.update(overrides)
+    return call
+
+
+def tasks_for(call_id: str) -> list[dict[str, Any]]:
+    sf = get_context().salesforce()
+    result = sf.query(
+        "SELECT Id, Subject, Status, TaskSubtype, CallType, CallDurationInSeconds, CallObject, CallDisposition, "
+        "ActivityDate, Phone_Number_2__c, Service_Pool_Queue__c, Queue_Wait_Time__c, Queue_Wait_Time_Sec__c, "
+        "Call_End_Time__c, Who.Name, What.Name FROM Task "
+        f"WHERE Call_Id__c = {soql_quote(call_id)}")
+    return list(result["records"])
+
+
+def emulator(url: str, method: str, path: str) -> Any:
+    with requests.Session() as http:
+        http.trust_env = False
+        response = http.request(method, f"{url}/__emulator/{path}", timeout=5)
+        return response.json() if response.content else None
+
+
+def call_history(database_url: str, call_id: str) -> list[Any]:
+    return [r for r in Store(database_url).call_history(limit=1000) if r.call_id == call_id]
+
+
+def test_finish_call_twice_writes_one_task_with_the_call_fields(worker_env: dict[str, str],
+                                                                database_url: str) -> None:
+    call = make_call()
+    task_id = tasks.finish_call(call)
+    assert tasks.finish_call(dict(call)) == task_id
+    (task,) = tasks_for(call["call_id"])
+    assert task["Id"] == task_id and task_id.startswith("00T")
+    assert task["Subject"] == f"Inbound call from {DEMO_CALLER_NUMBER} (Customer Service EN)"
+    assert (task["Status"], task["TaskSubtype"], task["CallType"]) == ("Completed", "Call", "Inbound")
+    assert (task["CallDurationInSeconds"], task["CallObject"], task["CallDisposition"]) \
+        == (120, call["call_id"], "answered")
+    assert task["ActivityDate"] == "2024-06-03"
+    assert (task["Phone_Number_2__c"], task["Service_Pool_Queue__c"]) == (DEMO_CALLER_NUMBER, "Customer Service EN")
+    assert (task["Queue_Wait_Time__c"], task["Queue_Wait_Time_Sec__c"]) == ("00:00:07", 7)
+    assert task["Call_End_Time__c"] == "2024-06-03T07:02:07.000+0000"
+    assert task["Who"]["Name"] == DEMO_CONTACT_NAME and task["What"]["Name"] == DEMO_ACCOUNT_NAME
+    (record,) = call_history(database_url, call["call_id"])
+    assert record.sf_task_id == task_id and record.agent == "agent1" and record.wait_seconds == 7
+
+
+def test_finish_call_costs_two_api_requests(worker_env: dict[str, str], emulator_url: str) -> None:
+    get_context().salesforce()  # log in first: logins are not API requests
+    emulator(emulator_url, "POST", "reset-log")
+    tasks.finish_call(make_call())
+    paths = [e["path"] for e in emulator(emulator_url, "GET", "requests?api=1")["requests"]]
+    assert [p.split("/")[4] for p in paths] == ["search", "sobjects"]
+
+
+def test_unknown_and_anonymous_callers_get_a_task_without_who(worker_env: dict[str, str], emulator_url: str) -> None:
+    stranger = make_call(caller_number="+1 202 555 0199", direction="outbound", queue_label="", queue="")
+    (task,) = tasks_for(stranger["call_id"]) or [None] if False else [None]
+    tasks.finish_call(stranger)
+    (task,) = tasks_for(stranger["call_id"])
+    assert task["Who"] is None and task["Subject"] == "Outbound call to +1 202 555 0199"
+    get_context().salesforce()
+    emulator(emulator_url, "POST", "reset-log")
+    anonymous = make_call(caller_number="anonymous", disposition="not answered", answered_at=None,
+                          duration_seconds=0)
+    tasks.finish_call(anonymous)
+    assert emulator(emulator_url, "GET", "requests?api=1")["count"] == 1  # the upsert only
+    (task,) = tasks_for(anonymous["call_id"])
+    assert task["CallDisposition"] == "not answered" and task["Who"] is None
+
+
+def test_an_expired_session_costs_exactly_one_new_login(worker_env: dict[str, str], emulator_url: str) -> None:
+    tasks.finish_call(make_call())
+    logins = emulator(emulator_url, "GET", "health")["logins"]
+    emulator(emulator_url, "POST", "expire-sessions")
+    call = make_call()
+    task_id = tasks.finish_call(call)
+    assert emulator(emulator_url, "GET", "health")["logins"] == logins + 1
+    assert [t["Id"] for t in tasks_for(call["call_id"])] == [task_id]
+
+
+def test_identify_caller_job(worker_env: dict[str, str]) -> None:
+    result = tasks.identify_caller("040 123 4567")
+    assert result["kind"] == "single" and result["records"][0]["Name"] == DEMO_CONTACT_NAME
+
+
+def test_duplicate_jobs_through_rq_simple_worker_write_one_task(worker_env: dict[str, str],
+                                                                 redis_url: str) -> None:
+    connection = redis.from_url(redis_url)
+    queue = Queue(worker_env["SWITCHBOARD_RQ_QUEUE"], connection=connection)
+    call = make_call()
+    first = tasks.enqueue_finish_call(queue, call)
+    second = queue.enqueue(tasks.finish_call, call)  # a duplicate under another job id
+    assert SimpleWorker([queue], connection=connection).work(burst=True)
+    first.refresh()
+    second.refresh()
+    assert first.is_finished and second.is_finished
+    assert first.return_value() == second.return_value()
+    assert [t["Id"] for t in tasks_for(call["call_id"])] == [first.return_value()]
+
+
+def test_python_m_worker_runs_queued_jobs_in_forked_work_horses(worker_env: dict[str, str], redis_url: str,
+                                                                database_url: str, tmp_path: Path) -> None:
+    queue = Queue(worker_env["SWITCHBOARD_RQ_QUEUE"], connection=redis.from_url(redis_url))
+    calls = [make_call(), make_call(caller_number="09 4250 1000")]
+    jobs = [tasks.enqueue_finish_call(queue, c) for c in calls]
+    env = {**os.environ, **worker_env, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-m", "worker", "--burst"], env=env, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for job, call in zip(jobs, calls, strict=True):
+        job.refresh()
+        assert job.is_finished, done.stderr[-3000:]
+        assert [t["Id"] for t in tasks_for(call["call_id"])] == [job.return_value()]
+        assert call_history(database_url, call["call_id"])[0].sf_task_id == job.return_value()
+    assert tasks_for(calls[1]["call_id"])[0]["Who"] is None  # two contacts share that number
