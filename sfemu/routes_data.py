@@ -141,7 +141,8 @@ def upsert_record(version: str, sobject: str, field: str, value: str) -> tuple[R
     state = get_state()
     body = _json_body()
     try:
-        record, created = state.store.upsert(sobject, field, value, body, owner_id=g.sf_session.user_id)
+        record, created = state.store.upsert(sobject, field, value.removesuffix("/"), body,
+                                             owner_id=g.sf_session.user_id)
     except MultipleMatches as exc:
         return _multiple(exc, version)
     result = {"id": record["Id"], "success": True, "errors": [], "created": created}
@@ -152,6 +153,7 @@ def upsert_record(version: str, sobject: str, field: str, value: str) -> tuple[R
 def get_by_external_id(version: str, sobject: str, field: str, value: str) -> Response | tuple[Response, int]:
     """A record by external id (300 when several match)."""
     state = get_state()
+    value = value.removesuffix("/")
     name = _external_id_field(state, sobject, field)
     obj = state.store.object(sobject)
     if name == "Id":
@@ -168,6 +170,7 @@ def get_by_external_id(version: str, sobject: str, field: str, value: str) -> Re
 def delete_by_external_id(version: str, sobject: str, field: str, value: str) -> tuple[Response | str, int]:
     """Delete a record by external id: 204."""
     state = get_state()
+    value = value.removesuffix("/")
     name = _external_id_field(state, sobject, field)
     obj = state.store.object(sobject)
     matches = state.store.match_field(obj.name, name, value) if name != "Id" else [state.store.get(obj.name, value)]

@@ -67,6 +67,7 @@ def demo(ctx: click.Context, web_port: int) -> None:
         stopping = True
 
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)  # also when started from a script whose SIGINT is ignored
     try:
         settings = stack.start()
         click.echo("")

@@ -1,0 +1,42 @@
+"""`switchboard demo` starts every process, prints the web phone URL and logins, and Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_starts_prints_url_and_ctrl_c_stops_every_process(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    proc = subprocess.Popen([sys.executable, "-m", "switchboard.cli", "--state-dir", str(tmp_path), "demo",
+                             "--web-port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env)
+    out = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        out.append(line)
+        if "Press Ctrl-C to stop." in line or proc.poll() is not None:
+            break
+    text = "".join(out)
+    assert "Press Ctrl-C to stop." in text, text
+    assert "agent1, agent2, agent3  (password: switchboard)" in text
+    url = next(line.split()[-1] for line in out if "Web phone:" in line)
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url.replace("/phone", "/login")) as r:
+        assert r.status == 200
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) >= 5  # redis, emulator, orchestrator, worker, web (+ chroot'ed asterisk)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 0, rest
+    assert "Stopped." in rest
+    for pid in children:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
