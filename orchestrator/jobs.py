@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
 
+from worker.tasks import finish_call_job_id
+
 logger = logging.getLogger(__name__)
 
 FINISH_CALL = "worker.tasks.finish_call"
 RETRY = Retry(max=8, interval=[1, 2, 5, 10, 30, 60, 120, 300])
-
-
-def job_id(kind: str, call_id: str) -> str:
-    """A deterministic job id for a call, so a duplicate enqueue is the same job."""
-    return f"{kind}-" + re.sub(r"[^A-Za-z0-9_-]", "-", call_id)
 
 
 class JobQueue:
@@ -37,4 +33,4 @@ class JobQueue:
 
     async def call_ended(self, summary: dict[str, Any]) -> None:
         """Enqueue the call activity (history + Salesforce Task) of a finished call."""
-        await asyncio.to_thread(self._enqueue, FINISH_CALL, summary, job_id("call", summary["call_id"]))
+        await asyncio.to_thread(self._enqueue, FINISH_CALL, summary, finish_call_job_id(summary["call_id"]))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from switchboard import cli_ops
 from switchboard.config import Settings, load_settings
 from switchboard.stack import DEMO_AGENTS, DEMO_PASSWORD, Stack, StackError
 
@@ -127,7 +128,7 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply Alembic migrations to the configured database."""
     from switchboard.store import upgrade
 
-    settings = _settings(ctx.parent.obj["state_dir"] if ctx.parent else DEFAULT_STATE)
+    settings = _settings_of(ctx)
     upgrade(settings.database_url)
     click.echo("database is up to date")
 
@@ -153,7 +154,7 @@ def agent_add(ctx: click.Context, username: str, display_name: str, password: st
 
     if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,40}", username):
         raise click.ClickException("a user name may hold only letters, digits, '.', '_' and '-' (at most 40)")
-    settings = _settings(ctx.parent.parent.obj["state_dir"])  # type: ignore[union-attr]
+    settings = _settings_of(ctx)
     store = Store(settings.database_url)
     names = []
     for key in queues:
@@ -182,6 +183,13 @@ def install_asterisk() -> None:
     root = ensure_chroot(log=click.echo)
     click.echo(f"{asterisk_version(root)} in {root}")
 
+
+def _settings_of(ctx: click.Context) -> Settings:
+    root = ctx.find_root()
+    return _settings(root.obj["state_dir"])
+
+
+cli_ops.register(main, _settings_of)
 
 if __name__ == "__main__":
     main()

@@ -73,6 +73,20 @@ class Settings:
     sf_api_version: str = "59.0"
     # When set, every https:// request for Salesforce goes to this plain-HTTP emulator instead.
     sf_emulator_url: str = ""
+    # Caller lookups are cached in Redis: matches for this long, "no match" for the shorter time.
+    sf_lookup_ttl: int = 3600
+    sf_lookup_negative_ttl: int = 300
+    # Call activities are written in batches (sObject Collections): at most this many records, and a
+    # record waits at most this long for others to join its batch.
+    sf_batch_size: int = 200
+    sf_batch_window: float = 0.5
+    # Transient errors (5xx, REQUEST_LIMIT_EXCEEDED, network) are retried with exponential backoff and
+    # jitter, capped at this many seconds between tries.
+    sf_backoff_max: float = 30.0
+    # Save call info on the Case (upsert on Case.Call_Id__c) instead of a Task (seed section 3.1 option).
+    sf_call_info_on_case: bool = False
+    # The org's Salesforce URL of a record, for links (e.g. https://example.lightning.force.com).
+    sf_lightning_url: str = ""
 
     plugins_enabled: tuple[str, ...] = field(default_factory=tuple)
 

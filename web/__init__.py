@@ -11,7 +11,7 @@ from flask_socketio import SocketIO
 
 from switchboard.config import ConfigError, Settings, load_settings
 from switchboard.store import Store
-from web import auth, phone
+from web import auth, metrics, phone
 from web.context import install
 from web.errors import register_error_handlers
 from web.sockets import register_namespaces
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     install(app, settings, store or Store(settings.database_url))
     app.register_blueprint(auth.bp)
     app.register_blueprint(phone.bp)
+    app.register_blueprint(metrics.bp)
     register_error_handlers(app)
 
     csp = _content_security_policy(settings)

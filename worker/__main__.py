@@ -1,4 +1,8 @@
-"""Run the RQ worker: ``python -m worker [--burst] [--simple]`` (settings from the environment)."""
+"""Run the RQ worker and the outbox flusher: ``python -m worker [--burst] [--simple]``.
+
+The flusher runs in a thread of this (parent) process; jobs run in forked work horses unless
+``--simple``. Settings come from the environment.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 
 import redis
 import rq
@@ -18,30 +23,38 @@ logger = logging.getLogger(__name__)
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="python -m worker", description="Switchboard RQ worker")
-    parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
-    parser.add_argument("--simple", action="store_true",
-                        help="run jobs in this process (no fork per job; keeps the Salesforce session warm)")
+    parser.add_argument("--burst", action="store_true", help="exit when the queue is empty (and the outbox flushed)")
+    parser.add_argument("--simple", action="store_true", help="run jobs in this process (no fork per job)")
+    parser.add_argument("--no-flusher", action="store_true", help="do not write the outbox from this process")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Load settings and work the Switchboard queue."""
+    """Load settings, start the flusher and work the Switchboard queue."""
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = get_context()
     settings = ctx.settings
     logger.info("worker starting on queue %s at %s", settings.rq_queue, settings.redis_url)
     try:
-        ctx.salesforce()  # log in once here so work horses inherit the session instead of each logging in
-    except Exception:  # a Salesforce outage must not stop the worker; jobs log in again and retry
-        logger.warning("could not log in to Salesforce at startup; jobs will try again", exc_info=True)
+        ctx.client.salesforce()  # one login (or the shared session) before any job needs it
+    except Exception:  # a Salesforce outage must not stop the worker; jobs and flusher retry
+        logger.warning("could not log in to Salesforce at startup; will try again", exc_info=True)
+    flusher = None if args.no_flusher else ctx.flusher()
+    if flusher is not None and not args.burst:
+        threading.Thread(target=flusher.run_forever, name="flusher", daemon=True).start()
     worker_class: type[rq.worker.BaseWorker] = rq.SimpleWorker if args.simple else rq.Worker
     if not args.simple:
-        # Each job runs in a forked work horse: it must not reuse the parent's pooled sockets.
         os.register_at_fork(after_in_child=ctx.after_fork)
     worker = worker_class([settings.rq_queue], connection=redis.from_url(settings.redis_url))
-    worker.work(burst=args.burst)
+    try:
+        worker.work(burst=args.burst)
+    finally:
+        if flusher is not None:
+            flusher.stopping.set()
+            if args.burst:
+                flusher.run_once(force=True)
     return 0
 
 

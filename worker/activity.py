@@ -54,10 +54,67 @@ def related_ids(match: Mapping[str, Any] | None) -> dict[str, str]:
     return {}
 
 
-def task_fields(call: Mapping[str, Any], match: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The Task fields logging ``call`` (without the external id, which goes in the upsert URL)."""
+def workflow_ids(call: Mapping[str, Any], match: Mapping[str, Any] | None) -> dict[str, str]:
+    """WhoId/WhatId: what the agent chose in the phone workflow (``who_id``, ``case_id`` or ``what_id``
+    in the call) wins over the automatic single match."""
+    out = related_ids(match)
+    if call.get("who_id"):
+        out["WhoId"] = call["who_id"]
+    if call.get("case_id") or call.get("what_id"):
+        out["WhatId"] = call.get("case_id") or call["what_id"]
+    return out
+
+
+def _cut(fields: dict[str, Any]) -> dict[str, Any]:
+    for name, length in FIELD_LENGTHS.items():
+        if isinstance(fields.get(name), str):
+            fields[name] = fields[name][:length]
+    return fields
+
+
+def call_details(call: Mapping[str, Any], details_url: str = "") -> dict[str, Any]:
+    """The seed's call details (section 3.1) common to Task and Case."""
     inbound = call.get("direction") == "inbound"
     number = call.get("caller_number") or ""
+    wait = int(call.get("wait_seconds") or 0)
+    out: dict[str, Any] = {
+        "Phone_Number_2__c": number,
+        "Service_Pool_Queue__c": call.get("queue_label") or call.get("queue") or "",
+        "Queue_Wait_Time__c": hms(wait),
+        "Queue_Wait_Time_Sec__c": wait,
+        "Call_End_Time__c": sf_datetime(call["ended_at"]),
+        "Call_Date__c": sf_datetime(call["started_at"]),
+        "Phone_From__c" if inbound else "Phone_To__c": number,
+    }
+    if details_url:
+        out["Advanced_Call_Details__c"] = details_url
+    return out
+
+
+def case_fields(call: Mapping[str, Any], match: Mapping[str, Any] | None = None, *,
+                details_url: str = "") -> dict[str, Any]:
+    """The Case fields when the admin saves call info on the Case instead of a Task."""
+    ids = related_ids(match)
+    fields: dict[str, Any] = {
+        "Subject": call_subject(call),
+        "Origin": "Phone",
+        "SuppliedPhone": call.get("caller_number") or "",
+        "Call_Type__c": "Inbound" if call.get("direction") == "inbound" else "Outbound",
+        "Call_Result__c": call.get("disposition") or "",
+        "Call_Duration_Sec__c": int(call.get("duration_seconds") or 0),
+        **call_details(call, details_url),
+    }
+    if ids.get("WhoId", "").startswith("003"):
+        fields["ContactId"] = ids["WhoId"]
+    if ids.get("WhatId", "").startswith("001"):
+        fields["AccountId"] = ids["WhatId"]
+    return _cut(fields)
+
+
+def task_fields(call: Mapping[str, Any], match: Mapping[str, Any] | None = None, *,
+                details_url: str = "") -> dict[str, Any]:
+    """The Task fields logging ``call`` (without the external id, which goes in the upsert URL)."""
+    inbound = call.get("direction") == "inbound"
     wait = int(call.get("wait_seconds") or 0)
     duration = int(call.get("duration_seconds") or 0)
     label = call.get("queue_label") or call.get("queue") or ""
@@ -70,20 +127,11 @@ def task_fields(call: Mapping[str, Any], match: Mapping[str, Any] | None = None)
         "CallObject": call["call_id"],
         "CallDisposition": call.get("disposition") or "",
         "ActivityDate": parse_time(call["started_at"]).date().isoformat(),
-        "Phone_Number_2__c": number,
-        "Service_Pool_Queue__c": label,
-        "Queue_Wait_Time__c": hms(wait),
-        "Queue_Wait_Time_Sec__c": wait,
-        "Call_End_Time__c": sf_datetime(call["ended_at"]),
-        "Call_Date__c": sf_datetime(call["started_at"]),
-        "Phone_From__c" if inbound else "Phone_To__c": number,
+        **call_details(call, details_url),
         "Description": "\n".join([
             f"Queue: {label or '-'}", f"Agent: {call.get('agent') or '-'}",
             f"Result: {call.get('disposition') or '-'}", f"Waited {wait} s, talked {duration} s",
         ]),
     }
-    fields.update(related_ids(match))
-    for name, length in FIELD_LENGTHS.items():
-        if isinstance(fields.get(name), str):
-            fields[name] = fields[name][:length]
-    return fields
+    fields.update(workflow_ids(call, match))
+    return _cut(fields)

@@ -1,60 +1,86 @@
-"""What the jobs of one worker process share, built lazily once: settings, store, Salesforce client."""
+"""What the jobs of one worker process share, built lazily once: settings, store, Redis, Salesforce."""
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
-from typing import TypeVar
+from typing import Any
 
-from simple_salesforce import Salesforce, SalesforceExpiredSession
+import redis
 
 from switchboard.config import Settings, load_settings
 from switchboard.store import Store
-from worker.salesforce import connect
+from worker.callerid import CallerDirectory
+from worker.client import SalesforceClient
+from worker.flusher import Flusher
+from worker.meter import Meter
+from worker.outbox import Entry, Outbox
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
+CALL_ID_FIELD = "Call_Id__c"
 
 
 class WorkerContext:
-    """Lazily built collaborators of the jobs; Salesforce calls get one re-login on an expired session."""
+    """Lazily built collaborators of the jobs."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._store: Store | None = None
-        self._sf: Salesforce | None = None
 
-    @property
+    @functools.cached_property
     def store(self) -> Store:
         """The Switchboard database."""
-        if self._store is None:
-            self._store = Store(self.settings.database_url)
-        return self._store
+        return Store(self.settings.database_url)
 
-    def salesforce(self) -> Salesforce:
-        """The Salesforce client, logging in on first use."""
-        if self._sf is None:
-            self._sf = connect(self.settings)
-        return self._sf
+    @functools.cached_property
+    def redis(self) -> redis.Redis:
+        """Redis: cache, outbox, meter, shared session."""
+        return redis.Redis.from_url(self.settings.redis_url)
 
-    def call_salesforce(self, op: Callable[[Salesforce], T]) -> T:
-        """Run ``op(sf)``; on INVALID_SESSION_ID log in again once and retry once (a second 401 raises)."""
-        sf = self.salesforce()
-        try:
-            return op(sf)
-        except SalesforceExpiredSession:
-            logger.info("Salesforce session expired; logging in again")
-            self._sf = connect(self.settings)
-            return op(self._sf)
+    @functools.cached_property
+    def meter(self) -> Meter:
+        """The API budget meter."""
+        return Meter(self.redis)
+
+    @functools.cached_property
+    def client(self) -> SalesforceClient:
+        """Salesforce with bounded retries."""
+        return SalesforceClient(self.settings, self.redis, self.meter)
+
+    @functools.cached_property
+    def directory(self) -> CallerDirectory:
+        """Cached caller identification."""
+        s = self.settings
+        return CallerDirectory(self.client, self.redis, self.meter, region=s.default_region,
+                               ttl=s.sf_lookup_ttl, negative_ttl=s.sf_lookup_negative_ttl)
+
+    @functools.cached_property
+    def activity_outbox(self) -> Outbox:
+        """Where call activities wait for their batch: Tasks, or Cases with ``sf_call_info_on_case``."""
+        return Outbox(self.redis, "Case" if self.settings.sf_call_info_on_case else "Task", CALL_ID_FIELD)
+
+    def outboxes(self) -> list[Outbox]:
+        """Every outbox the flusher drains (both, so switching the option loses nothing)."""
+        return [Outbox(self.redis, "Task", CALL_ID_FIELD), Outbox(self.redis, "Case", CALL_ID_FIELD)]
+
+    def flusher(self) -> Flusher:
+        """A flusher over every outbox, recording written ids in the call history."""
+        s = self.settings
+        return Flusher(self.client, self.redis, self.meter, self.outboxes(), batch_size=s.sf_batch_size,
+                       window=s.sf_batch_window, backoff_max=s.sf_backoff_max, on_written=self._written)
+
+    def _written(self, entry: Entry, record_id: str) -> None:
+        self.store.set_task_id(entry.external_id, record_id)
 
     def after_fork(self) -> None:
-        """In a forked work horse: drop pooled connections inherited from the parent (keep the session id)."""
-        if self._sf is not None:
-            self._sf.session.close()
-        if self._store is not None:
-            self._store.engine.dispose(close=False)
+        """In a forked work horse: drop pooled connections inherited from the parent."""
+        cached: dict[str, Any] = self.__dict__
+        if "client" in cached:
+            self.client.forget_connections()
+        if "store" in cached:
+            self.store.engine.dispose(close=False)
+        if "redis" in cached:
+            self.redis.connection_pool.reset()
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,7 +1,9 @@
 """RQ jobs: module-level functions with JSON arguments, safe to run twice.
 
-``finish_call`` records the call in the database and writes exactly one Salesforce Task per call by
-upserting on the external id ``Task.Call_Id__c``: a retried or duplicated job updates the same Task.
+``finish_call`` records the call in the database, identifies the caller (cached) and puts the call
+activity in the outbox keyed by the call id; the flusher writes it with other calls' activities in one
+sObject Collections upsert on the external id ``Call_Id__c``. A retried or duplicated job replaces its
+own outbox entry, and the upsert updates the same record: never a second Task or Case.
 """
 
 from __future__ import annotations
@@ -15,13 +17,10 @@ from rq import Queue
 from rq.job import Job
 
 from switchboard.store import CallRecord
-from worker.activity import task_fields
+from worker.activity import case_fields, parse_time, task_fields
 from worker.context import get_context
-from worker.salesforce import find_by_phone, upsert_by_external_id
 
 logger = logging.getLogger(__name__)
-
-TASK_EXTERNAL_ID = "Call_Id__c"
 
 
 def call_record_columns() -> list[str]:
@@ -30,27 +29,28 @@ def call_record_columns() -> list[str]:
 
 
 def finish_call(call: dict[str, Any]) -> str:
-    """Record a finished call and log it as one Salesforce Task (upsert on Call_Id__c); returns the Task id."""
+    """Record a finished call and queue its activity (Task, or Case with the option) for Salesforce."""
     ctx = get_context()
     call_id = call["call_id"]
     row = {k: call[k] for k in call_record_columns() if k in call}
-    if ctx.store.record_call(**row):
-        logger.info("recorded call %s", call_id)
-    else:
+    if not ctx.store.record_call(**row):
         logger.info("call %s was already recorded", call_id)
-    region = ctx.settings.default_region
-    match = ctx.call_salesforce(lambda sf: find_by_phone(sf, call.get("caller_number") or "", region))
-    fields = task_fields(call, match)
-    task_id = ctx.call_salesforce(lambda sf: upsert_by_external_id(sf, "Task", TASK_EXTERNAL_ID, call_id, fields))
-    ctx.store.set_task_id(call_id, task_id)
-    logger.info("call %s logged as Task %s (caller match: %s)", call_id, task_id, match["kind"])
-    return task_id
+    match = ctx.directory.identify(call.get("caller_number") or "")
+    build = case_fields if ctx.settings.sf_call_info_on_case else task_fields
+    fields = build(call, match, details_url=details_url(ctx.settings.public_url, call_id))
+    ctx.activity_outbox.put(call_id, fields, parse_time(call["ended_at"]).timestamp())
+    logger.info("call %s queued for Salesforce (caller match: %s)", call_id, match["kind"])
+    return "queued"
+
+
+def details_url(public_url: str, call_id: str) -> str:
+    """The advanced call details page of a call (recording and details), or '' without a public URL."""
+    return f"{public_url.rstrip('/')}/calls/{call_id}" if public_url else ""
 
 
 def identify_caller(number: str) -> dict[str, Any]:
-    """Contacts, accounts and leads matching a phone number (see ``worker.salesforce.find_by_phone``)."""
-    ctx = get_context()
-    return ctx.call_salesforce(lambda sf: find_by_phone(sf, number, ctx.settings.default_region))
+    """Contacts, accounts and leads matching a phone number (cached; see ``worker.callerid``)."""
+    return get_context().directory.identify(number)
 
 
 def finish_call_job_id(call_id: str) -> str:

@@ -67,6 +67,8 @@ def worker_env(emulator_url: str, redis_url: str, database_url: str,
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     reset_context()
+    ctx = get_context()
+    ctx.redis.flushdb()
     yield env
     reset_context()
 
@@ -84,13 +86,17 @@ def make_call(**overrides: Any) -> dict[str, Any]:
 
 
 def tasks_for(call_id: str) -> list[dict[str, Any]]:
-    sf = get_context().salesforce()
+    sf = get_context().client.salesforce()
     result = sf.query(
         "SELECT Id, Subject, Status, TaskSubtype, CallType, CallDurationInSeconds, CallObject, CallDisposition, "
         "ActivityDate, Phone_Number_2__c, Service_Pool_Queue__c, Queue_Wait_Time__c, Queue_Wait_Time_Sec__c, "
-        "Call_End_Time__c, Who.Name, What.Name FROM Task "
+        "Call_End_Time__c, Advanced_Call_Details__c, Who.Name, What.Name FROM Task "
         f"WHERE Call_Id__c = {soql_quote(call_id)}")
     return list(result["records"])
+
+
+def flush() -> int:
+    return get_context().flusher().run_once(force=True)
 
 
 def emulator(url: str, method: str, path: str) -> Any:
@@ -100,6 +106,10 @@ def emulator(url: str, method: str, path: str) -> Any:
         return response.json() if response.content else None
 
 
+def api_paths(url: str) -> list[str]:
+    return [e["path"].split("/")[4] for e in emulator(url, "GET", "requests?api=1")["requests"]]
+
+
 def call_history(database_url: str, call_id: str) -> list[Any]:
     return [r for r in Store(database_url).call_history(limit=1000) if r.call_id == call_id]
 
@@ -107,10 +117,12 @@ def call_history(database_url: str, call_id: str) -> list[Any]:
 def test_finish_call_twice_writes_one_task_with_the_call_fields(worker_env: dict[str, str],
                                                                 database_url: str) -> None:
     call = make_call()
-    task_id = tasks.finish_call(call)
-    assert tasks.finish_call(dict(call)) == task_id
+    assert tasks.finish_call(call) == "queued"
+    assert flush() == 1
+    tasks.finish_call(dict(call))  # a retried job after the Task was written: updates the same Task
+    assert flush() == 1
     (task,) = tasks_for(call["call_id"])
-    assert task["Id"] == task_id and task_id.startswith("00T")
+    assert task["Id"].startswith("00T")
     assert task["Subject"] == f"Inbound call from {DEMO_CALLER_NUMBER} (Customer Service EN)"
     assert (task["Status"], task["TaskSubtype"], task["CallType"]) == ("Completed", "Call", "Inbound")
     assert (task["CallDurationInSeconds"], task["CallObject"], task["CallDisposition"]) \
@@ -121,45 +133,83 @@ def test_finish_call_twice_writes_one_task_with_the_call_fields(worker_env: dict
     assert task["Call_End_Time__c"] == "2024-06-03T07:02:07.000+0000"
     assert task["Who"]["Name"] == DEMO_CONTACT_NAME and task["What"]["Name"] == DEMO_ACCOUNT_NAME
     (record,) = call_history(database_url, call["call_id"])
-    assert record.sf_task_id == task_id and record.agent == "agent1" and record.wait_seconds == 7
+    assert record.sf_task_id == task["Id"] and record.agent == "agent1" and record.wait_seconds == 7
 
 
-def test_finish_call_costs_two_api_requests(worker_env: dict[str, str], emulator_url: str) -> None:
-    get_context().salesforce()  # log in first: logins are not API requests
+def test_a_batch_of_calls_costs_one_write_request_and_repeat_callers_no_lookup(
+        worker_env: dict[str, str], emulator_url: str) -> None:
+    get_context().client.salesforce()  # log in first: logins are not API requests
     emulator(emulator_url, "POST", "reset-log")
-    tasks.finish_call(make_call())
-    paths = [e["path"] for e in emulator(emulator_url, "GET", "requests?api=1")["requests"]]
-    assert [p.split("/")[4] for p in paths] == ["search", "sobjects"]
+    for _ in range(5):
+        tasks.finish_call(make_call())  # the same caller five times: one lookup
+    tasks.finish_call(make_call(caller_number="+1 202 555 0199"))
+    assert flush() == 6
+    assert sorted(api_paths(emulator_url)) == ["composite", "search", "search"]
+    snap = get_context().meter.snapshot()
+    assert snap["calls_logged"] == 6 and snap["api_requests"] == 3 and snap["requests_per_call"] == 0.5
+    assert snap["lookup_cache_hits"] == 4 and snap["lookup_cache_misses"] == 2
+    assert snap["org_max"] > 0 and snap["org_remaining"] < snap["org_max"]
 
 
 def test_unknown_and_anonymous_callers_get_a_task_without_who(worker_env: dict[str, str], emulator_url: str) -> None:
     stranger = make_call(caller_number="+1 202 555 0199", direction="outbound", queue_label="", queue="")
     tasks.finish_call(stranger)
-    (task,) = tasks_for(stranger["call_id"])
-    assert task["Who"] is None and task["Subject"] == "Outbound call to +1 202 555 0199"
-    get_context().salesforce()
-    emulator(emulator_url, "POST", "reset-log")
     anonymous = make_call(caller_number="anonymous", disposition="not answered", answered_at=None,
                           duration_seconds=0)
+    get_context().client.salesforce()
+    emulator(emulator_url, "POST", "reset-log")
     tasks.finish_call(anonymous)
-    assert emulator(emulator_url, "GET", "requests?api=1")["count"] == 1  # the upsert only
+    assert api_paths(emulator_url) == []  # no digits: no lookup
+    flush()
+    (task,) = tasks_for(stranger["call_id"])
+    assert task["Who"] is None and task["Subject"] == "Outbound call to +1 202 555 0199"
     (task,) = tasks_for(anonymous["call_id"])
     assert task["CallDisposition"] == "not answered" and task["Who"] is None
 
 
 def test_an_expired_session_costs_exactly_one_new_login(worker_env: dict[str, str], emulator_url: str) -> None:
     tasks.finish_call(make_call())
+    flush()
     logins = emulator(emulator_url, "GET", "health")["logins"]
     emulator(emulator_url, "POST", "expire-sessions")
-    call = make_call()
-    task_id = tasks.finish_call(call)
+    calls = [make_call(caller_number=f"+35840555{i:04d}") for i in range(3)]
+    for call in calls:
+        tasks.finish_call(call)
+    flush()
     assert emulator(emulator_url, "GET", "health")["logins"] == logins + 1
-    assert [t["Id"] for t in tasks_for(call["call_id"])] == [task_id]
+    for call in calls:
+        assert len(tasks_for(call["call_id"])) == 1
 
 
-def test_identify_caller_job(worker_env: dict[str, str]) -> None:
+def test_identify_caller_job_is_cached_and_invalidated(worker_env: dict[str, str], emulator_url: str) -> None:
     result = tasks.identify_caller("040 123 4567")
     assert result["kind"] == "single" and result["records"][0]["Name"] == DEMO_CONTACT_NAME
+    emulator(emulator_url, "POST", "reset-log")
+    assert tasks.identify_caller("+358401234567") == result  # the same number in E.164: cached
+    assert api_paths(emulator_url) == []
+    get_context().directory.invalidate("+358 40 123 4567")
+    tasks.identify_caller("+358401234567")
+    assert api_paths(emulator_url) == ["search"]
+
+
+def test_save_call_info_on_case_option_writes_one_case(worker_env: dict[str, str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_SF_CALL_INFO_ON_CASE", "true")
+    monkeypatch.setenv("SWITCHBOARD_PUBLIC_URL", "https://switchboard.example.com")
+    reset_context()
+    call = make_call()
+    tasks.finish_call(call)
+    tasks.finish_call(call)
+    flush()
+    sf = get_context().client.salesforce()
+    cases = sf.query("SELECT Id, Origin, Subject, Contact.Name, Call_Result__c, Service_Pool_Queue__c, "
+                     f"Advanced_Call_Details__c FROM Case WHERE Call_Id__c = {soql_quote(call['call_id'])}")
+    assert cases["totalSize"] == 1
+    case = cases["records"][0]
+    assert (case["Origin"], case["Call_Result__c"]) == ("Phone", "answered")
+    assert case["Contact"]["Name"] == DEMO_CONTACT_NAME
+    assert case["Advanced_Call_Details__c"] == f"https://switchboard.example.com/calls/{call['call_id']}"
+    assert tasks_for(call["call_id"]) == []
 
 
 def test_duplicate_jobs_through_rq_simple_worker_write_one_task(worker_env: dict[str, str],
@@ -173,8 +223,8 @@ def test_duplicate_jobs_through_rq_simple_worker_write_one_task(worker_env: dict
     first.refresh()
     second.refresh()
     assert first.is_finished and second.is_finished
-    assert first.return_value() == second.return_value()
-    assert [t["Id"] for t in tasks_for(call["call_id"])] == [first.return_value()]
+    flush()
+    assert len(tasks_for(call["call_id"])) == 1
 
 
 def test_python_m_worker_runs_queued_jobs_in_forked_work_horses(worker_env: dict[str, str], redis_url: str,
@@ -189,6 +239,6 @@ def test_python_m_worker_runs_queued_jobs_in_forked_work_horses(worker_env: dict
     for job, call in zip(jobs, calls, strict=True):
         job.refresh()
         assert job.is_finished, done.stderr[-3000:]
-        assert [t["Id"] for t in tasks_for(call["call_id"])] == [job.return_value()]
-        assert call_history(database_url, call["call_id"])[0].sf_task_id == job.return_value()
+        (task,) = tasks_for(call["call_id"])
+        assert call_history(database_url, call["call_id"])[0].sf_task_id == task["Id"]
     assert tasks_for(calls[1]["call_id"])[0]["Who"] is None  # two contacts share that number

@@ -1,0 +1,103 @@
+"""Operations commands: the Salesforce API budget, failed jobs, refused records."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import redis
+from rq import Queue
+from rq.job import Job
+from rq.registry import FailedJobRegistry
+
+from switchboard.config import Settings
+
+
+def _redis(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(settings.redis_url)
+
+
+def register(main: click.Group, settings_of: callable) -> None:  # type: ignore[valid-type]
+    """Add the operations commands to the CLI."""
+
+    @main.command("sf-usage")
+    @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+    @click.pass_context
+    def sf_usage(ctx: click.Context, as_json: bool) -> None:
+        """Salesforce API requests spent per call, and the org's remaining daily requests."""
+        from worker.meter import Meter
+
+        snap = Meter(_redis(settings_of(ctx))).snapshot()
+        if as_json:
+            click.echo(json.dumps(snap, indent=2, sort_keys=True))
+            return
+        rpc = snap.get("requests_per_call")
+        click.echo(f"API requests:          {snap.get('api_requests', 0)}  (logins: {snap.get('logins', 0)})")
+        click.echo(f"Call activities:       {snap.get('calls_logged', 0)}")
+        click.echo(f"Requests per call:     {rpc if rpc is not None else '-'}")
+        click.echo(f"Caller lookups:        {snap.get('lookup_cache_misses', 0)} sent, "
+                   f"{snap.get('lookup_cache_hits', 0)} from cache")
+        if "org_max" in snap:
+            click.echo(f"Org daily requests:    {snap['org_remaining']} of {snap['org_max']} remaining")
+        else:
+            click.echo("Org daily requests:    not seen yet (no API response since start)")
+        if "latency_p95_s" in snap:
+            click.echo(f"Call end -> activity:  p50 {snap['latency_p50_s']:.2f} s, p95 {snap['latency_p95_s']:.2f} s")
+        if snap.get("dead_letters"):
+            click.echo(f"Refused records:       {snap['dead_letters']} (see `switchboard sf-outbox`)")
+
+    @main.group()
+    def jobs() -> None:
+        """Background jobs (RQ)."""
+
+    @jobs.command("failed")
+    @click.pass_context
+    def jobs_failed(ctx: click.Context) -> None:
+        """List jobs that failed for good, with their last error."""
+        settings = settings_of(ctx)
+        conn = _redis(settings)
+        registry = FailedJobRegistry(settings.rq_queue, connection=conn)
+        ids = registry.get_job_ids()
+        if not ids:
+            click.echo("no failed jobs")
+        for job in Job.fetch_many(ids, connection=conn):
+            if job is None:
+                continue
+            last = (job.exc_info or "").strip().splitlines()[-1:] or ["?"]
+            click.echo(f"{job.id}  {job.func_name}  {last[0]}")
+
+    @jobs.command("requeue")
+    @click.argument("job_ids", nargs=-1)
+    @click.option("--all", "all_", is_flag=True, help="Requeue every failed job.")
+    @click.pass_context
+    def jobs_requeue(ctx: click.Context, job_ids: tuple[str, ...], all_: bool) -> None:
+        """Put failed jobs back in the queue."""
+        settings = settings_of(ctx)
+        conn = _redis(settings)
+        registry = FailedJobRegistry(settings.rq_queue, connection=conn)
+        ids = registry.get_job_ids() if all_ else list(job_ids)
+        if not ids:
+            raise click.ClickException("name job ids or use --all")
+        queue = Queue(settings.rq_queue, connection=conn)
+        for jid in ids:
+            registry.requeue(jid)
+            click.echo(f"requeued {jid}")
+        click.echo(f"{len(queue)} job(s) queued")
+
+    @main.command("sf-outbox")
+    @click.option("--retry", is_flag=True, help="Send every refused record again.")
+    @click.pass_context
+    def sf_outbox(ctx: click.Context, retry: bool) -> None:
+        """Records waiting for Salesforce, and those Salesforce refused (with its errors)."""
+        from worker.outbox import Outbox
+
+        conn = _redis(settings_of(ctx))
+        for sobject in ("Task", "Case"):
+            box = Outbox(conn, sobject, "Call_Id__c")
+            dead = box.dead_letters()
+            click.echo(f"{sobject}: {box.pending()} waiting, {len(dead)} refused")
+            for ext_id, data in dead.items():
+                errors = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in data["errors"])
+                click.echo(f"  {ext_id}  {errors}")
+            if retry and dead:
+                click.echo(f"  requeued {box.retry_dead()}")
