@@ -16,6 +16,8 @@ STATUS_BY_CODE = {
     "UNKNOWN_EXCEPTION": 500,
     "SERVER_UNAVAILABLE": 503,
 }
+# Errors Salesforce answers without a ``fields`` entry (session, limit and availability failures).
+NO_FIELDS_CODES = frozenset({"INVALID_SESSION_ID", "REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE"})
 
 
 class ApiError(Exception):
@@ -29,10 +31,14 @@ class ApiError(Exception):
         self.status = status if status is not None else STATUS_BY_CODE.get(code, 400)
 
     def body(self) -> list[dict[str, Any]]:
-        """The JSON body: a list holding one error (a 401 carries no ``fields``, as Salesforce's does not)."""
-        if self.status == 401:
+        """The JSON body: a list holding one error (session, limit and availability errors carry no ``fields``)."""
+        if self.status == 401 or self.code in NO_FIELDS_CODES:
             return [{"message": self.message, "errorCode": self.code}]
         return [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
+
+    def record_error(self) -> dict[str, Any]:
+        """The error as one entry of a per-record ``errors`` list (sObject Collections, flows)."""
+        return {"statusCode": self.code, "message": self.message, "fields": self.fields}
 
 
 def malformed_query(message: str) -> ApiError:
@@ -64,3 +70,26 @@ def not_found(message: str = "The requested resource does not exist") -> ApiErro
 def invalid_session() -> ApiError:
     """A 401 INVALID_SESSION_ID."""
     return ApiError("INVALID_SESSION_ID", "Session expired or invalid")
+
+
+def read_only_fields(names: Sequence[str]) -> ApiError:
+    """A 400 INVALID_FIELD_FOR_INSERT_UPDATE naming fields that are not createable (insert) or updateable."""
+    return ApiError("INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {', '.join(names)}. Please "
+                    "check the security settings of this field and verify that it is read/write for your profile "
+                    "or permission set.", names)
+
+
+def exceeded_id_limit(limit: int = 200) -> ApiError:
+    """A 400 EXCEEDED_ID_LIMIT: too many records in one sObject Collections request."""
+    return ApiError("EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than {limit} records into this call")
+
+
+def server_unavailable() -> ApiError:
+    """A 503 SERVER_UNAVAILABLE (the emulator's "unavailable" fault)."""
+    return ApiError("SERVER_UNAVAILABLE", "The server is temporarily unable to service your request due to "
+                    "maintenance downtime or capacity problems. Please try again later.")
+
+
+def request_limit_exceeded() -> ApiError:
+    """A 403 REQUEST_LIMIT_EXCEEDED (daily API request limit)."""
+    return ApiError("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")

@@ -156,7 +156,7 @@ class AsteriskInstance:
         else:
             saved = {}
         shutil.copytree(CONF_SOURCE, self.etc)
-        for sub in ("run", "spool", "log", "lib", "keys"):
+        for sub in ("run", "spool", "spool/monitor", "log", "lib", "keys"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
         self.generated.mkdir(exist_ok=True)
         dirs = {

@@ -55,6 +55,8 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     public_url: str = ""
+    # Where Asterisk's MixMonitor writes call recordings (<call id>.wav), as this host sees it.
+    recordings_dir: str = ""
     secret_key: str = ""
     routing_timeout: float = 0.5
 

@@ -11,7 +11,7 @@ from flask_socketio import SocketIO
 
 from switchboard.config import ConfigError, Settings, load_settings
 from switchboard.store import Store
-from web import auth, metrics, phone
+from web import auth, calls, metrics, phone
 from web.context import install
 from web.errors import register_error_handlers
 from web.sockets import register_namespaces
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(auth.bp)
     app.register_blueprint(phone.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(calls.bp)
     register_error_handlers(app)
 
     csp = _content_security_policy(settings)

@@ -181,6 +181,11 @@ class Store:
                 q = q.where(CallRecord.agent == agent)
             return list(s.scalars(q))
 
+    def get_call(self, call_id: str) -> CallRecord | None:
+        """One finished call by its id."""
+        with self.session() as s:
+            return s.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
+
     def set_task_id(self, call_id: str, task_id: str) -> None:
         """Remember the Salesforce Task written for a call."""
         with self.session() as s, s.begin():

@@ -70,7 +70,8 @@ def tasks_for(sf, call_id: str) -> list[dict]:
     from worker.salesforce import soql_quote
 
     q = ("SELECT Id, Subject, TaskSubtype, CallType, CallDurationInSeconds, CallObject, CallDisposition, "
-         f"Phone_Number_2__c, Service_Pool_Queue__c, Queue_Wait_Time_Sec__c FROM Task WHERE CallObject = "
+         f"Phone_Number_2__c, Service_Pool_Queue__c, Queue_Wait_Time_Sec__c, Queue_Wait_Time__c, "
+         f"Advanced_Call_Details__c, Call_End_Time__c FROM Task WHERE CallObject = "
          f"{soql_quote(call_id)}")
     return sf.query(q)["records"]
 
@@ -133,7 +134,19 @@ def test_queue_call_rings_browser_agent_media_flows_and_one_task_lands(browser, 
     assert task["Service_Pool_Queue__c"] == "Customer Service EN"
     assert task["CallDurationInSeconds"] >= 1
     assert CUSTOMER in task["Subject"]
-    print(f"\ne2e: hang-up -> Task visible in Salesforce emulator: {task_latency * 1000:.0f} ms")
+    assert task["Queue_Wait_Time__c"].count(":") == 2 and task["Queue_Wait_Time_Sec__c"] >= 0
+    assert task["Call_End_Time__c"]
+    details = f"{stack.settings.public_url}/calls/{call_id}"
+    assert task["Advanced_Call_Details__c"] == details
+    print(f"\ne2e: hang-up -> Task with details visible in Salesforce emulator: {task_latency * 1000:.0f} ms")
+
+    page.goto(details)  # the agent follows the Task's link: details and the recording
+    assert page.text_content("#detail-caller").startswith(CUSTOMER)
+    assert page.text_content("#detail-result") == "answered"
+    assert page.locator("#recording").count() == 1
+    wav = page.request.get(f"{details}/recording.wav")
+    assert wav.ok and len(wav.body()) > 8000 and wav.body()[:4] == b"RIFF"
+    page.screenshot(path=str(ARTIFACTS / "e2e-call-details.png"))
     assert page.js_errors == []  # type: ignore[attr-defined]
     page.context.close()
 
