@@ -118,8 +118,10 @@ def iso(ts: float | None) -> str | None:
 class Model:
     """Calls, queue entries and agents, changed only by ``apply``."""
 
-    def __init__(self, queue_labels: Mapping[str, str] | None = None) -> None:
+    def __init__(self, queue_labels: Mapping[str, str] | None = None,
+                 queue_numbers: Mapping[str, str] | None = None) -> None:
         self.queue_labels = dict(queue_labels or {})
+        self.queue_numbers = dict(queue_numbers or {})
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, str] = {}  # uniqueid -> linkedid
         self.first_seen: dict[str, float] = {}  # linkedid -> time its first channel appeared
@@ -194,6 +196,7 @@ class Model:
             "caller_name": call.caller_name,
             "queue": call.queue,
             "queue_label": self.queue_labels.get(call.queue, call.queue),
+            "dialed": self.queue_numbers.get(call.queue, ""),
             "agent": call.agent,
             "disposition": "answered" if answered else "not answered",
             "started_at": iso(call.started_at),

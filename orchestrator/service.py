@@ -58,6 +58,7 @@ class Orchestrator:
         """Refresh queue labels from the database."""
         queues = await asyncio.to_thread(self.store.list_queues)
         self.model.queue_labels = {q.name: q.label for q in queues}
+        self.model.queue_numbers = {q.name: q.number for q in queues}
         if self.router is not None:
             self.router.queues = set(self.model.queue_labels)
 

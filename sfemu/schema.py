@@ -30,11 +30,23 @@ class FieldDef:
     reference_to: tuple[str, ...] = ()
     relationship_name: str | None = None
     default: Any = None
+    nillable_override: bool | None = None
+    picklist_values: tuple[str, ...] = ()
+    restricted_picklist: bool = False
+    precision: int = 0
+    scale: int = 0
 
     @property
     def custom(self) -> bool:
         """True for custom fields (``__c``)."""
         return self.name.endswith("__c")
+
+    @property
+    def nillable(self) -> bool:
+        """Whether the field may be null: not for required, boolean, id, auto-number or system-set fields."""
+        if self.nillable_override is not None:
+            return self.nillable_override
+        return not self.required and self.type not in ("id", "boolean") and self.auto_number_start is None
 
     def describe(self) -> dict[str, Any]:
         """The field as ``sobjects/X/describe`` lists it."""
@@ -43,19 +55,27 @@ class FieldDef:
             "label": self.label or self.name.removesuffix("__c").replace("_", " "),
             "type": self.type,
             "length": self.length,
+            "byteLength": self.length * 3,
+            "precision": self.precision,
+            "scale": self.scale,
+            "digits": 9 if self.type == "int" else 0,
             "externalId": self.external_id,
             "unique": self.unique,
             "idLookup": self.name == "Id" or self.external_id,
-            "nillable": not self.required and self.type not in ("id", "boolean"),
+            "nillable": self.nillable,
             "createable": self.createable,
             "updateable": self.updateable,
             "calculated": self.calculated,
             "autoNumber": self.auto_number_start is not None,
-            "defaultedOnCreate": self.default is not None or self.name in SYSTEM_FIELDS,
+            "defaultedOnCreate": (self.default is not None or self.name in SYSTEM_FIELDS or self.name == "OwnerId"
+                                  or self.auto_number_start is not None),
             "custom": self.custom,
             "caseSensitive": False,
             "filterable": True,
             "sortable": self.type != "textarea",
+            "picklistValues": [{"active": True, "defaultValue": v == self.default, "label": v, "validFor": None,
+                                "value": v} for v in self.picklist_values],
+            "restrictedPicklist": self.restricted_picklist,
             "referenceTo": list(self.reference_to),
             "relationshipName": self.relationship_name,
         }
@@ -72,6 +92,7 @@ class ObjectDef:
     name_fields: tuple[str, ...] = ("Name",)
     derive: Callable[[Record], Record] | None = None
     searchable: bool = True
+    listed: bool = True  # in describe global (``GET /sobjects``)
     _by_lower: dict[str, FieldDef] = field(init=False, repr=False)
     _by_relationship: dict[str, FieldDef] = field(init=False, repr=False)
 
@@ -110,7 +131,7 @@ class ObjectDef:
 
 
 def _system_fields() -> list[FieldDef]:
-    ro = {"createable": False, "updateable": False}
+    ro: dict[str, Any] = {"createable": False, "updateable": False, "nillable_override": False}
     return [
         FieldDef("Id", "id", 18, "Record ID", **ro),
         FieldDef("IsDeleted", "boolean", 0, "Deleted", default=False, **ro),
@@ -124,8 +145,12 @@ def _text(name: str, length: int = 255, **kw: Any) -> FieldDef:
     return FieldDef(name, "string", length, **kw)
 
 
-def _phone(name: str) -> FieldDef:
-    return FieldDef(name, "phone", 40)
+def _phone(name: str, label: str = "") -> FieldDef:
+    return FieldDef(name, "phone", 40, label)
+
+
+def _picklist(name: str, values: tuple[str, ...] = (), label: str = "", **kw: Any) -> FieldDef:
+    return FieldDef(name, "picklist", 255, label, picklist_values=values, **kw)
 
 
 def _ref(name: str, relationship: str, *targets: str, **kw: Any) -> FieldDef:
@@ -133,7 +158,37 @@ def _ref(name: str, relationship: str, *targets: str, **kw: Any) -> FieldDef:
 
 
 def _owner() -> FieldDef:
-    return _ref("OwnerId", "Owner", "User")
+    return _ref("OwnerId", "Owner", "User", label="Owner ID", nillable_override=False)
+
+
+def _record_type() -> FieldDef:
+    return _ref("RecordTypeId", "RecordType", "RecordType", label="Record Type ID")
+
+
+def call_detail_fields() -> list[FieldDef]:
+    """The Switchboard package's call-detail custom fields shared by Task and Case."""
+    return [
+        _text("Call_Id__c", external_id=True, unique=True, label="Call Id"),
+        _phone("Phone_Number_2__c", "Phone Number"),
+        _text("Service_Pool_Queue__c", label="Service Pool Queue"),
+        _text("Queue_Wait_Time__c", 20, label="Queue Wait Time"),
+        FieldDef("Queue_Wait_Time_Sec__c", "double", 0, "Queue Wait Time (s)", precision=18),
+        FieldDef("Call_End_Time__c", "datetime", 0, "Call End Time"),
+        FieldDef("Advanced_Call_Details__c", "url", 255, "Advanced Call Details"),
+        _phone("Phone_From__c", "Phone From"), _phone("Phone_To__c", "Phone To"),
+        FieldDef("Call_Date__c", "datetime", 0, "Call Date"),
+    ]
+
+
+def callback_fields() -> list[FieldDef]:
+    """The Switchboard package's callback-request custom fields (Task and Case)."""
+    return [
+        _text("Callback_Channel_In__c", label="Callback Channel In"),
+        FieldDef("Callback_Creation_Time__c", "datetime", 0, "Callback Creation Time"),
+        _phone("Callback_Contact_Number__c", "Callback Contact Number"),
+        FieldDef("Callback_Recording_URL__c", "url", 255, "Callback Recording URL"),
+        _text("Callback_Contact_Message__c", label="Callback Contact Message"),
+    ]
 
 
 def _calculated_name(length: int = 121) -> FieldDef:
@@ -151,7 +206,7 @@ def _object(name: str, prefix: str, label: str, fields: Iterable[FieldDef], **kw
 
 
 def standard_objects() -> dict[str, ObjectDef]:
-    """The sObjects the emulator knows, by name: Account, Contact, Lead, Case, Task, User."""
+    """The sObjects the emulator knows, by name: Account, Contact, Lead, Case, Task, User, RecordType."""
     objects = [
         _object("User", "005", "User", [
             _text("Username", 80, required=True, unique=True),
@@ -161,7 +216,8 @@ def standard_objects() -> dict[str, ObjectDef]:
         _object("Account", "001", "Account", [
             _text("Name", required=True), _phone("Phone"), FieldDef("Type", "picklist", 255),
             FieldDef("Industry", "picklist", 255), _text("BillingCountry", 80),
-            FieldDef("SLA__c", "picklist", 255, "SLA"), FieldDef("Language__c", "picklist", 255, "Language"),
+            _picklist("SLA__c", ("Gold", "Silver", "Platinum", "Bronze"), "SLA"),
+            _picklist("Language__c", ("fi", "sv", "en", "de"), "Language"),
             _owner(),
         ]),
         _object("Contact", "003", "Contact", [
@@ -183,25 +239,31 @@ def standard_objects() -> dict[str, ObjectDef]:
             FieldDef("Origin", "picklist", 255), FieldDef("Priority", "picklist", 255, default="Medium"),
             _ref("ContactId", "Contact", "Contact"), _ref("AccountId", "Account", "Account"),
             FieldDef("Description", "textarea", 32000), _text("SuppliedPhone", 40, label="Web Phone"),
-            _owner(),
+            _owner(), _record_type(), *call_detail_fields(),
+            _picklist("Call_Type__c", ("Inbound", "Outbound"), "Call Type", restricted_picklist=True),
+            _text("Call_Result__c", 40, label="Call Result"),
+            FieldDef("Call_Duration_Sec__c", "double", 0, "Call Duration (s)", precision=18),
+            *callback_fields(),
         ], name_fields=("CaseNumber", "Subject")),
         _object("Task", "00T", "Task", [
             _text("Subject"), FieldDef("Status", "picklist", 255, default="Not Started"),
             FieldDef("Priority", "picklist", 255, default="Normal"), FieldDef("ActivityDate", "date"),
             _owner(), _ref("WhoId", "Who", "Contact", "Lead"), _ref("WhatId", "What", "Account", "Case"),
-            FieldDef("Description", "textarea", 32000), FieldDef("TaskSubtype", "picklist", 255),
-            FieldDef("CallType", "picklist", 255), FieldDef("CallDurationInSeconds", "int"),
-            _text("CallObject"), _text("CallDisposition"),
-            _text("Call_Id__c", external_id=True, unique=True, label="Call Id"),
-            FieldDef("Phone_Number_2__c", "phone", 40, "Phone Number"),
-            _text("Service_Pool_Queue__c", label="Service Pool Queue"),
-            _text("Queue_Wait_Time__c", 20, label="Queue Wait Time"),
-            FieldDef("Queue_Wait_Time_Sec__c", "double", 0, "Queue Wait Time (s)"),
-            FieldDef("Call_End_Time__c", "datetime", 0, "Call End Time"),
-            FieldDef("Advanced_Call_Details__c", "url", 255, "Advanced Call Details"),
-            FieldDef("Phone_From__c", "phone", 40, "Phone From"), FieldDef("Phone_To__c", "phone", 40, "Phone To"),
-            FieldDef("Call_Date__c", "datetime", 0, "Call Date"),
+            FieldDef("Description", "textarea", 32000),
+            # Set at create only: an update (or an upsert that matches) sending it is refused.
+            _picklist("TaskSubtype", ("Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"), "Task Subtype",
+                      updateable=False),
+            _picklist("CallType", ("Inbound", "Outbound", "Internal"), "Call Type"),
+            FieldDef("CallDurationInSeconds", "int", 0, "Call Duration"),
+            _text("CallObject", label="Call Object Identifier"), _text("CallDisposition", label="Call Result"),
+            *call_detail_fields(), *callback_fields(), _record_type(),
         ], name_fields=("Subject",)),
+        _object("RecordType", "012", "Record Type", [
+            _text("Name", 80, required=True, label="Record Type Label"),
+            _text("DeveloperName", 80, required=True, label="Record Type Name"),
+            FieldDef("SobjectType", "picklist", 40, "SObject Type Name", required=True, updateable=False),
+            FieldDef("IsActive", "boolean", 0, "Active", default=True), _text("Description"),
+        ], searchable=False, listed=False),
     ]
     return {o.name: o for o in objects}
 

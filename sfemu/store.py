@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sfemu.errors import ApiError, not_found
+from sfemu.errors import ApiError, not_found, read_only_fields
 from sfemu.ids import IdGenerator, key_prefix, normalize_id
 from sfemu.schema import FieldDef, ObjectDef, Record, find_object, standard_objects
 from sfemu.values import canonical_value, format_datetime
@@ -27,6 +28,14 @@ class MultipleMatches(Exception):
 
 def _fold(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """The records of a store at one moment, for rolling back an all-or-none operation."""
+
+    records: dict[str, dict[str, Record]]
+    by_id: dict[str, str]
 
 
 class Store:

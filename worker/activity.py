@@ -84,8 +84,13 @@ def call_details(call: Mapping[str, Any], details_url: str = "") -> dict[str, An
         "Queue_Wait_Time_Sec__c": wait,
         "Call_End_Time__c": sf_datetime(call["ended_at"]),
         "Call_Date__c": sf_datetime(call["started_at"]),
-        "Phone_From__c" if inbound else "Phone_To__c": number,
     }
+    # Seed 3.1: "Phone From" is our number shown to the customer on an outbound call, "Phone To" our
+    # number the customer reached (the service pool's number on an inbound queue call).
+    if inbound and call.get("dialed"):
+        out["Phone_To__c"] = call["dialed"]
+    if not inbound and call.get("display_number"):
+        out["Phone_From__c"] = call["display_number"]
     if details_url:
         out["Advanced_Call_Details__c"] = details_url
     return out

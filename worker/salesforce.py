@@ -41,7 +41,7 @@ PHONE_RETURNING = (
 
 # connecting -------------------------------------------------------------------------------------------
 def connect(settings: Settings, session: requests.Session | None = None) -> Salesforce:
-    """Log in as configured (``sf_auth`` password or client_credentials) and return a Salesforce client."""
+    """Log in as configured (``sf_auth``: password, jwt or client_credentials) and return a client."""
     session = session or make_session(settings.sf_emulator_url)
     if settings.sf_auth == "password":
         session_id, instance = SalesforceLogin(
@@ -52,12 +52,23 @@ def connect(settings: Settings, session: requests.Session | None = None) -> Sale
         logger.info("logged in to Salesforce as %s (instance %s)", settings.sf_username, instance)
         return Salesforce(session_id=session_id, instance=instance, version=settings.sf_api_version,
                           session=session)
+    if settings.sf_auth == "jwt":
+        if not (settings.sf_username and settings.sf_client_id and settings.sf_private_key):
+            raise ConfigError("sf_auth=jwt needs SWITCHBOARD_SF_USERNAME, SWITCHBOARD_SF_CLIENT_ID and "
+                              "SWITCHBOARD_SF_PRIVATE_KEY (or SWITCHBOARD_SF_PRIVATE_KEY_FILE)")
+        session_id, instance = SalesforceLogin(
+            username=settings.sf_username, consumer_key=settings.sf_client_id, privatekey=settings.sf_private_key,
+            domain=settings.sf_domain, sf_version=settings.sf_api_version, session=session,
+        )
+        logger.info("logged in to Salesforce by JWT bearer as %s (instance %s)", settings.sf_username, instance)
+        return Salesforce(session_id=session_id, instance=instance, version=settings.sf_api_version,
+                          session=session)
     if settings.sf_auth == "client_credentials":
         token = client_credentials_token(settings, session)
         logger.info("obtained a client-credentials token for %s", token["instance_url"])
         return Salesforce(session_id=token["access_token"], instance_url=token["instance_url"],
                           version=settings.sf_api_version, session=session)
-    raise ConfigError(f"unsupported sf_auth {settings.sf_auth!r}; use password or client_credentials")
+    raise ConfigError(f"unsupported sf_auth {settings.sf_auth!r}; use password, jwt or client_credentials")
 
 
 def token_url(settings: Settings) -> str:
