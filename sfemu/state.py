@@ -1,4 +1,4 @@
-"""The emulator's mutable state: store, sessions, API usage, request log and query cursors."""
+"""The emulator's mutable state: store, sessions, API usage, request log, query cursors, faults and flows."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from typing import Any
 from flask import current_app
 
 from sfemu.auth import Credentials, SessionRegistry
+from sfemu.faults import Faults
+from sfemu.flow_rules import FlowSet
 from sfemu.store import Store
 
 DEFAULT_API_LIMIT = 15000
 MAX_BATCH_SIZE = 2000
 MIN_BATCH_SIZE = 200
+REQUEST_KINDS = ("api", "login", "control")
 
 
 @dataclass(frozen=True)
@@ -25,11 +28,15 @@ class EmulatorConfig:
     latency: float = 0.0
     api_limit: int = DEFAULT_API_LIMIT
     request_log_size: int = 10000
+    unavailable_for: float = 0.0
+    limit_exceeded_for: float = 0.0
+    faults_include_logins: bool = False
 
 
 @dataclass(frozen=True)
 class RequestLogEntry:
-    """One HTTP request the emulator answered."""
+    """One HTTP request the emulator answered; ``api`` is true when it counted against the API limit and
+    ``kind`` is "api" (``/services/data``), "login" (SOAP login, OAuth token) or "control" (``/__emulator``)."""
 
     method: str
     path: str
@@ -38,6 +45,7 @@ class RequestLogEntry:
     time: float
     duration_ms: float
     api: bool
+    kind: str = "api"
 
     def as_dict(self) -> dict[str, Any]:
         """The entry as JSON."""
@@ -109,11 +117,16 @@ class QueryCursors:
 class EmulatorState:
     """Everything one emulator app holds between requests."""
 
-    def __init__(self, store: Store, credentials: Credentials, config: EmulatorConfig, user_id: str) -> None:
+    def __init__(self, store: Store, credentials: Credentials, config: EmulatorConfig, user_id: str,
+                 flows: FlowSet | None = None) -> None:
         self.store = store
         self.credentials = credentials
         self.config = config
         self.user_id = user_id
+        self.flows = flows or FlowSet()
+        self.faults = Faults(latency=config.latency, unavailable_for=config.unavailable_for,
+                             limit_exceeded_for=config.limit_exceeded_for,
+                             include_logins=config.faults_include_logins)
         self.sessions = SessionRegistry()
         self.usage = ApiUsage(config.api_limit)
         self.log = RequestLog(config.request_log_size)
