@@ -1,17 +1,36 @@
 """sfemu: a small Salesforce-compatible REST emulator for tests and demos.
 
 Unmodified simple-salesforce talks to it over plain HTTP (``worker.transport`` rewrites its https://
-URLs). Run ``python -m sfemu --port 8911 [--seed demo|empty]`` or build the app with
-``sfemu.app.create_app``. Demo credentials are ``sfemu.auth.Credentials()``.
+URLs). Run ``python -m sfemu --port 8911 [--seed demo|large|empty] [--flows FILE|demo]
+[--jwt-public-key PEM_FILE] [--latency S] [--unavailable-for S] [--limit-exceeded-for S]
+[--faults-include-logins]`` or build the app with ``sfemu.app.create_app``. Demo credentials are
+``sfemu.auth.Credentials()``.
 
-Layout (one job per module, so features such as sObject Collections, Composite or fault switches
-are added as a new ``routes_*.py`` blueprint registered in ``app.create_app``):
+Salesforce resources: SOAP login; OAuth token (password, client credentials, JWT bearer); sObject
+describe/rows/upsert; query, queryAll and ``nextRecordsUrl`` paging; SOSL search; limits; sObject
+Collections (``/composite/sobjects``); Composite (``/composite``); invocable flows
+(``/actions/custom/flow``). Every HTTP request counts as at most one API request (``Sforce-Limit-Info``,
+``/limits``), composite and collection requests included.
+
+Emulator endpoints (``/__emulator``): ``GET health``; ``GET requests[?kind=api,login,control|all][&api=1]``
+(entries ``{method, path, query, status, time, duration_ms, api, kind}``; ``api`` = counted against the limit);
+``POST reset-log``; ``POST expire-sessions``; ``GET|POST faults`` (``{"latency", "unavailable_for",
+"limit_exceeded_for", "include_logins"}``, see ``sfemu.faults``); ``POST reset-faults``.
+
+Deviation: ``RecordType`` is queryable and describable but left out of describe global (``GET /sobjects``).
+
+Layout (one job per module):
 
 - ``schema``: objects and fields; ``ids``: key prefixes and 15/18-character ids;
-  ``values``: field value validation; ``store``: in-memory records (create/update/upsert/delete).
+  ``values``: field value validation; ``store``: in-memory records (create/update/upsert/delete, snapshots).
 - ``soql`` (syntax) and ``query`` (execution); ``sosl`` (syntax, term matching) and ``search``.
 - ``render``: records as the API shows them; ``errors``: Salesforce error shapes.
-- ``auth``: credentials, sessions, SOAP/OAuth bodies; ``state``: usage counter, request log, cursors.
-- ``routes_auth``, ``routes_data``, ``routes_control`` (``/__emulator``); ``seed``: demo data;
-  ``testing``: start the emulator as a process in tests.
+- ``auth``: credentials, sessions, SOAP/OAuth bodies; ``jwt_bearer``: JWT assertion checks;
+  ``state``: usage counter, request log, cursors; ``faults``: fault switches; ``gate``: per-request kind and
+  faults; ``api_guard``: session check and counting for the data blueprints.
+- ``sobject_collections``, ``composite`` and ``flow_rules`` (rules files, ``flows/demo.yaml``): the logic of
+  those resources.
+- ``routes_auth``, ``routes_data``, ``routes_collections``, ``routes_composite``, ``routes_flows``,
+  ``routes_control`` (``/__emulator``); ``seed``: demo data; ``testing``: start the emulator as a process in
+  tests, make JWT key pairs.
 """

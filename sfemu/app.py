@@ -1,41 +1,65 @@
-"""The emulator's Flask app factory: state, blueprints, request log, limit header and error shapes."""
+"""The emulator's Flask app factory: state, blueprints, request gate and log, limit header and error shapes."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
-from sfemu import routes_auth, routes_control, routes_data
+from sfemu import (
+    routes_auth,
+    routes_collections,
+    routes_composite,
+    routes_control,
+    routes_data,
+    routes_flows,
+)
+from sfemu.api_guard import is_subrequest
 from sfemu.auth import Credentials
 from sfemu.errors import ApiError
+from sfemu.flow_rules import FlowSet, load_flows
+from sfemu.gate import admit, request_kind
 from sfemu.seed import apply_seed
 from sfemu.state import DEFAULT_API_LIMIT, EmulatorConfig, EmulatorState, RequestLogEntry, get_state
 from sfemu.store import Store
 
 logger = logging.getLogger(__name__)
 
-CONTROL_PREFIX = "/__emulator"
 SALESFORCE_PREFIXES = ("/services/data", "/services/oauth2", "/services/Soap")
 
 
 def create_app(
     seed: str | None = "demo", *, latency: float = 0, api_limit: int = DEFAULT_API_LIMIT,
     credentials: Credentials | None = None, store: Store | None = None,
+    flows: str | Path | Mapping[str, Any] | FlowSet | None = None, jwt_public_key: str | None = None,
+    unavailable_for: float = 0, limit_exceeded_for: float = 0, faults_include_logins: bool = False,
 ) -> Flask:
-    """A Salesforce-compatible REST emulator app, seeded with ``seed`` ("demo", "empty" or None)."""
+    """A Salesforce-compatible REST emulator app, seeded with ``seed`` ("demo", "large", "empty" or None).
+
+    ``flows`` is a rules file path ("demo" for ``sfemu/flows/demo.yaml``) or a parsed mapping;
+    ``jwt_public_key`` the connected app's PEM public key or certificate for the JWT bearer flow;
+    ``unavailable_for`` / ``limit_exceeded_for`` open fault windows (seconds) from the start.
+    """
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     credentials = credentials or Credentials()
+    if jwt_public_key:
+        credentials = dataclasses.replace(credentials, jwt_public_key=jwt_public_key)
     store = store or Store()
     user_id = apply_seed(store, seed, credentials)
-    app.extensions["sfemu"] = EmulatorState(store, credentials, EmulatorConfig(latency, api_limit), user_id)
-    app.register_blueprint(routes_auth.bp)
-    app.register_blueprint(routes_data.bp)
-    app.register_blueprint(routes_control.bp)
-    app.before_request(_start_timer)
+    config = EmulatorConfig(latency, api_limit, unavailable_for=unavailable_for,
+                            limit_exceeded_for=limit_exceeded_for, faults_include_logins=faults_include_logins)
+    app.extensions["sfemu"] = EmulatorState(store, credentials, config, user_id, load_flows(flows))
+    for module in (routes_auth, routes_data, routes_collections, routes_composite, routes_flows, routes_control):
+        app.register_blueprint(module.bp)
+    app.before_request(admit)
     app.after_request(_finish_request)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -43,21 +67,19 @@ def create_app(
     return app
 
 
-def _start_timer() -> None:
-    g.started = time.monotonic()
-
-
 def _finish_request(response: Response) -> Response:
+    if is_subrequest():
+        return response
     state = get_state()
     counted = bool(g.get("api_counted"))
     if counted:
         response.headers["Sforce-Limit-Info"] = state.usage.header()
-    if not request.path.startswith(CONTROL_PREFIX):
-        state.log.add(RequestLogEntry(
-            method=request.method, path=request.path, query=request.query_string.decode("latin-1"),
-            status=response.status_code, time=time.time(),
-            duration_ms=round((time.monotonic() - g.get("started", time.monotonic())) * 1000, 3), api=counted,
-        ))
+    state.log.add(RequestLogEntry(
+        method=request.method, path=request.path, query=request.query_string.decode("latin-1"),
+        status=response.status_code, time=time.time(),
+        duration_ms=round((time.monotonic() - g.get("started", time.monotonic())) * 1000, 3), api=counted,
+        kind=g.get("kind") or request_kind(request.path),
+    ))
     return response
 
 
@@ -66,7 +88,7 @@ def _api_error(exc: ApiError) -> tuple[Response, int]:
     return jsonify(exc.body()), exc.status
 
 
-def _http_error(exc: HTTPException) -> Response | tuple[Response, int]:
+def _http_error(exc: HTTPException) -> WerkzeugResponse | tuple[Response, int]:
     if not request.path.startswith(SALESFORCE_PREFIXES):
         return exc.get_response()
     if exc.code == 405:

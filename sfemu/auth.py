@@ -22,13 +22,21 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
 @dataclass(frozen=True)
 class Credentials:
-    """What the emulator accepts: one integration user, its security token and one connected app."""
+    """What the emulator accepts: one integration user, its security token and one connected app (consumer key
+    and secret; for the JWT bearer flow its certificate or RSA public key in PEM, and optionally another key)."""
 
     username: str = "integration@switchboard.demo"
     password: str = "switchboard-demo"
     security_token: str = "DEMOTOKEN123"
     client_id: str = "switchboard-demo-client"
     client_secret: str = "switchboard-demo-secret"
+    jwt_public_key: str | None = None
+    jwt_consumer_key: str | None = None
+
+    @property
+    def jwt_issuer(self) -> str:
+        """The consumer key a JWT assertion's ``iss`` must name."""
+        return self.jwt_consumer_key or self.client_id
 
     def password_ok(self, username: str | None, password: str | None) -> bool:
         """True for the user's password, with or without the security token appended."""

@@ -29,6 +29,7 @@ class ApiError(Exception):
         self.message = message
         self.fields = list(fields)
         self.status = status if status is not None else STATUS_BY_CODE.get(code, 400)
+        self.record_id: str | None = None  # the record a per-record error is about, when known
 
     def body(self) -> list[dict[str, Any]]:
         """The JSON body: a list holding one error (session, limit and availability errors carry no ``fields``)."""
@@ -81,7 +82,8 @@ def read_only_fields(names: Sequence[str]) -> ApiError:
 
 def exceeded_id_limit(limit: int = 200) -> ApiError:
     """A 400 EXCEEDED_ID_LIMIT: too many records in one sObject Collections request."""
-    return ApiError("EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than {limit} records into this call")
+    return ApiError("EXCEEDED_ID_LIMIT",
+                    f"record limit reached. cannot submit more than {limit} records into this call")
 
 
 def server_unavailable() -> ApiError:

@@ -1,29 +1,41 @@
-"""The emulator's own endpoints under ``/__emulator``: health, request log, session expiry."""
+"""The emulator's own endpoints under ``/__emulator``: health, request log, session expiry and fault switches."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, jsonify, request
 
-from sfemu.state import get_state
+from sfemu.state import REQUEST_KINDS, get_state
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("sfemu_control", __name__, url_prefix="/__emulator")
+
+DEFAULT_KINDS = ("api", "login")
 
 
 @bp.get("/health")
 def health() -> Response:
-    """200 with API usage and login counts."""
+    """200 with API usage, login count and the current faults."""
     state = get_state()
     return jsonify({"status": "ok", "apiUsage": {"used": state.usage.used, "max": state.usage.limit},
-                    "logins": state.sessions.logins})
+                    "logins": state.sessions.logins, "faults": state.faults.as_dict()})
 
 
 @bp.get("/requests")
-def requests_log() -> Response:
-    """Every logged request (method, path, status, time); ``?api=1`` keeps only counted API requests."""
-    entries = get_state().log.entries()
+def requests_log() -> Response | tuple[Response, int]:
+    """Logged requests, oldest first. ``?kind=api,login,control`` (or ``all``; default ``api,login``) selects
+    kinds; ``?api=1`` keeps only requests counted against the API limit."""
+    wanted = request.args.get("kind", ",".join(DEFAULT_KINDS))
+    kinds = set(REQUEST_KINDS) if wanted == "all" else {k.strip() for k in wanted.split(",") if k.strip()}
+    if not kinds <= set(REQUEST_KINDS):
+        return jsonify({"error": f"kind must be 'all' or a list of {', '.join(REQUEST_KINDS)}"}), 400
+    entries = [e for e in get_state().log.entries() if e.kind in kinds]
     if request.args.get("api") in ("1", "true"):
         entries = [e for e in entries if e.api]
-    return jsonify({"count": len(entries), "requests": [e.as_dict() for e in entries]})
+    counts = {k: sum(e.kind == k for e in entries) for k in REQUEST_KINDS}
+    return jsonify({"count": len(entries), "counts": counts, "requests": [e.as_dict() for e in entries]})
 
 
 @bp.post("/reset-log")
@@ -37,3 +49,29 @@ def reset_log() -> tuple[str, int]:
 def expire_sessions() -> Response:
     """Invalidate every issued session (new logins keep working), as a 2-hour timeout would."""
     return jsonify({"expired": get_state().sessions.expire_all()})
+
+
+@bp.get("/faults")
+def faults() -> Response:
+    """The current fault switches."""
+    return jsonify(get_state().faults.as_dict())
+
+
+@bp.post("/faults")
+def set_faults() -> Response | tuple[Response, int]:
+    """Switch faults: a JSON object with any of ``latency``, ``unavailable_for``, ``limit_exceeded_for`` (seconds)
+    and ``include_logins`` (bool); 200 with the resulting switches, 400 for a bad body."""
+    body = request.get_json(silent=True)
+    try:
+        get_state().faults.update(body if body is not None else "not json")  # type: ignore[arg-type]
+    except ValueError as exc:
+        return jsonify({"error": str(exc)}), 400
+    return jsonify(get_state().faults.as_dict())
+
+
+@bp.post("/reset-faults")
+def reset_faults() -> Response:
+    """Clear every fault: 200 with the (now idle) switches."""
+    state = get_state()
+    state.faults.reset()
+    return jsonify(state.faults.as_dict())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from sfemu.errors import ApiError, invalid_field, invalid_session, malformed_query, not_found
+from sfemu.api_guard import authenticate_and_count
+from sfemu.errors import ApiError, invalid_field, malformed_query, not_found
 from sfemu.query import run_query
 from sfemu.render import record_url, render_record
 from sfemu.schema import ObjectDef
@@ -21,22 +21,9 @@ from sfemu.store import MultipleMatches
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("sfemu_data", __name__, url_prefix="/services/data/v<version>")
+bp.before_request(authenticate_and_count)
 
 BATCH_SIZE_RE = re.compile(r"batchSize=(\d+)")
-
-
-@bp.before_request
-def _authenticate_and_count() -> None:
-    state = get_state()
-    session = state.sessions.check(request.headers.get("Authorization"))
-    if session is None:
-        raise invalid_session()
-    g.sf_session = session
-    g.api_counted = True
-    if state.usage.count() > state.usage.limit:
-        raise ApiError("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-    if state.config.latency:
-        time.sleep(state.config.latency)
 
 
 def _json_body() -> dict[str, Any]:
@@ -65,7 +52,8 @@ def list_sobjects(version: str) -> Response:
     state = get_state()
     sobjects = [{"name": o.name, "label": o.label, "keyPrefix": o.key_prefix, "custom": False,
                  "createable": True, "updateable": True, "deletable": True, "queryable": True,
-                 "searchable": o.searchable, "urls": _object_urls(o, version)} for o in state.store.objects.values()]
+                 "searchable": o.searchable, "urls": _object_urls(o, version)} for o in state.store.objects.values()
+                if o.listed]
     return jsonify({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects})
 
 
@@ -88,8 +76,11 @@ def describe_sobject(version: str, sobject: str) -> Response:
 def create_record(version: str, sobject: str) -> tuple[Response, int]:
     """Create a record: 201 ``{"id", "success": true, "errors": []}``."""
     state = get_state()
-    record = state.store.create(sobject, _json_body(), owner_id=g.sf_session.user_id)
-    return jsonify({"id": record["Id"], "success": True, "errors": []}), 201
+    obj = state.store.object(sobject)
+    record = state.store.create(obj.name, _json_body(), owner_id=g.sf_session.user_id)
+    response = jsonify({"id": record["Id"], "success": True, "errors": []})
+    response.headers["Location"] = record_url(obj.name, record["Id"], version)
+    return response, 201
 
 
 @bp.get("/sobjects/<sobject>/<record_id>/", strict_slashes=False)

@@ -229,7 +229,8 @@ def standard_objects() -> dict[str, ObjectDef]:
         _object("Lead", "00Q", "Lead", [
             _text("FirstName", 40), _text("LastName", 80, required=True), _calculated_name(),
             _text("Company", required=True), _phone("Phone"), _phone("MobilePhone"),
-            FieldDef("Email", "email", 80), FieldDef("Status", "picklist", 255, default="Open - Not Contacted"),
+            FieldDef("Email", "email", 80),
+            FieldDef("Status", "picklist", 255, default="Open - Not Contacted", nillable_override=False),
             _owner(),
         ], name_fields=("Name", "FirstName", "LastName", "Company"), derive=person_name),
         _object("Case", "500", "Case", [
@@ -246,8 +247,9 @@ def standard_objects() -> dict[str, ObjectDef]:
             *callback_fields(),
         ], name_fields=("CaseNumber", "Subject")),
         _object("Task", "00T", "Task", [
-            _text("Subject"), FieldDef("Status", "picklist", 255, default="Not Started"),
-            FieldDef("Priority", "picklist", 255, default="Normal"), FieldDef("ActivityDate", "date"),
+            _text("Subject"), FieldDef("Status", "picklist", 255, default="Not Started", nillable_override=False),
+            FieldDef("Priority", "picklist", 255, default="Normal", nillable_override=False),
+            FieldDef("ActivityDate", "date"),
             _owner(), _ref("WhoId", "Who", "Contact", "Lead"), _ref("WhatId", "What", "Account", "Case"),
             FieldDef("Description", "textarea", 32000),
             # Set at create only: an update (or an upsert that matches) sending it is refused.

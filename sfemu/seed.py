@@ -1,4 +1,10 @@
-"""Seed data: the integration user and the deterministic demo org (contacts, accounts, leads, cases)."""
+"""Seed data: the integration user, record types and the deterministic demo org (accounts, contacts, leads, cases).
+
+Seeds: "empty" (users and record types only), "demo" (60 accounts, 200 contacts, 30 leads, 80 cases) and
+"large" (100 accounts, 400 contacts, 60 leads, 160 cases). Both populated seeds hold the named demo records
+below; phone numbers are formatted as people type them in FI, SE, GB, US and DE, some contacts also have mobile
+and home numbers, and phone cases carry the call-detail fields (a few are Callback cases).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,9 @@ import logging
 import random
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sfemu.auth import Credentials
 from sfemu.sosl import phone_digits, phone_digits_match
@@ -14,8 +22,9 @@ from sfemu.store import Store
 
 logger = logging.getLogger(__name__)
 
-SEEDS = ("demo", "empty")
+SEEDS = ("demo", "large", "empty")
 DEMO_RANDOM_SEED = 20240603
+DETAIL_RANDOM_SEED = 20240604  # a second stream, so extra details leave the original demo values unchanged
 DEMO_BASE_TIME = datetime(2024, 6, 3, 8, 0, tzinfo=UTC)
 
 # Known demo records other tests and the demo script can rely on.
@@ -27,6 +36,23 @@ DEMO_SHARED_PHONE = "+358 9 4250 1000"  # two contacts of one company: a "multip
 DEMO_LEAD_NAME = "Erik Lindqvist"
 DEMO_LEAD_PHONE = "+46 70 555 12 34"
 DEMO_AGENT_USERNAMES = ("agent1@switchboard.demo", "agent2@switchboard.demo", "supervisor@switchboard.demo")
+CALLBACK_RECORD_TYPE = "Callback"  # DeveloperName of the Case and Task record types for callback requests
+RECORD_TYPES = (("Case", CALLBACK_RECORD_TYPE, "Callback"), ("Task", CALLBACK_RECORD_TYPE, "Callback"))
+DEMO_QUEUES = ("cs-en", "cs-fi", "sales")
+
+
+@dataclass(frozen=True)
+class SeedSize:
+    """How many records a populated seed creates, and the share of contacts with a home number."""
+
+    accounts: int
+    contacts: int
+    leads: int
+    cases: int
+    home_phone_share: float = 0.15
+
+
+SEED_SIZES = {"demo": SeedSize(60, 200, 30, 80), "large": SeedSize(100, 400, 60, 160)}
 
 COUNTRIES = ("FI", "SE", "GB", "US", "DE")
 LANGUAGE = {"FI": "fi", "SE": "sv", "GB": "en", "US": "en", "DE": "de"}
@@ -97,11 +123,12 @@ PHONE_MAKERS: dict[str, Callable[[random.Random], str]] = {
 
 
 class _PhoneBook:
-    """Hands out random phone numbers no other seeded number matches."""
+    """Hands out random phone numbers no other seeded number matches (books may share ``taken``)."""
 
-    def __init__(self, rng: random.Random, reserved: list[str]) -> None:
+    def __init__(self, rng: random.Random, reserved: list[str], taken: list[str] | None = None) -> None:
         self.rng = rng
-        self.taken = [phone_digits(p) for p in reserved]
+        self.taken = taken if taken is not None else []
+        self.taken.extend(phone_digits(p) for p in reserved)
 
     def new(self, country: str) -> str:
         while True:
@@ -114,6 +141,10 @@ class _PhoneBook:
 
 def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().replace("'", "").lower()
+
+
+def _hms(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def seed_users(store: Store, credentials: Credentials) -> str:
@@ -129,10 +160,50 @@ def seed_users(store: Store, credentials: Credentials) -> str:
     return str(user["Id"])
 
 
-def seed_demo(store: Store, owner_id: str, *, rng_seed: int = DEMO_RANDOM_SEED) -> None:
-    """Create the demo org: ~60 accounts, ~200 contacts, ~30 leads and ~80 cases, the same on every run."""
+def seed_record_types(store: Store) -> dict[tuple[str, str], str]:
+    """Create the Case and Task record types; their ids by (SobjectType, DeveloperName)."""
+    out = {}
+    for sobject, developer_name, label in RECORD_TYPES:
+        rec = store.create("RecordType", {"Name": label, "DeveloperName": developer_name, "SobjectType": sobject,
+                                          "Description": f"{label} requests ({sobject})"},
+                           created_at=DEMO_BASE_TIME - timedelta(days=365))
+        out[(sobject, developer_name)] = str(rec["Id"])
+    return out
+
+
+def _call_details(rng: random.Random, n: int, phone: str | None, start: datetime) -> dict[str, Any]:
+    """The call-detail fields of a phone case (the second random stream only)."""
+    wait, talk = rng.randint(0, 240), rng.randint(30, 1500)
+    inbound = rng.random() < 0.8
+    call_id = f"{int(start.timestamp())}.{n}"
+    return {
+        "Call_Id__c": call_id, "Call_Type__c": "Inbound" if inbound else "Outbound",
+        "Call_Date__c": start.isoformat(), "Call_End_Time__c": (start + timedelta(seconds=wait + talk)).isoformat(),
+        "Call_Duration_Sec__c": talk, "Queue_Wait_Time_Sec__c": wait, "Queue_Wait_Time__c": _hms(wait),
+        "Service_Pool_Queue__c": rng.choice(DEMO_QUEUES), "Call_Result__c": "answered",
+        "Phone_Number_2__c": phone, ("Phone_From__c" if inbound else "Phone_To__c"): phone,
+        "Advanced_Call_Details__c": f"https://switchboard.demo/calls/{call_id}",
+    }
+
+
+def _callback_details(n: int, phone: str | None, start: datetime, record_type_id: str) -> dict[str, Any]:
+    return {
+        "RecordTypeId": record_type_id, "Callback_Channel_In__c": "IVR",
+        "Callback_Creation_Time__c": start.isoformat(), "Callback_Contact_Number__c": phone,
+        "Callback_Recording_URL__c": f"https://recordings.switchboard.demo/callbacks/{n}.wav",
+        "Callback_Contact_Message__c": "Please call me back about my case.",
+    }
+
+
+def seed_demo(store: Store, owner_id: str, *, rng_seed: int = DEMO_RANDOM_SEED, size: SeedSize = SEED_SIZES["demo"],
+              record_types: dict[tuple[str, str], str] | None = None) -> None:
+    """Create a demo org of ``size`` (default: ~60 accounts, ~200 contacts, ~30 leads, ~80 cases), the same on
+    every run; the named demo records come first."""
     rng = random.Random(rng_seed)
+    detail_rng = random.Random(DETAIL_RANDOM_SEED)
     phones = _PhoneBook(rng, [DEMO_CONTACT_PHONE, DEMO_SHARED_PHONE, DEMO_LEAD_PHONE])
+    home_phones = _PhoneBook(detail_rng, [], phones.taken)
+    callback_type = (record_types or {}).get(("Case", CALLBACK_RECORD_TYPE))
 
     def when() -> datetime:
         return DEMO_BASE_TIME - timedelta(minutes=rng.randint(60, 60 * 24 * 90))
@@ -153,6 +224,8 @@ def seed_demo(store: Store, owner_id: str, *, rng_seed: int = DEMO_RANDOM_SEED) 
         }
         if rng.random() < 0.3:
             values["MobilePhone"] = phones.new(country)
+        if detail_rng.random() < size.home_phone_share:
+            values["HomePhone"] = home_phones.new(country)
         return store.create("Contact", values, owner_id=owner_id, created_at=when())
 
     maija_account = store.create("Account", {
@@ -165,7 +238,7 @@ def seed_demo(store: Store, owner_id: str, *, rng_seed: int = DEMO_RANDOM_SEED) 
     accounts = [maija_account, korhonen]
     words = [f"{a} {b}" for a in COMPANY_WORDS[0] for b in COMPANY_WORDS[1]]
     rng.shuffle(words)
-    for stem in words[:58]:
+    for stem in words[:size.accounts - 2]:
         country = rng.choice(COUNTRIES)
         accounts.append(account(f"{stem} {COMPANY_SUFFIX[country]}", country))
 
@@ -177,7 +250,7 @@ def seed_demo(store: Store, owner_id: str, *, rng_seed: int = DEMO_RANDOM_SEED) 
         contact("Matti", "Korhonen", "FI", korhonen, DEMO_SHARED_PHONE),
         contact("Liisa", "Korhonen", "FI", korhonen, DEMO_SHARED_PHONE),
     ]
-    while len(contacts) < 200:
+    while len(contacts) < size.contacts:
         acc = rng.choice(accounts[2:]) if rng.random() < 0.85 else None
         country = str(acc["BillingCountry"]) if acc else rng.choice(COUNTRIES)
         contacts.append(contact(rng.choice(FIRST_NAMES[country]), rng.choice(LAST_NAMES[country]), country, acc))
@@ -185,7 +258,7 @@ def seed_demo(store: Store, owner_id: str, *, rng_seed: int = DEMO_RANDOM_SEED) 
     store.create("Lead", {"FirstName": "Erik", "LastName": "Lindqvist", "Company": "Lindqvist Bygg AB",
                           "Phone": DEMO_LEAD_PHONE, "Email": "erik.lindqvist@example.se"},
                  owner_id=owner_id, created_at=when())
-    for _ in range(29):
+    for _ in range(size.leads - 1):
         country = rng.choice(COUNTRIES)
         first, last = rng.choice(FIRST_NAMES[country]), rng.choice(LAST_NAMES[country])
         values: dict[str, object] = {
@@ -197,24 +270,32 @@ def seed_demo(store: Store, owner_id: str, *, rng_seed: int = DEMO_RANDOM_SEED) 
             values["MobilePhone"] = phones.new(country)
         store.create("Lead", values, owner_id=owner_id, created_at=when())
 
-    for i in range(80):
+    for i in range(size.cases):
         who = contacts[0] if i == 0 else rng.choice(contacts)
-        is_open = i < 40
-        store.create("Case", {
+        is_open = i < size.cases // 2
+        case: dict[str, Any] = {
             "Subject": rng.choice(CASE_SUBJECTS), "Origin": rng.choice(["Phone", "Phone", "Email", "Web"]),
             "Status": rng.choice(["New", "Working", "Escalated"]) if is_open else "Closed",
             "Priority": rng.choice(["Low", "Medium", "Medium", "High"]), "ContactId": who["Id"],
             "AccountId": who.get("AccountId"), "SuppliedPhone": who.get("Phone"),
             "Description": "Created by the sfemu demo seed.",
-        }, owner_id=owner_id, created_at=when())
+        }
+        created_at = when()
+        if case["Origin"] == "Phone":
+            case.update(_call_details(detail_rng, i, case["SuppliedPhone"], created_at))
+            if callback_type and i % 10 == 3:
+                case.update(_callback_details(i, case["SuppliedPhone"], created_at, callback_type))
+        store.create("Case", case, owner_id=owner_id, created_at=created_at)
     logger.debug("seeded demo org with %s accounts and %s contacts", len(accounts), len(contacts))
 
 
 def apply_seed(store: Store, seed: str | None, credentials: Credentials) -> str:
-    """Load the named seed ("demo", "empty" or None = empty) into ``store``; returns the integration user id."""
+    """Load the named seed ("demo", "large", "empty" or None = empty) into ``store``; returns the integration
+    user id."""
     if seed not in (None, *SEEDS):
         raise ValueError(f"unknown seed {seed!r}; choose one of {', '.join(SEEDS)}")
     user_id = seed_users(store, credentials)
-    if seed == "demo":
-        seed_demo(store, user_id)
+    record_types = seed_record_types(store)
+    if seed in SEED_SIZES:
+        seed_demo(store, user_id, size=SEED_SIZES[seed], record_types=record_types)
     return user_id

@@ -72,8 +72,8 @@ class Store:
             rows = list(self._records[self.object(sobject).name].values())
         return rows if include_deleted else [r for r in rows if not r["IsDeleted"]]
 
-    def lookup(self, record_id: str) -> tuple[ObjectDef, Record] | None:
-        """The live record with this id, of any object, else None."""
+    def lookup(self, record_id: str, *, include_deleted: bool = False) -> tuple[ObjectDef, Record] | None:
+        """The live (or, when asked, deleted) record with this id, of any object, else None."""
         rid = normalize_id(record_id) if isinstance(record_id, str) else None
         if rid is None:
             return None
@@ -82,7 +82,7 @@ class Store:
             if name is None:
                 return None
             record = self._records[name][rid]
-        return None if record["IsDeleted"] else (self.objects[name], record)
+        return None if record["IsDeleted"] and not include_deleted else (self.objects[name], record)
 
     def get(self, sobject: str, record_id: str) -> Record:
         """One live record; raises NOT_FOUND or ENTITY_IS_DELETED."""
@@ -183,23 +183,42 @@ class Store:
                 return self.update(obj.name, matches[0]["Id"], body), False
             return self.create(obj.name, {**body, fd.name: key}, owner_id=owner_id), True
 
-    # validation -----------------------------------------------------------------------------------
+    # transactions ---------------------------------------------------------------------------------------
+    def snapshot(self) -> StoreSnapshot:
+        """The current records (hold ``lock`` across snapshot, changes and a possible ``restore``)."""
+        with self.lock:
+            return StoreSnapshot({name: {rid: dict(rec) for rid, rec in rows.items()}
+                                  for name, rows in self._records.items()}, dict(self._by_id))
+
+    def restore(self, snap: StoreSnapshot) -> None:
+        """Roll the records back to ``snap`` (ids and auto-numbers handed out meanwhile stay used, as in Salesforce)."""
+        with self.lock:
+            self._records = {name: {rid: dict(rec) for rid, rec in rows.items()} for name, rows in snap.records.items()}
+            self._by_id = dict(snap.by_id)
+
+    # validation -----------------------------------------------------------------------------------------
     def _validated(self, obj: ObjectDef, values: Mapping[str, Any], *, creating: bool) -> Record:
         if not isinstance(values, Mapping):
             raise ApiError("JSON_PARSER_ERROR", "The request body must be a JSON object")
-        out: Record = {}
+        fields: list[tuple[FieldDef, Any]] = []
         for key, raw in values.items():
             if key == "attributes":
                 continue
             fd = obj.field(key)
             if fd is None:
                 raise ApiError("INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}", [key])
-            if not (fd.createable if creating else fd.updateable):
-                verb = "create" if creating else "update"
-                raise ApiError("INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to {verb} fields: {fd.name}. Please "
-                               "check the security settings of this field and verify that it is read/write for "
-                               "your profile or permission set.", [fd.name])
+            fields.append((fd, raw))
+        if creating and any(fd.name == "Id" for fd, _ in fields):
+            raise ApiError("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"])
+        read_only = [fd.name for fd, _ in fields if not (fd.createable if creating else fd.updateable)]
+        if read_only:
+            raise read_only_fields(read_only)
+        out: Record = {}
+        for fd, raw in fields:
             value = canonical_value(fd, raw)
+            if fd.restricted_picklist and value is not None and value not in fd.picklist_values:
+                raise ApiError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                               f"{fd.label or fd.name}: bad value for restricted picklist field: {value}", [fd.name])
             if fd.type == "reference" and value is not None:
                 self._check_reference(fd, value)
             out[fd.name] = value

@@ -1,4 +1,4 @@
-"""Test helpers: run the emulator as a real process on a free port."""
+"""Test helpers: run the emulator as a real process on a free port; make a JWT signing key pair."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from sfemu.auth import Credentials
+
+if TYPE_CHECKING:
+    from flask.testing import FlaskClient
 
 logger = logging.getLogger(__name__)
 
@@ -79,3 +87,31 @@ def running_emulator(seed: str = "demo", *, port: int | None = None, args: Seque
             yield url
         finally:
             stop_process(proc)
+
+
+def generate_rsa_key_pair(bits: int = 2048) -> tuple[str, str]:
+    """A fresh RSA key pair as PEM strings: (PKCS#8 private key, SubjectPublicKeyInfo public key). For the JWT
+    bearer flow: give the public key to the emulator (``--jwt-public-key FILE``), the private key to the client."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
+
+
+def bearer_headers(client: FlaskClient, credentials: Credentials | None = None) -> dict[str, str]:
+    """The ``Authorization`` header of a fresh client-credentials session, through a Flask test client."""
+    creds = credentials or Credentials()
+    r = client.post("/services/oauth2/token", data={"grant_type": "client_credentials", "client_id": creds.client_id,
+                                                    "client_secret": creds.client_secret})
+    if r.status_code != 200 or r.json is None:
+        raise RuntimeError(f"login failed: {r.status_code} {r.get_data(as_text=True)}")
+    return {"Authorization": f"Bearer {r.json['access_token']}"}
+
+
+def emulator_control(url: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+    """Call ``/__emulator/<path>`` of a running emulator (ignoring proxy and CA environment variables)."""
+    with requests.Session() as http:
+        http.trust_env = False
+        return http.request(method, f"{url}/__emulator/{path.lstrip('/')}", timeout=10, **kwargs)

@@ -69,8 +69,8 @@ class WorkerContext:
         return Flusher(self.client, self.redis, self.meter, self.outboxes(), batch_size=s.sf_batch_size,
                        window=s.sf_batch_window, backoff_max=s.sf_backoff_max, on_written=self._written)
 
-    def _written(self, entry: Entry, record_id: str) -> None:
-        self.store.set_task_id(entry.external_id, record_id)
+    def _written(self, written: list[tuple[Entry, str]]) -> None:
+        self.store.set_task_ids({entry.external_id: record_id for entry, record_id in written})
 
     def after_fork(self) -> None:
         """In a forked work horse: drop pooled connections inherited from the parent."""

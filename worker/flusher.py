@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 LOCK = "switchboard:sf:flush-lock"
 # Fields Salesforce accepts on create only: on an upsert that matches an existing record they are refused.
 CREATE_ONLY = {"Task": ("TaskSubtype",)}
-OnWritten = Callable[[Entry, str], None]
+OnWritten = Callable[[list[tuple[Entry, str]]], None]
 
 
 def _create_only_refused(errors: list[dict[str, Any]], sobject: str) -> bool:
@@ -83,13 +83,13 @@ class Flusher:
                     outbox.dead_letter(entry, result.get("errors") or [])
                     self.meter.count("dead_letters")
         now = time.time()
-        for entry, record_id in written:
+        for entry, _ in written:
             outbox.done(entry)
-            if self.on_written is not None:
-                try:
-                    self.on_written(entry, record_id)
-                except Exception:
-                    logger.exception("after writing %s %s", outbox.sobject, entry.external_id)
+        if self.on_written is not None and written:
+            try:
+                self.on_written(written)
+            except Exception:
+                logger.exception("after writing %d %s record(s)", len(written), outbox.sobject)
         self.meter.calls_logged(len(written), [now - e.ended_at for e, _ in written])
         logger.info("wrote %d %s record(s) in one request", len(written), outbox.sobject)
         return len(written)

@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -35,14 +35,22 @@ class UnknownAgentError(LookupError):
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys on and a busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        # Several processes write (worker jobs, the flusher, the web app): WAL, a busy timeout, and
+        # BEGIN IMMEDIATE so a transaction that reads then writes waits for the lock instead of failing.
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False,
+                                                  "isolation_level": None})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -187,8 +195,13 @@ class Store:
             return s.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
 
     def set_task_id(self, call_id: str, task_id: str) -> None:
-        """Remember the Salesforce Task written for a call."""
+        """Remember the Salesforce record written for a call."""
+        self.set_task_ids({call_id: task_id})
+
+    def set_task_ids(self, ids: dict[str, str]) -> None:
+        """Remember the Salesforce records written for calls, in one transaction."""
+        if not ids:
+            return
         with self.session() as s, s.begin():
-            rec = s.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
-            if rec is not None:
-                rec.sf_task_id = task_id
+            for call_id, task_id in ids.items():
+                s.execute(update(CallRecord).where(CallRecord.call_id == call_id).values(sf_task_id=task_id))

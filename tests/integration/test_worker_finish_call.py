@@ -233,7 +233,7 @@ def test_python_m_worker_runs_queued_jobs_in_forked_work_horses(worker_env: dict
     calls = [make_call(), make_call(caller_number="09 4250 1000")]
     jobs = [tasks.enqueue_finish_call(queue, c) for c in calls]
     env = {**os.environ, **worker_env, "PYTHONPATH": str(REPO_ROOT)}
-    done = subprocess.run([sys.executable, "-m", "worker", "--burst"], env=env, cwd=REPO_ROOT,
+    done = subprocess.run([sys.executable, "-m", "worker", "--burst", "--fork"], env=env, cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-3000:]
     for job, call in zip(jobs, calls, strict=True):

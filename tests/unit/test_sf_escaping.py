@@ -83,25 +83,27 @@ CALL = {
 
 def test_task_fields_for_an_identified_inbound_call() -> None:
     match = {"kind": "single", "records": [{"type": "Contact", "Id": "003A", "AccountId": "001A"}]}
-    fields = task_fields(CALL, match)
+    fields = task_fields({**CALL, "dialed": "+35891000001"}, match)
     assert fields == {
         "Subject": "Inbound call from +358401234567 (Customer Service EN)", "Status": "Completed",
         "TaskSubtype": "Call", "CallType": "Inbound", "CallDurationInSeconds": 120, "CallObject": "1717400000.42",
         "CallDisposition": "answered", "ActivityDate": "2024-06-03", "Phone_Number_2__c": "+358401234567",
         "Service_Pool_Queue__c": "Customer Service EN", "Queue_Wait_Time__c": "00:00:07",
         "Queue_Wait_Time_Sec__c": 7, "Call_End_Time__c": "2024-06-03T07:02:07Z",
-        "Call_Date__c": "2024-06-03T07:00:00Z", "Phone_From__c": "+358401234567",
+        "Call_Date__c": "2024-06-03T07:00:00Z", "Phone_To__c": "+35891000001",
         "Description": "Queue: Customer Service EN\nAgent: agent1\nResult: answered\nWaited 7 s, talked 120 s",
         "WhoId": "003A", "WhatId": "001A",
     }
 
 
 def test_task_fields_for_an_outbound_call_with_odd_values() -> None:
-    call = {**CALL, "direction": "outbound", "caller_number": "9" * 60, "queue_label": "", "queue": ""}
+    call = {**CALL, "direction": "outbound", "caller_number": "9" * 60, "queue_label": "", "queue": "",
+            "display_number": "8" * 60}
     fields = task_fields(call, {"kind": "multiple", "records": [{}, {}]})
     assert fields["Subject"] == "Outbound call to " + "9" * 60
-    assert fields["CallType"] == "Outbound" and len(fields["Phone_To__c"]) == 40
-    assert "WhoId" not in fields and "Phone_From__c" not in fields
+    assert fields["CallType"] == "Outbound" and len(fields["Phone_Number_2__c"]) == 40
+    assert len(fields["Phone_From__c"]) == 40  # our display number, cut to the field's length
+    assert "WhoId" not in fields and "Phone_To__c" not in fields
 
 
 def test_helpers() -> None:
