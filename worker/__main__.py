@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         os.register_at_fork(after_in_child=ctx.after_fork)
     worker = worker_class([settings.rq_queue], connection=redis.from_url(settings.redis_url))
     try:
-        worker.work(burst=args.burst)
+        worker.work(burst=args.burst, with_scheduler=True)  # RQ Retry intervals need the scheduler
     finally:
         if flusher is not None:
             flusher.stopping.set()
