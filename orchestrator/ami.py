@@ -11,7 +11,7 @@ from typing import Any
 from panoramisk import Manager
 
 from orchestrator import events as ev
-from orchestrator.translate import MalformedFrame, translate
+from orchestrator.translate import translate_or_skip
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +58,7 @@ class AmiConnection:
 
     async def feed(self, msg: Mapping[str, Any], at: float) -> None:
         """Translate one message and hand its event on; malformed messages are logged and skipped."""
-        try:
-            event = translate(msg, at)
-        except MalformedFrame as exc:
-            logger.warning("skipped malformed AMI message: %s", exc)
-            return
+        event = translate_or_skip(msg, at)
         if event is not None:
             await self.sink(event)
 

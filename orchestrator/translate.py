@@ -186,13 +186,18 @@ def translate(msg: Mapping[str, Any], at: float) -> ev.Event | None:
     return builder(msg, at)
 
 
+def translate_or_skip(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    """Like ``translate``, but a malformed message is logged and skipped (None)."""
+    try:
+        return translate(msg, at)
+    except MalformedFrame as exc:
+        logger.warning("skipped malformed AMI message: %s", exc)
+        return None
+
+
 def translate_all(messages: Iterator[tuple[float, Mapping[str, Any]]]) -> Iterator[ev.Event]:
     """Translate a stream, logging and skipping malformed messages."""
     for at, msg in messages:
-        try:
-            event = translate(msg, at)
-        except MalformedFrame as exc:
-            logger.warning("skipped malformed AMI message: %s", exc)
-            continue
+        event = translate_or_skip(msg, at)
         if event is not None:
             yield event

@@ -13,6 +13,7 @@ from sfemu.app import create_app
 from sfemu.auth import Credentials
 from sfemu.seed import SEEDS
 from sfemu.state import DEFAULT_API_LIMIT
+from switchboard.serve import serve_until_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                      flows=args.flows, unavailable_for=args.unavailable_for,
                      limit_exceeded_for=args.limit_exceeded_for, faults_include_logins=args.faults_include_logins)
     server = make_server(args.host, args.port, app, threaded=True)
-    print(f"sfemu listening on http://{args.host}:{server.server_port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_stopped(server, "sfemu", args.host)
     return 0
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-from types import FrameType
 
 from werkzeug.serving import make_server
 
 from switchboard.config import ConfigError, load_settings
+from switchboard.serve import serve_until_stopped
 from web import create_app
 from web.phone import BUILD_HINT, missing_vendor_files
 
@@ -31,19 +30,7 @@ def main() -> int:
     # The Werkzeug server in threaded mode, as SocketIO.run(allow_unsafe_werkzeug=True) would start it;
     # made here so that "listening" is printed only once the socket is bound (port 0 picks a free port).
     server = make_server(settings.web_host, settings.web_port, app, threaded=True)
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        logger.info("signal %s: stopping", signum)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
-    print(f"web listening on http://{settings.web_host}:{server.server_port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_stopped(server, "web", settings.web_host)
     return 0
 
 
