@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -21,6 +21,10 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(20), default="agent")
+    # Seed section 2: case | case_dialog | contact_account | contact_lead (chosen per user by an admin)
+    phone_workflow: Mapped[str] = mapped_column(String(30), default="contact_account", server_default="contact_account")
+    # The agent's personal work number, offered as a display number for outbound calls.
+    work_number: Mapped[str] = mapped_column(String(40), default="", server_default="")
     agent: Mapped[Agent | None] = relationship(back_populates="user", uselist=False)
 
 
@@ -48,6 +52,10 @@ class ServiceQueue(Base):
     name: Mapped[str] = mapped_column(String(80), unique=True)  # the queues.conf section
     label: Mapped[str] = mapped_column(String(200), unique=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
+    # After an answered call the agent is in wrap-up this long (0: none); codes to pick, JSON list.
+    wrapup_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    wrapup_codes: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    wrapup_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     memberships: Mapped[list[QueueMembership]] = relationship(
         back_populates="queue", cascade="all, delete-orphan"
     )
@@ -62,6 +70,8 @@ class QueueMembership(Base):
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
     queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
     penalty: Mapped[int] = mapped_column(Integer, default=0)
+    # The agent's own per-queue switch ("managing availability in service pool queues").
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     agent: Mapped[Agent] = relationship(back_populates="memberships")
     queue: Mapped[ServiceQueue] = relationship(back_populates="memberships")
 
@@ -84,3 +94,37 @@ class CallRecord(Base):
     wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
     duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
     sf_task_id: Mapped[str] = mapped_column(String(18), default="")
+    wrapup_code: Mapped[str] = mapped_column(String(100), default="", server_default="")
+
+
+class PresenceStatus(Base):
+    """An admin-defined availability status of one of the four types, optionally with a duration."""
+
+    __tablename__ = "presence_statuses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # available | busy | dnd | offwork
+    duration_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class AgentPresenceState(Base):
+    """An agent's chosen availability now: the status, since when, until when, and pool calls on/off."""
+
+    __tablename__ = "agent_presence"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    status_id: Mapped[int | None] = mapped_column(ForeignKey("presence_statuses.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20), default="available")
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    receive_pool_calls: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ScheduledPresence(Base):
+    """An upcoming availability an agent scheduled."""
+
+    __tablename__ = "scheduled_presence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    status_id: Mapped[int] = mapped_column(ForeignKey("presence_statuses.id"))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
