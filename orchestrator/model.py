@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import events as ev
+from orchestrator.translate import agent_from_channel, agent_of_leg
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class CallAnswered(Change):
     agent: str
     call_id: str
     answered_at: float
+    call: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,16 @@ class CallEnded(Change):
     """A customer call is over; ``summary`` is the JSON-able call activity."""
 
     summary: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLegLost(Change):
+    """An agent's browser went away mid-call: reconnect the server-owned leg to their next registration."""
+
+    agent: str
+    call_id: str
+    leg_channel: str
+    agent_channel: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +136,7 @@ class Model:
         self.queue_numbers = dict(queue_numbers or {})
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, str] = {}  # uniqueid -> linkedid
+        self.channel_names: dict[str, str] = {}  # uniqueid -> channel name
         self.first_seen: dict[str, float] = {}  # linkedid -> time its first channel appeared
         self.agents: dict[str, AgentPresence] = {}
         self._seen_channels: set[str] | None = None
@@ -161,6 +174,7 @@ class Model:
     # -- channels -----------------------------------------------------------------------------------
     def _on_ChannelCreated(self, e: ev.ChannelCreated) -> list[Change]:
         self.channels[e.uniqueid] = e.linkedid
+        self.channel_names[e.uniqueid] = e.channel
         self.first_seen.setdefault(e.linkedid, e.at)
         return []
 
@@ -169,11 +183,13 @@ class Model:
             self._seen_channels.add(e.uniqueid)
         if e.uniqueid not in self.channels:
             self.channels[e.uniqueid] = e.linkedid
+            self.channel_names[e.uniqueid] = e.channel
             self.first_seen.setdefault(e.linkedid, e.at - e.seconds)
         return []
 
     def _on_ChannelHungUp(self, e: ev.ChannelHungUp) -> list[Change]:
         linkedid = self.channels.pop(e.uniqueid, e.linkedid)
+        self.channel_names.pop(e.uniqueid, None)
         if any(lid == linkedid for lid in self.channels.values()):
             return []
         self.first_seen.pop(linkedid, None)
@@ -260,7 +276,7 @@ class Model:
         call.ringing.clear()
         call.agent, call.answered_at, call.wait_seconds = e.agent, e.at, e.hold_time
         changes: list[Change] = [OfferWithdrawn(a, call.call_id, "answered elsewhere") for a in others]
-        changes.append(CallAnswered(e.agent, call.call_id, e.at))
+        changes.append(CallAnswered(e.agent, call.call_id, e.at, self.call_view(call)))
         return changes
 
     # -- agents ------------------------------------------------------------------------------------------
@@ -278,7 +294,23 @@ class Model:
         presence = self.agent(e.agent)
         before = presence.view()
         presence.registered = e.reachable
-        return self._changed(presence, before)
+        changes = self._changed(presence, before)
+        if not e.reachable:
+            changes += self._legs_lost(e.agent)
+        return changes
+
+    def _legs_lost(self, agent: str) -> list[Change]:
+        """The agent's answered calls whose browser leg must be replaced."""
+        changes: list[Change] = []
+        for call in self.calls.values():
+            if call.agent != agent or call.answered_at is None:
+                continue
+            names = [n for u, n in self.channel_names.items() if self.channels.get(u) == call.call_id]
+            legs = [n for n in names if agent_of_leg(n) == agent]
+            browser = [n for n in names if agent_from_channel(n) == agent]
+            if legs and browser:
+                changes.append(AgentLegLost(agent, call.call_id, legs[0], browser[0]))
+        return changes
 
     def _on_QueueMemberUpdated(self, e: ev.QueueMemberUpdated) -> list[Change]:
         if self._seen_members is not None:

@@ -11,6 +11,7 @@ from orchestrator.ami import AmiConnection
 from orchestrator.ari import AriClient
 from orchestrator.dispatcher import Dispatcher
 from orchestrator.jobs import JobQueue
+from orchestrator.livecalls import LiveCalls
 from orchestrator.model import Model
 from orchestrator.notifier import Notifier
 from orchestrator.plugins import plugin_manager
@@ -31,13 +32,17 @@ class Orchestrator:
         self.model = Model()
         self.pm = plugin_manager(settings.plugins_enabled)
         self.dispatcher = Dispatcher(Notifier(settings.redis_url, settings.socketio_channel),
-                                     JobQueue(settings.redis_url, settings.rq_queue), self.pm)
+                                     JobQueue(settings.redis_url, settings.rq_queue), self.pm,
+                                     ami=self._ami_action, live=LiveCalls(settings.redis_url))
         self.events: asyncio.Queue[ev.Event] = asyncio.Queue()
         self.ami = AmiConnection(settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret,
                                  self.events.put)
         self.ari = AriClient(settings.ari_url, settings.ari_username, settings.ari_password, settings.ari_app,
                              self._on_ari)
         self.router: Router | None = None
+
+    async def _ami_action(self, action: dict) -> object:
+        return await self.ami.action(action)
 
     async def _on_ari(self, message: dict) -> None:
         if self.router is not None:
@@ -46,6 +51,10 @@ class Orchestrator:
     async def _consume(self) -> None:
         while True:
             event = await self.events.get()
+            # First sight of a queue call: warm the caller lookup before any phone rings.
+            warm = isinstance(event, ev.CallerJoinedQueue) and event.linkedid not in self.model.calls
+            if warm:
+                await self.dispatcher.warm_caller(event.caller_number)
             try:
                 changes = self.model.apply(event)
             except Exception:

@@ -22,9 +22,11 @@ DEVICE_STATE_MAP = {
     "INVALID": "unavailable",
     "UNKNOWN": "unknown",
 }
-# Queue members are PJSIP endpoints named after the agent's SIP user name.
-_AGENT_INTERFACE = re.compile(r"^PJSIP/([A-Za-z0-9_.\-]+)$")
+# Agents are PJSIP endpoints named after the agent's SIP user name; queue members are the server-owned
+# legs Local/<agent>@sb-agent/n that dial them (their state interface is PJSIP/<agent>).
+_AGENT_INTERFACE = re.compile(r"^(?:PJSIP/([A-Za-z0-9_.\-]+)|Local/([A-Za-z0-9_.\-]+)@sb-agent(?:/n)?)$")
 _AGENT_CHANNEL = re.compile(r"^PJSIP/([A-Za-z0-9_.\-]+)-[0-9a-f]+$")
+_AGENT_LEG = re.compile(r"^Local/([A-Za-z0-9_.\-]+)@sb-agent-[0-9a-f]+;2$")
 
 
 class MalformedFrame(ValueError):
@@ -34,12 +36,18 @@ class MalformedFrame(ValueError):
 def agent_from_interface(interface: str) -> str | None:
     """The agent's name for a queue interface or device (``PJSIP/agent1``), else None."""
     m = _AGENT_INTERFACE.match(interface or "")
-    return m.group(1) if m else None
+    return (m.group(1) or m.group(2)) if m else None
 
 
 def agent_from_channel(channel: str) -> str | None:
     """The agent's name for a channel (``PJSIP/agent1-0000002a``), else None."""
     m = _AGENT_CHANNEL.match(channel or "")
+    return m.group(1) if m else None
+
+
+def agent_of_leg(channel: str) -> str | None:
+    """The agent a server-owned agent leg (``Local/agent1@sb-agent-0000001a;2``) dials, else None."""
+    m = _AGENT_LEG.match(channel or "")
     return m.group(1) if m else None
 
 

@@ -99,6 +99,20 @@ def ensure_chroot(cache: Path = DEFAULT_CACHE, *, log=print) -> Path:  # noqa: A
     return root
 
 
+DEFAULT_DIALPLAN_GLOBALS = {
+    "SB_OUTBOUND_PREFIX": "PJSIP/", "SB_OUTBOUND_SUFFIX": "@trunk", "SB_COMPANY_NUMBER": "", "SB_DISPLAY_KEY": "",
+}
+
+
+def render_dialplan_globals(values: dict[str, str]) -> str:
+    """``[globals]`` lines for generated/extensions_globals.conf (defaults: outbound via the trunk)."""
+    merged = {**DEFAULT_DIALPLAN_GLOBALS, **values}
+    for name, value in merged.items():
+        if not name.isidentifier() or any(c in value for c in "\r\n;"):
+            raise AsteriskError(f"unsafe dialplan global {name}={value!r}")
+    return "".join(f"{name} = {value}\n" for name, value in merged.items())
+
+
 @dataclass(frozen=True)
 class AsteriskPorts:
     """The ports one instance listens on (all on 127.0.0.1)."""
@@ -131,6 +145,9 @@ class AsteriskInstance:
         self.inner = Path("/srv/switchboard") / name  # path as Asterisk sees it
         self.base = root / self.inner.relative_to("/")  # the same folder from the host
         self.process: subprocess.Popen[bytes] | None = None
+        # Per-instance dialplan globals (outbound route, company number, display-number key), written
+        # to generated/extensions_globals.conf; see switchboard.outbound.dialplan_globals.
+        self.dialplan_globals: dict[str, str] = {}
 
     @property
     def etc(self) -> Path:
@@ -184,11 +201,13 @@ class AsteriskInstance:
             "pjsip_transport_udp.conf": f"bind = 127.0.0.1:{p.sip_udp}\n",
             "pjsip_agents.conf": saved.get("pjsip_agents.conf", "; no agents yet\n"),
             "queue_members.conf": saved.get("queue_members.conf", "; no members yet\n"),
+            "extensions_globals.conf": render_dialplan_globals(self.dialplan_globals),
         }
         for fname, text in files.items():
             (self.generated / fname).write_text(text)
         os.chmod(self.generated / "manager_users.conf", 0o600)
         os.chmod(self.generated / "ari_users.conf", 0o600)
+        os.chmod(self.generated / "extensions_globals.conf", 0o600)
         hosts = self.root / "etc/hosts"
         hostname = os.uname().nodename
         if hostname not in hosts.read_text() if hosts.exists() else True:

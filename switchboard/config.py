@@ -61,6 +61,11 @@ class Settings:
     routing_timeout: float = 0.5
 
     default_region: str = "FI"
+    # Agents' outbound calls: the company number shown by default (display number "default"), and
+    # where Asterisk sends external numbers ({number} is the dialled number; the demo and tests use
+    # "Local/{number}@sb-demo-customer", a local customer that answers and talks).
+    company_number: str = ""
+    outbound_dial: str = "PJSIP/{number}@trunk"
 
     # Salesforce connection. sf_auth: password | client_credentials | jwt
     sf_auth: str = "password"
@@ -89,6 +94,16 @@ class Settings:
     sf_call_info_on_case: bool = False
     # The org's Salesforce URL of a record, for links (e.g. https://example.lightning.force.com).
     sf_lightning_url: str = ""
+    # Phone workflows (seed section 2): where the agent's name search looks (SOSL: NAME, ALL, EMAIL,
+    # PHONE) and the extra result columns an admin adds per object (API field names).
+    workflow_search_in: str = "NAME"
+    workflow_contact_columns: tuple[str, ...] = ("Title", "Email")
+    workflow_account_columns: tuple[str, ...] = ()
+    workflow_lead_columns: tuple[str, ...] = ("Company", "Email")
+    workflow_case_columns: tuple[str, ...] = ("Status", "Priority", "Origin")
+    # The session cookie's SameSite: "Lax" (default); "None" (needs https) when the phone is embedded
+    # in Salesforce through Open CTI (a third-party iframe).
+    session_cookie_samesite: str = "Lax"
 
     plugins_enabled: tuple[str, ...] = field(default_factory=tuple)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
 from switchboard.config import Settings, settings_env
 from switchboard.net import free_port, free_port_range
+from switchboard.outbound import dialplan_globals
 from switchboard.sip import derive_sip_password
 from switchboard.store import Store, upgrade
 
@@ -40,6 +41,9 @@ DEMO_AGENTS = (
     ("agent2", "Ben Agent", ("cs-en", "sales")),
     ("agent3", "Carla Agent", ("cs-fi",)),
 )
+DEMO_COMPANY_NUMBER = "+35891000000"
+# No carrier in the demo and tests: agents' outbound calls reach a local customer that answers and talks.
+DEMO_OUTBOUND_DIAL = "Local/{number}@sb-demo-customer"
 DEMO_SF_USER = ("integration@switchboard.demo", "switchboard-demo", "DEMOTOKEN123")  # sfemu/auth.py
 
 
@@ -137,6 +141,7 @@ class Stack:
             secret_key=self._secret_key(), recordings_dir=str(self.asterisk.base / "spool" / "monitor"),
             sf_auth="password", sf_username=DEMO_SF_USER[0], sf_password=DEMO_SF_USER[1],
             sf_security_token=DEMO_SF_USER[2], sf_emulator_url=f"http://127.0.0.1:{self.sf_port}",
+            company_number=DEMO_COMPANY_NUMBER, outbound_dial=DEMO_OUTBOUND_DIAL,
         )
 
     def env(self) -> dict[str, str]:
@@ -178,6 +183,7 @@ class Stack:
         if self.demo:
             seed_demo(store, settings.secret_key)
         assert self.asterisk is not None
+        self.asterisk.dialplan_globals = dialplan_globals(settings)
         self.asterisk.render()
         from orchestrator.provisioning import write_includes
 

@@ -11,7 +11,7 @@ from flask_socketio import SocketIO
 
 from switchboard.config import ConfigError, Settings, load_settings
 from switchboard.store import Store
-from web import auth, calls, metrics, phone
+from web import auth, calls, metrics, phone, workflows
 from web.context import install
 from web.errors import register_error_handlers
 from web.sockets import register_namespaces
@@ -47,8 +47,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_NAME="switchboard_session",
         SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        SESSION_COOKIE_SAMESITE=settings.session_cookie_samesite or "Lax",
+        SESSION_COOKIE_SECURE=(settings.public_url.startswith("https://")
+                               or (settings.session_cookie_samesite or "").lower() == "none"),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
     install(app, settings, store or Store(settings.database_url))
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(phone.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(calls.bp)
+    app.register_blueprint(workflows.bp)
     register_error_handlers(app)
 
     csp = _content_security_policy(settings)

@@ -9,6 +9,7 @@ own outbox entry, and the upsert updates the same record: never a second Task or
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from typing import Any
@@ -35,12 +36,39 @@ def finish_call(call: dict[str, Any]) -> str:
     row = {k: call[k] for k in call_record_columns() if k in call}
     if not ctx.store.record_call(**row):
         logger.info("call %s was already recorded", call_id)
+    # After record_call (see web/workflows.py): a choice saved later re-runs this job with the summary.
+    remember_summary(ctx.redis, call)
+    call = {**call, **call_context(ctx.redis, call_id)}
     match = ctx.directory.identify(call.get("caller_number") or "")
     build = case_fields if ctx.settings.sf_call_info_on_case else task_fields
     fields = build(call, match, details_url=details_url(ctx.settings.public_url, call_id))
     ctx.activity_outbox.put(call_id, fields, parse_time(call["ended_at"]).timestamp())
     logger.info("call %s queued for Salesforce (caller match: %s)", call_id, match["kind"])
     return "queued"
+
+
+CONTEXT_KEY = "switchboard:call:{}:context"
+SUMMARY_KEY = "switchboard:call:{}:summary"
+CONTEXT_TTL = 7 * 86400
+CONTEXT_FIELDS = ("who_id", "what_id", "case_id")
+
+
+def call_context(conn: Any, call_id: str) -> dict[str, str]:
+    """The agent's phone-workflow choice for a call (``who_id``, ``what_id``, ``case_id``), or {}."""
+    raw = conn.get(CONTEXT_KEY.format(call_id))
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        logger.warning("ignoring a malformed workflow context for call %s", call_id)
+        return {}
+    return {k: str(data[k]) for k in CONTEXT_FIELDS if isinstance(data, dict) and data.get(k)}
+
+
+def remember_summary(conn: Any, call: dict[str, Any]) -> None:
+    """Keep the call summary a while, so a later workflow choice can rebuild the same activity."""
+    conn.set(SUMMARY_KEY.format(call["call_id"]), json.dumps(call), ex=CONTEXT_TTL)
 
 
 def details_url(public_url: str, call_id: str) -> str:

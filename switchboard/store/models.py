@@ -117,6 +117,10 @@ class AgentPresenceState(Base):
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     receive_pool_calls: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Wrap-up after an answered queue call: which call, its queue, and when it ends (None: until a code).
+    wrapup_call_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    wrapup_queue: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    wrapup_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ScheduledPresence(Base):

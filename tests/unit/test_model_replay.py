@@ -127,3 +127,22 @@ def test_given_a_resync_listing_a_waiting_caller_then_the_model_holds_the_call()
     assert model.calls["l9"].started_at == 88
     changes = model.apply(ev.AgentRinging(101, "cs-en", "agent2", "l9", "u10"))
     assert isinstance(changes[0], CallOffered) and changes[0].call["caller_name"] == "Bo"
+
+
+def test_given_the_agents_browser_goes_away_mid_call_then_the_leg_is_reconnected_not_the_call_ended():
+    from orchestrator.model import AgentLegLost
+
+    model = Model(LABELS)
+    changes = []
+    for event in translate_all(messages("answered_call")):
+        changes += model.apply(event)
+        if isinstance(event, ev.AgentConnected):
+            break
+    lost = model.apply(ev.ContactChanged(event.at + 1, "agent1", False))
+    legs = [c for c in lost if isinstance(c, AgentLegLost)]
+    assert len(legs) == 1
+    assert legs[0].leg_channel.startswith("Local/agent1@sb-agent-") and legs[0].leg_channel.endswith(";2")
+    assert legs[0].agent_channel.startswith("PJSIP/agent1-")
+    assert not any(isinstance(c, CallEnded) for c in lost)
+    other = model.apply(ev.ContactChanged(event.at + 2, "agent2", False))
+    assert not any(isinstance(c, AgentLegLost) for c in other)  # agent2 has no call

@@ -1,0 +1,137 @@
+"""Caller identification for the web phone: who is calling, asked when the phone rings.
+
+The web process uses the worker's Salesforce connector in-process (the session is shared through
+Redis) and the same cached lookup (``worker.callerid``), which the orchestrator warms as soon as the
+caller joins a queue. A call is visible only to the agent it was offered to (the orchestrator's
+``switchboard:offer:<call id>:<agent>`` record) or who took it (the call history).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from switchboard.store import User
+from web.auth import current_user
+from web.context import get_settings, get_store
+from web.errors import ApiError
+from worker.context import WorkerContext
+from worker.salesforce import ascii_digits
+from worker.tasks import CONTEXT_FIELDS, CONTEXT_KEY, CONTEXT_TTL, SUMMARY_KEY, call_context
+
+logger = logging.getLogger(__name__)
+
+SERVICES_KEY = "switchboard.workflow_services"
+OFFER_PREFIX = "switchboard:offer:"  # written by orchestrator/dispatcher.py
+CALL_ID = re.compile(r"^[0-9]{1,20}\.[0-9]{1,10}$")  # an Asterisk linkedid
+DIRECT_LABEL = "Direct"
+WORKFLOWS = ("case", "case_dialog", "contact_account", "contact_lead")
+_lock = threading.Lock()
+
+
+def services() -> WorkerContext:
+    """The app's Salesforce connector, Redis and caller directory (built once, on first use)."""
+    ext = current_app.extensions
+    if SERVICES_KEY not in ext:
+        with _lock:
+            if SERVICES_KEY not in ext:
+                settings = get_settings()
+                if not settings.redis_url:
+                    raise ApiError("unavailable", "Caller identification needs Redis.", 503)
+                ext[SERVICES_KEY] = WorkerContext(settings)
+    return ext[SERVICES_KEY]
+
+
+def agent_call(call_id: str) -> dict[str, Any]:
+    """The call ``call_id`` if it was offered to (or taken by) the logged-in agent; 404 otherwise."""
+    user = current_user()
+    if not CALL_ID.match(call_id or "") or user is None or user.agent is None:
+        raise ApiError("not_found", "No such call.", 404)
+    agent = user.agent.sip_username
+    conn = services().redis
+    raw = conn.get(f"{OFFER_PREFIX}{call_id}:{agent}")
+    if raw:
+        call = json.loads(raw)
+    else:
+        record = get_store().get_call(call_id)
+        if record is None or record.agent != agent:
+            raise ApiError("not_found", "No such call.", 404)
+        call = {"call_id": call_id, "caller_number": record.caller_number, "caller_name": record.caller_name,
+                "queue": record.queue, "queue_label": "", "direction": record.direction}
+        summary = conn.get(SUMMARY_KEY.format(call_id))
+        if summary:
+            call["queue_label"] = json.loads(summary).get("queue_label") or ""
+    call["call_id"] = call_id
+    call["agent"] = agent
+    return call
+
+
+def queue_label(call: dict[str, Any]) -> str:
+    """The service pool queue's label, or 'Direct' for a call that did not come through a queue."""
+    return str(call.get("queue_label") or call.get("queue") or DIRECT_LABEL)
+
+
+def directory_match(number: str) -> dict[str, str] | None:
+    """Another agent of the company whose SIP user name or work number is ``number``, or None."""
+    number = (number or "").strip()
+    if not number:
+        return None
+    digits = ascii_digits(number)
+    with get_store().session() as s:
+        users = list(s.scalars(select(User)))
+        for u in users:
+            sip = u.agent.sip_username if u.agent is not None else ""
+            work = ascii_digits(u.work_number or "")
+            if (sip and sip == number) or (work and len(digits) >= 3 and work == digits):
+                return {"name": u.display_name, "username": u.username, "sip_username": sip}
+    return None
+
+
+def workflow_of(user: User | None) -> str:
+    """The user's phone workflow (seed section 2), Contact&Account when unset or unknown."""
+    value = getattr(user, "phone_workflow", "") or ""
+    return value if value in WORKFLOWS else "contact_account"
+
+
+def save_context(call_id: str, **ids: str | None) -> dict[str, str]:
+    """Merge the agent's choice (``who_id``, ``what_id``, ``case_id``) into the call's context."""
+    conn = services().redis
+    current = call_context(conn, call_id)
+    for key, value in ids.items():
+        if key in CONTEXT_FIELDS and value is not None:
+            if value:
+                current[key] = value
+            else:
+                current.pop(key, None)
+    conn.set(CONTEXT_KEY.format(call_id), json.dumps(current), ex=CONTEXT_TTL)
+    return current
+
+
+def identity(call: dict[str, Any]) -> dict[str, Any]:
+    """What the ringing phone shows: Salesforce match, directory match, queue label, workflow."""
+    ctx = services()
+    number = str(call.get("caller_number") or "")
+    try:
+        match = ctx.directory.identify(number)
+    except Exception:
+        logger.exception("caller lookup of call %s failed", call.get("call_id"))
+        match = {"kind": "error", "records": []}
+    settings = get_settings()
+    return {
+        "call_id": call["call_id"],
+        "caller_number": number,
+        "caller_name": call.get("caller_name") or "",
+        "direction": call.get("direction") or "inbound",
+        "queue_label": queue_label(call),
+        "salesforce": match,
+        "directory": directory_match(number),
+        "workflow": workflow_of(current_user()),
+        "context": call_context(ctx.redis, call["call_id"]),
+        "lightning_url": settings.sf_lightning_url.rstrip("/"),
+    }
