@@ -15,6 +15,7 @@ from orchestrator.livecalls import LiveCalls
 from orchestrator.model import Model
 from orchestrator.notifier import Notifier
 from orchestrator.plugins import plugin_manager
+from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_includes
 from orchestrator.routing import Router
 from switchboard.config import Settings
@@ -40,6 +41,9 @@ class Orchestrator:
         self.ari = AriClient(settings.ari_url, settings.ari_username, settings.ari_password, settings.ari_app,
                              self._on_ari)
         self.router: Router | None = None
+        self.presence = PresenceService(self.store, self._ami_action, self.dispatcher.notifier,
+                                        self.dispatcher.jobs.queue)
+        self._presence_sync: asyncio.Task[None] | None = None
 
     async def _ami_action(self, action: dict) -> object:
         return await self.ami.action(action)
@@ -62,6 +66,9 @@ class Orchestrator:
                 continue
             if changes:
                 await self.dispatcher.dispatch(changes)
+                await self.presence.on_changes(changes)
+            if isinstance(event, ev.ResyncCompleted):  # Asterisk may have restarted: re-apply presence
+                self._presence_sync = asyncio.create_task(self.presence.reload())
 
     async def load_queues(self) -> None:
         """Refresh queue labels from the database."""
@@ -85,6 +92,7 @@ class Orchestrator:
             await self.ami.action({"Action": "Command", "Command": "queue reload members"})
         logger.info("provisioned %d agents (endpoints %s, members %s)", len(agents),
                     "reloaded" if agents_changed else "unchanged", "reloaded" if members_changed else "unchanged")
+        await self.presence.reload()  # a members reload resets pauses; new agents get their presence
 
     async def run(self) -> None:
         """Run until cancelled."""
@@ -94,10 +102,12 @@ class Orchestrator:
         ari_task = asyncio.create_task(self.ari.run())
         await self.ami.connect()
         await self.provision()
-        cmd_task = asyncio.create_task(commands.listen(self.settings.redis_url, {"provision": self.provision}))
+        handlers = {"provision": self.provision, **self.presence.handlers()}
+        cmd_task = asyncio.create_task(commands.listen(self.settings.redis_url, handlers))
+        presence_timer = asyncio.create_task(self.presence.run_timer())
         logger.info("orchestrator running")
         try:
-            await asyncio.gather(consumer, ari_task, cmd_task)
+            await asyncio.gather(consumer, ari_task, cmd_task, presence_timer)
         finally:
             self.ami.close()
             await self.ari.close()

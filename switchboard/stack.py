@@ -141,7 +141,8 @@ class Stack:
             secret_key=self._secret_key(), recordings_dir=str(self.asterisk.base / "spool" / "monitor"),
             sf_auth="password", sf_username=DEMO_SF_USER[0], sf_password=DEMO_SF_USER[1],
             sf_security_token=DEMO_SF_USER[2], sf_emulator_url=f"http://127.0.0.1:{self.sf_port}",
-            company_number=DEMO_COMPANY_NUMBER, outbound_dial=DEMO_OUTBOUND_DIAL,
+            company_number=DEMO_COMPANY_NUMBER if self.demo else "",
+            outbound_dial=DEMO_OUTBOUND_DIAL if self.demo else Settings.outbound_dial,
         )
 
     def env(self) -> dict[str, str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,16 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from switchboard.sip import sip_md5_cred
-from switchboard.store.models import Agent, CallRecord, QueueMembership, ServiceQueue, User
+from switchboard.store.models import (
+    Agent,
+    AgentPresenceState,
+    CallRecord,
+    PresenceStatus,
+    QueueMembership,
+    ScheduledPresence,
+    ServiceQueue,
+    User,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -205,3 +215,100 @@ class Store:
         with self.session() as s, s.begin():
             for call_id, task_id in ids.items():
                 s.execute(update(CallRecord).where(CallRecord.call_id == call_id).values(sf_task_id=task_id))
+
+    # presence and wrap-up ------------------------------------------------------------------------
+    def upsert_status(self, name: str, kind: str, duration_minutes: int | None = None) -> PresenceStatus:
+        """Create or update an admin-defined availability status (idempotent by name)."""
+        with self.session() as s, s.begin():
+            status = s.scalar(select(PresenceStatus).where(PresenceStatus.name == name))
+            if status is None:
+                status = PresenceStatus(name=name, kind=kind, duration_minutes=duration_minutes)
+                s.add(status)
+            else:
+                status.kind, status.duration_minutes = kind, duration_minutes
+        return status
+
+    def list_statuses(self) -> list[PresenceStatus]:
+        """Every availability status, in the order an admin created them."""
+        with self.session() as s:
+            return list(s.scalars(select(PresenceStatus).order_by(PresenceStatus.id)))
+
+    def set_queue_wrapup(self, name: str, seconds: int, codes: list[str], required: bool) -> None:
+        """Set a queue's wrap-up time, codes and whether a code is required."""
+        with self.session() as s, s.begin():
+            q = s.scalar(select(ServiceQueue).where(ServiceQueue.name == name))
+            if q is None:
+                raise LookupError(f"unknown queue {name!r}")
+            q.wrapup_seconds, q.wrapup_codes, q.wrapup_required = seconds, json.dumps(codes), required
+
+    def list_presence(self) -> dict[int, AgentPresenceState]:
+        """Every stored agent presence, by agent id."""
+        with self.session() as s:
+            return {p.agent_id: p for p in s.scalars(select(AgentPresenceState))}
+
+    def get_presence(self, sip_username: str) -> AgentPresenceState | None:
+        """One agent's stored presence, or None when they never set one."""
+        agent = self.get_agent(sip_username)
+        with self.session() as s:
+            return s.get(AgentPresenceState, agent.id)
+
+    def save_presence(self, sip_username: str, **fields: Any) -> None:
+        """Create or update an agent's presence row with ``fields``."""
+        agent = self.get_agent(sip_username)
+        with self.session() as s, s.begin():
+            row = s.get(AgentPresenceState, agent.id)
+            if row is None:
+                row = AgentPresenceState(agent_id=agent.id, since=datetime.now(UTC))
+                s.add(row)
+            for key, value in fields.items():
+                setattr(row, key, value)
+
+    def set_membership_active(self, sip_username: str, queue: str, active: bool) -> bool:
+        """Switch an agent's own membership of ``queue`` on or off; False when not a member."""
+        agent = self.get_agent(sip_username)
+        with self.session() as s, s.begin():
+            mem = s.scalar(select(QueueMembership).join(ServiceQueue).where(
+                QueueMembership.agent_id == agent.id, ServiceQueue.name == queue))
+            if mem is None:
+                return False
+            mem.active = active
+        return True
+
+    def list_schedules(self, sip_username: str | None = None) -> list[ScheduledPresence]:
+        """Upcoming availabilities of one agent (or everyone's), soonest first."""
+        with self.session() as s:
+            q = select(ScheduledPresence).order_by(ScheduledPresence.starts_at)
+            if sip_username is not None:
+                q = q.where(ScheduledPresence.agent_id == self.get_agent(sip_username).id)
+            return list(s.scalars(q))
+
+    def add_schedule(self, sip_username: str, status_id: int, starts_at: datetime,
+                     ends_at: datetime | None = None) -> int:
+        """Schedule an upcoming availability; returns its id."""
+        agent = self.get_agent(sip_username)
+        with self.session() as s, s.begin():
+            if s.get(PresenceStatus, status_id) is None:
+                raise LookupError(f"unknown status {status_id}")
+            row = ScheduledPresence(agent_id=agent.id, status_id=status_id, starts_at=starts_at, ends_at=ends_at)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def delete_schedules(self, sip_username: str, ids: Iterable[int]) -> int:
+        """Remove an agent's own scheduled availabilities; returns how many were removed."""
+        agent = self.get_agent(sip_username)
+        ids = list(ids)
+        if not ids:
+            return 0
+        with self.session() as s, s.begin():
+            rows = list(s.scalars(select(ScheduledPresence).where(
+                ScheduledPresence.agent_id == agent.id, ScheduledPresence.id.in_(ids))))
+            for row in rows:
+                s.delete(row)
+            return len(rows)
+
+    def set_wrapup_code(self, call_id: str, code: str) -> bool:
+        """Store the wrap-up code of a recorded call; False when the call is not recorded yet."""
+        with self.session() as s, s.begin():
+            result = s.execute(update(CallRecord).where(CallRecord.call_id == call_id).values(wrapup_code=code))
+            return bool(result.rowcount)

@@ -15,6 +15,7 @@
 // offeredAt, answeredAt, disposition, durationSeconds, cause}; state is 'ringing'|'in_call'|'ended'.
 
 export const CALL_ID_HEADER = 'X-Switchboard-Call-Id';
+export const RECONNECT_HEADER = 'X-Switchboard-Reconnect';
 export const DIRECT_LABEL = 'Direct';
 
 const ANSWER_OPTIONS = Object.freeze({
@@ -32,6 +33,7 @@ export class PhoneCore extends EventTarget {
     JsSIP = globalThis.JsSIP,
     io = globalThis.io,
     meUrl = '/api/me',
+    currentCallUrl = '/api/calls/current',
     socketNamespace = '/phone',
     socketPath = '/socket.io',
     audioElement = null,
@@ -41,6 +43,8 @@ export class PhoneCore extends EventTarget {
     this._JsSIP = JsSIP;
     this._io = io;
     this._meUrl = meUrl;
+    this._currentCallUrl = currentCallUrl;
+    this._restored = null; // the call the server kept for us across a reload, until its INVITE comes
     this._socketNamespace = socketNamespace;
     this._socketPath = socketPath;
     this._audio = audioElement;
@@ -99,9 +103,23 @@ export class PhoneCore extends EventTarget {
     }
     this.me = body;
     this._emit('config', { me: body });
+    await this._restoreCurrentCall();
     this._connectSocket();
     this._startUserAgent(body.sip);
     return true;
+  }
+
+  /** Ask the server whether it holds a call of ours (we were reloaded mid-call). */
+  async _restoreCurrentCall() {
+    try {
+      const response = await fetch(this._currentCallUrl, { credentials: 'same-origin',
+        headers: { Accept: 'application/json' } });
+      if (!response.ok) return;
+      const body = await response.json();
+      if (body && body.call) this.restore(body.call);
+    } catch (_err) {
+      // no restore: a fresh page
+    }
   }
 
   /** Stop the phone (an explicit sign-out; a page reload just drops the connections). */
@@ -307,6 +325,15 @@ export class PhoneCore extends EventTarget {
     };
     const offer = callId ? this._offers.get(callId) : null;
     if (offer) this._applyOffer(offer.data);
+    // After a page reload the server re-rings this phone for the call it kept: take it back at once.
+    const restored = this._restored;
+    const reconnect = Boolean(request && request.getHeader(RECONNECT_HEADER));
+    if (restored && reconnect && callId && restored.call_id === callId) {
+      this._applyOffer(restored);
+      this._call.answeredAt = restored.answered_at;
+      this._call.reconnected = true;
+      this._restored = null;
+    }
 
     session.on('peerconnection', (e) => this._attachConnection(e.peerconnection));
     session.on('accepted', () => {
@@ -320,6 +347,14 @@ export class PhoneCore extends EventTarget {
     session.on('ended', finish);
     session.on('failed', finish);
     this._emit('incoming', { call: this.call });
+    if (this._call.reconnected) this.answer();
+  }
+
+  /** A call the server kept for this agent across a page reload (from /api/calls/current). */
+  restore(call) {
+    if (!call || typeof call !== 'object' || !call.call_id) return;
+    this._restored = call;
+    this._emit('restoring', { call });
   }
 
   _attachConnection(pc) {

@@ -95,8 +95,11 @@ function tick() {
   }
 }
 
-function startTimer() {
-  answeredAtPerf = performance.now();
+function startTimer(answeredAtEpoch = null) {
+  // A call restored after a reload keeps its timer: count from when it was first answered.
+  answeredAtPerf = typeof answeredAtEpoch === 'number'
+    ? performance.now() - Math.max(0, Date.now() - answeredAtEpoch * 1000)
+    : performance.now();
   tick();
   clearInterval(timerHandle);
   timerHandle = setInterval(tick, 250);
@@ -184,9 +187,15 @@ core.on('callupdate', ({ call }) => {
   noteTimings(call);
 });
 
+core.on('restoring', ({ call }) => {
+  els.regDetail.textContent = `Reconnecting your call with ${call.caller_number || 'the customer'}…`;
+  els.regDetail.hidden = false;
+});
+
 core.on('accepted', ({ call }) => {
   showCallState(call);
-  startTimer();
+  startTimer(call.reconnected ? call.answeredAt : null);
+  if (call.reconnected) els.regDetail.hidden = true;
   phone.timings.answered_at_ms = nowMs();
   document.title = `In call · ${baseTitle}`;
 });

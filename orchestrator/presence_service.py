@@ -1,0 +1,265 @@
+"""Presence in Asterisk: applies ``orchestrator.presence`` through AMI, on commands, every second and
+after every resync, so Asterisk always matches the database.
+
+Queue calls: ``QueuePause`` per queue with a reason (the members stay static in queues.conf).
+Direct calls: ``DBPut switchboard/presence/<agent> = <type>``, read by ``[sb-agent-direct]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from orchestrator import model as m
+from orchestrator import presence as p
+from orchestrator import presence_db
+from orchestrator.notifier import Notifier
+from switchboard.store import Store
+
+logger = logging.getLogger(__name__)
+
+AmiAction = Callable[[dict[str, Any]], Awaitable[Any]]
+SET_WRAPUP_CODE = "worker.tasks.set_wrapup_code"
+
+
+def member_interface(agent: str) -> str:
+    """The queue member interface of an agent (see provisioning.render_members)."""
+    return f"Local/{agent}@sb-agent/n"
+
+
+def wrapup_job_id(call_id: str) -> str:
+    """A deterministic RQ job id for a call's wrap-up code."""
+    from worker.tasks import finish_call_job_id
+
+    return "wrapup-" + finish_call_job_id(call_id)
+
+
+class PresenceService:
+    """Holds every agent's presence, persists changes, and makes Asterisk and the pages follow."""
+
+    def __init__(self, store: Store, ami: AmiAction, notifier: Notifier | None, jobs: Any = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.ami = ami
+        self.notifier = notifier
+        self.jobs = jobs  # an rq.Queue, for the wrap-up code job
+        self.clock = clock
+        self.agents: dict[str, p.AgentPresence] = {}
+        self.statuses: dict[int, p.StatusDef] = {}
+        self.applied: dict[str, p.Wanted] = {}
+        self._lock = asyncio.Lock()
+
+    # -- loading and applying -----------------------------------------------------------------------
+    async def reload(self, force: bool = True) -> None:
+        """Load every agent from the database and apply; ``force`` resends all (after a resync)."""
+        async with self._lock:
+            self.agents, self.statuses = await asyncio.to_thread(presence_db.load_all, self.store)
+            if force:
+                self.applied.clear()
+            for agent in list(self.agents):
+                await self._advance(agent)
+
+    async def _advance(self, agent: str, before: p.AgentPresence | None = None) -> None:
+        """Let time act on one agent, persist a change, apply to Asterisk, tell the page."""
+        now = self.clock()
+        current = self.agents[agent]
+        after = p.tick(current, self.statuses, now)
+        changed = after != current or before is not None
+        self.agents[agent] = after
+        if after != current:
+            await asyncio.to_thread(presence_db.save, self.store, current, after)
+        applied = await self._apply(after, now)
+        if changed or applied:
+            await self._emit(after, now)
+
+    async def _apply(self, state: p.AgentPresence, now: float) -> bool:
+        """Send the AMI actions that bring Asterisk to what ``state`` wants; True when any was sent."""
+        want = p.wanted(state, now)
+        had = self.applied.get(state.agent)
+        sent = False
+        if had is None or had.direct != want.direct:
+            await self._action({"Action": "DBPut", "Family": p.DB_FAMILY, "Key": state.agent, "Val": want.direct})
+            sent = True
+        for queue, reason in want.paused.items():
+            if had is not None and had.paused.get(queue) == reason:
+                continue
+            action = {"Action": "QueuePause", "Interface": member_interface(state.agent), "Queue": queue,
+                      "Paused": "true" if reason else "false"}
+            if reason:
+                action["Reason"] = reason
+            await self._action(action)
+            sent = True
+        self.applied[state.agent] = want
+        if sent:
+            logger.info("presence of %s applied: %s, paused %s", state.agent, want.direct,
+                        {q: r for q, r in want.paused.items() if r} or "nowhere")
+        return sent
+
+    async def _action(self, action: dict[str, Any]) -> None:
+        response = await self.ami(action)
+        first = response[0] if isinstance(response, list) and response else response
+        if hasattr(first, "get") and str(first.get("Response", "")).lower() == "error":
+            logger.warning("AMI %s %s failed: %s", action["Action"], action.get("Queue", action.get("Key")),
+                           first.get("Message"))
+
+    async def _emit(self, state: p.AgentPresence, now: float) -> None:
+        if self.notifier is not None:
+            await self.notifier.to_agent(state.agent, "presence", p.view(state, now))
+
+    async def tick(self) -> None:
+        """Once a second: expiries, schedules and wrap-up ends."""
+        async with self._lock:
+            for agent in list(self.agents):
+                await self._advance(agent)
+
+    async def run_timer(self, interval: float = 1.0) -> None:
+        """Tick forever."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.tick()
+            except Exception:
+                logger.exception("presence tick failed")
+
+    # -- commands from the web (agent = the logged-in session's SIP user) ----------------------------
+    async def _known(self, command: dict[str, Any]) -> str | None:
+        agent = command.get("agent")
+        if not isinstance(agent, str) or agent not in self.agents:
+            await self.reload(force=False)  # an agent added since the last load
+        if not isinstance(agent, str) or agent not in self.agents:
+            logger.warning("rejected %s for unknown agent %.80r", command.get("command"), agent)
+            return None
+        return agent
+
+    async def _change(self, agent: str, new: p.AgentPresence) -> None:
+        before = self.agents[agent]
+        self.agents[agent] = new
+        await asyncio.to_thread(presence_db.save, self.store, before, new)
+        await self._advance(agent, before)
+
+    async def set_status(self, command: dict[str, Any]) -> None:
+        """``presence_set`` {agent, status_id}: the agent chose a named status."""
+        agent = await self._known(command)
+        if agent is None:
+            return
+        async with self._lock:
+            status = self.statuses.get(command.get("status_id"))  # type: ignore[arg-type]
+            if status is None:
+                logger.warning("rejected presence_set of %s: unknown status %.40r", agent, command.get("status_id"))
+                return
+            state = self.agents[agent]
+            chosen = p.choose(status, self.clock(), receive_pool_calls=state.chosen.receive_pool_calls)
+            await self._change(agent, dataclasses.replace(state, chosen=chosen))
+
+    async def set_pool_calls(self, command: dict[str, Any]) -> None:
+        """``presence_pool`` {agent, on}: receive pool calls or not."""
+        agent = await self._known(command)
+        if agent is None:
+            return
+        async with self._lock:
+            state = self.agents[agent]
+            chosen = dataclasses.replace(state.chosen, receive_pool_calls=bool(command.get("on")))
+            await self._change(agent, dataclasses.replace(state, chosen=chosen))
+
+    async def set_queue(self, command: dict[str, Any]) -> None:
+        """``presence_queue`` {agent, queue, active}: the agent's own switch for one queue."""
+        agent = await self._known(command)
+        if agent is None:
+            return
+        queue, active = command.get("queue"), bool(command.get("active"))
+        async with self._lock:
+            state = self.agents[agent]
+            if not any(q.name == queue for q in state.queues):
+                logger.warning("rejected presence_queue of %s: not a member of %.80r", agent, queue)
+                return
+            await asyncio.to_thread(self.store.set_membership_active, agent, str(queue), active)
+            switches = tuple(dataclasses.replace(q, active=active) if q.name == queue else q for q in state.queues)
+            await self._change(agent, dataclasses.replace(state, queues=switches))
+
+    async def refresh(self, command: dict[str, Any]) -> None:
+        """``presence_refresh`` {agent}: the agent's schedules changed in the database."""
+        agent = await self._known(command)
+        if agent is None:
+            return
+        async with self._lock:
+            fresh = await asyncio.to_thread(presence_db.load_one, self.store, agent)
+            if fresh is not None:
+                self.agents[agent] = dataclasses.replace(self.agents[agent], schedules=fresh.schedules)
+                await self._advance(agent, self.agents[agent])
+
+    async def wrapup_code(self, command: dict[str, Any]) -> None:
+        """``wrapup_code`` {agent, call_id, code}: store the code on the call and end the wrap-up."""
+        agent = await self._known(command)
+        if agent is None:
+            return
+        call_id, code = command.get("call_id"), command.get("code")
+        if not isinstance(call_id, str) or not isinstance(code, str) or not code:
+            logger.warning("rejected wrapup_code of %s: %.120r", agent, command)
+            return
+        async with self._lock:
+            state = self.agents[agent]
+            if state.wrapup is not None and state.wrapup.call_id == call_id and state.wrapup.codes \
+                    and code not in state.wrapup.codes:
+                logger.warning("rejected wrapup_code of %s: %.80r is not a code of %s", agent, code,
+                               state.wrapup.queue)
+                return
+            await self._enqueue_code(call_id, code)
+            await self._change(agent, p.end_wrapup(state, call_id))
+
+    async def _enqueue_code(self, call_id: str, code: str) -> None:
+        if self.jobs is None:
+            return
+        from orchestrator.jobs import RETRY
+        from worker.tasks import finish_call_job_id
+
+        def enqueue() -> None:
+            finish = self.jobs.fetch_job(finish_call_job_id(call_id))
+            # After the call's own job: its Task is then in the outbox (or written) when the code lands.
+            self.jobs.enqueue(SET_WRAPUP_CODE, call_id, code, job_id=wrapup_job_id(call_id), retry=RETRY,
+                              depends_on=finish if finish is not None else None, result_ttl=86400)
+
+        await asyncio.to_thread(enqueue)
+        logger.info("wrap-up code for call %s queued", call_id)
+
+    # -- the model's changes --------------------------------------------------------------------------
+    async def on_changes(self, changes: Iterable[m.Change]) -> None:
+        """Start wrap-up after an answered queue call."""
+        for change in changes:
+            if not isinstance(change, m.CallEnded):
+                continue
+            s = change.summary
+            agent, queue = s.get("agent"), s.get("queue")
+            if s.get("disposition") != "answered" or not agent or not queue:
+                continue
+            try:
+                await self.start_wrapup(agent, queue, s["call_id"])
+            except Exception:
+                logger.exception("wrap-up of %s after %s failed", agent, s.get("call_id"))
+
+    async def start_wrapup(self, agent: str, queue: str, call_id: str) -> None:
+        """Put ``agent`` in wrap-up for ``queue``'s configured time (and codes)."""
+        if agent not in self.agents:
+            await self.reload(force=False)
+        async with self._lock:
+            if agent not in self.agents:
+                return
+            row = await asyncio.to_thread(self.store.find_queue, queue)
+            if row is None:
+                return
+            wrapup = p.start_wrapup(call_id, queue, row.wrapup_seconds, presence_db.wrapup_codes(row),
+                                    row.wrapup_required, self.clock())
+            if wrapup is None:
+                return
+            logger.info("%s in wrap-up after call %s (%s)", agent, call_id,
+                        "until a code" if wrapup.required else f"{row.wrapup_seconds} s")
+            await self._change(agent, dataclasses.replace(self.agents[agent], wrapup=wrapup))
+
+    def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[None]]]:
+        """The command handlers this service adds to the orchestrator's command channel."""
+        return {"presence_set": self.set_status, "presence_pool": self.set_pool_calls,
+                "presence_queue": self.set_queue, "presence_refresh": self.refresh,
+                "wrapup_code": self.wrapup_code}

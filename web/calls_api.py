@@ -1,0 +1,110 @@
+"""The web phone's call APIs: the agent's own call history, display numbers, and the /dial entry point."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, redirect, request, url_for
+
+from switchboard.outbound import DisplayChoice, display_token
+from switchboard.store import CallRecord, User
+from web.auth import current_user, login_required
+from web.context import get_settings, get_store
+from web.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("calls_api", __name__)
+
+HISTORY_LIMIT = 50
+# What a dialler accepts: digits, + * #, and agent names (letters first) for internal calls.
+_DIALABLE = re.compile(r"^(\+?[0-9*#]{1,32}|[A-Za-z][A-Za-z0-9._-]{0,79})$")
+
+
+def clean_number(raw: str) -> str:
+    """A dialable string from what a user typed or a link carried ('' when it is not dialable)."""
+    text = re.sub(r"[\s().\-/]", "", raw or "") if not re.match(r"^[A-Za-z]", (raw or "").strip()) else raw.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    return text if _DIALABLE.match(text) else ""
+
+
+def _agent_user() -> User:
+    """The logged-in user, who must be an agent."""
+    user = current_user()
+    assert user is not None  # login_required
+    if user.agent is None:
+        raise ApiError("not_an_agent", f"User {user.username!r} has no phone: they are not an agent.", 403)
+    return user
+
+
+def history_entry(record: CallRecord, agent: str) -> dict[str, Any]:
+    """One call of the agent's history as JSON (the other party, result, duration, when)."""
+    return {
+        "call_id": record.call_id,
+        "direction": record.direction,
+        "number": record.caller_number,
+        "name": record.caller_name,
+        "queue": record.queue,
+        "disposition": record.disposition,
+        "duration_seconds": record.duration_seconds,
+        "started_at": record.started_at.isoformat() if record.started_at else None,
+        "ended_at": record.ended_at.isoformat() if record.ended_at else None,
+        "agent": agent,
+    }
+
+
+def display_choices(user: User) -> list[DisplayChoice]:
+    """The caller IDs ``user`` may present: company number, hidden, work number, their queues' numbers."""
+    settings = get_settings()
+    assert user.agent is not None
+    agent = user.agent.sip_username
+    choices = [DisplayChoice("default", "Company number", settings.company_number),
+               DisplayChoice("hidden", "Hidden number", "")]
+    if user.work_number:
+        choices.append(DisplayChoice("work", "My work number", user.work_number,
+                                     display_token(settings.secret_key, agent, "work", user.work_number)))
+    for a in get_store().list_agents():
+        if a.sip_username != agent:
+            continue
+        for m in sorted(a.memberships, key=lambda m: m.queue.label):
+            kind = f"queue:{m.queue.name}"
+            choices.append(DisplayChoice(kind, m.queue.label, m.queue.number,
+                                         display_token(settings.secret_key, agent, kind, m.queue.number)))
+    return choices
+
+
+@bp.get("/api/history")
+@login_required
+def history() -> Response:
+    """The logged-in agent's own calls, newest first."""
+    user = _agent_user()
+    assert user.agent is not None
+    agent = user.agent.sip_username
+    records = get_store().call_history(agent=agent, limit=HISTORY_LIMIT)
+    response = jsonify({"calls": [history_entry(r, agent) for r in records]})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/api/display-numbers")
+@login_required
+def display_numbers() -> Response:
+    """The display numbers the agent may choose for outbound calls, each with its signed token."""
+    user = _agent_user()
+    response = jsonify({"choices": [c.to_dict() for c in display_choices(user)], "default": "default"})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/dial")
+@login_required
+def dial() -> Any:
+    """Click-to-dial entry point: ``/dial?number=…`` opens the phone and calls (``&call=0``: only fills in)."""
+    number = clean_number(request.args.get("number", ""))
+    args: dict[str, str] = {"dial": number} if number else {}
+    if number and request.args.get("call") == "0":
+        args["call"] = "0"
+    return redirect(url_for("phone.phone_page", **args))
