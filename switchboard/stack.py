@@ -42,6 +42,18 @@ DEMO_AGENTS = (
     ("agent3", "Carla Agent", ("cs-fi",)),
 )
 DEMO_COMPANY_NUMBER = "+35891000000"
+# Availability statuses (seed 1.2.2 types: available, busy, dnd, offwork) with optional minutes.
+DEMO_STATUSES = (
+    ("Available", "available", None),
+    ("Busy", "busy", None),
+    ("Busy (60 min)", "busy", 60),
+    ("DND (30 min)", "dnd", 30),
+    ("DND", "dnd", None),
+    ("Lunch (45 min)", "offwork", 45),
+    ("OffWork", "offwork", None),
+)
+# Wrap-up per queue: seconds, codes, code required (seed 003 section 6).
+DEMO_WRAPUP = {"cs-en": (30, ["No Note", "Manager Request", "Threat/Harassment"], True)}
 # No carrier in the demo and tests: agents' outbound calls reach a local customer that answers and talks.
 DEMO_OUTBOUND_DIAL = "Local/{number}@sb-demo-customer"
 DEMO_SF_USER = ("integration@switchboard.demo", "switchboard-demo", "DEMOTOKEN123")  # sfemu/auth.py
@@ -95,6 +107,10 @@ def seed_demo(store: Store, secret_key: str) -> None:
             store.create_user(sip, DEMO_PASSWORD, display, sip_username=sip,
                               sip_password=derive_sip_password(secret_key, sip, 1))
         store.add_member(sip, queues)
+    for name, kind, minutes in DEMO_STATUSES:
+        store.upsert_status(name, kind, minutes)
+    for queue, (seconds, codes, required) in DEMO_WRAPUP.items():
+        store.set_queue_wrapup(queue, seconds, codes, required)
 
 
 class Stack:

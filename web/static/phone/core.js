@@ -11,12 +11,32 @@
 //   ended         {call, cause, originator}
 //   agentstate    {agent, device_state, paused, queues}
 //   error         {code, message}
+//   outgoing      {call}             an outbound call was placed (state 'dialing')
+//   media         {call}             mute/hold changed (call.muted, call.onHold)
+//   dtmf          {call, tone}       a keypad digit was sent during the call
+//   transfer      {kind: 'blind'|'consult', state: 'requested'|'accepted'|'failed', target, cause}
+//   consult       {consult}          the consultation call changed: {number, state: 'dialing'|'in_call'|'ended', cause}
 // `call` is a plain snapshot: {id, number, name, queue, queueLabel, direction, source, state,
-// offeredAt, answeredAt, disposition, durationSeconds, cause}; state is 'ringing'|'in_call'|'ended'.
+// offeredAt, answeredAt, disposition, durationSeconds, cause, muted, onHold}; state is
+// 'ringing'|'dialing'|'in_call'|'ended'.
 
 export const CALL_ID_HEADER = 'X-Switchboard-Call-Id';
 export const RECONNECT_HEADER = 'X-Switchboard-Reconnect';
 export const DIRECT_LABEL = 'Direct';
+export const DISPLAY_HEADER = 'X-Switchboard-Display';
+export const DISPLAY_TOKEN_HEADER = 'X-Switchboard-Display-Token';
+export const OUTBOUND_LABEL = 'Outbound';
+// What the dialler sends: digits with + * #, or an agent name (letters first).
+const DIALABLE = /^(\+?[0-9*#]{1,32}|[A-Za-z][A-Za-z0-9._-]{0,79})$/;
+const DTMF_TONES = /^[0-9*#A-D]$/;
+
+/** A dialable string from typed text ('' when nothing dialable): spaces, dashes and brackets go; 00 → +. */
+export function cleanNumber(raw) {
+  let value = String(raw === undefined || raw === null ? '' : raw).trim();
+  if (!/^[A-Za-z]/.test(value)) value = value.replace(/[\s().\-/]/g, '');
+  if (value.startsWith('00')) value = `+${value.slice(2)}`;
+  return DIALABLE.test(value) ? value : '';
+}
 
 const ANSWER_OPTIONS = Object.freeze({
   mediaConstraints: { audio: true, video: false },
@@ -58,6 +78,8 @@ export class PhoneCore extends EventTarget {
     this._lastBytesReceived = 0;
     this._statsTimer = null;
     this._registration = { state: 'connecting', cause: '' };
+    this._consult = null; // {session, number, state, connection}: the consultation call of a warm transfer
+    this._transferring = false;
     this.me = null;
   }
 
@@ -153,6 +175,158 @@ export class PhoneCore extends EventTarget {
   hangup() {
     if (!this._session || !this._call || this._call.state === 'ended') return false;
     return this._terminate();
+  }
+
+  /**
+   * Place an outbound call. `display` = {kind, token} from /api/display-numbers (the caller ID the
+   * dialplan checks). Returns false when busy, not registered or the number is not dialable.
+   */
+  dial(number, { display = null } = {}) {
+    const target = cleanNumber(number);
+    if (!target) {
+      this._fail('bad_number', 'Not a number to call');
+      return false;
+    }
+    if (!this._ua || this._session || this._registration.state !== 'registered') {
+      this._fail('dial_failed', this._session ? 'Already in a call' : 'The phone is not registered');
+      return false;
+    }
+    const headers = [];
+    if (display && display.kind) {
+      headers.push(`${DISPLAY_HEADER}: ${display.kind}`);
+      if (display.token) headers.push(`${DISPLAY_TOKEN_HEADER}: ${display.token}`);
+    }
+    this._connection = null;
+    this._lastBytesReceived = 0;
+    this._call = {
+      id: null,
+      number: target,
+      name: '',
+      queue: '',
+      queueLabel: OUTBOUND_LABEL,
+      direction: 'outbound',
+      source: 'local',
+      state: 'dialing',
+      offeredAt: null,
+      answeredAt: null,
+      disposition: '',
+      durationSeconds: null,
+      cause: '',
+      muted: false,
+      onHold: false,
+    };
+    let session = null;
+    try {
+      session = this._ua.call(target, {
+        ...ANSWER_OPTIONS,
+        extraHeaders: headers,
+        eventHandlers: { peerconnection: (e) => this._attachConnection(e.peerconnection, null) },
+      });
+    } catch (err) {
+      this._call = null;
+      this._fail('dial_failed', err.message);
+      return false;
+    }
+    this._session = session;
+    if (!this._connection && session.connection) this._attachConnection(session.connection, session);
+    this._watchSession(session);
+    this._emit('outgoing', { call: this.call });
+    return true;
+  }
+
+  /** Mute or unmute the microphone (the local audio track); true when the call is up. */
+  setMuted(muted) {
+    if (!this._session || !this._call || this._call.state !== 'in_call') return false;
+    if (muted) this._session.mute({ audio: true });
+    else this._session.unmute({ audio: true });
+    return true;
+  }
+
+  /** Put the call on hold (the other party hears music on hold) or take it off hold. */
+  setHeld(held) {
+    if (!this._session || !this._call || this._call.state !== 'in_call') return false;
+    try {
+      return held ? this._session.hold() : this._session.unhold();
+    } catch (err) {
+      this._fail('hold_failed', err.message);
+      return false;
+    }
+  }
+
+  /** Send one keypad tone (0-9 * # A-D) as an RFC 4733 telephone-event (to the consultation while one is up). */
+  sendDtmf(tone) {
+    const t = String(tone || '');
+    const target = this._consult && this._consult.state === 'in_call' ? this._consult.session : this._session;
+    if (!DTMF_TONES.test(t) || !target || !target.isEstablished()) return false;
+    try {
+      target.sendDTMF(t, { transportType: 'RFC2833', duration: 160, interToneGap: 80 });
+    } catch (err) {
+      this._fail('dtmf_failed', err.message);
+      return false;
+    }
+    this._emit('dtmf', { call: this.call, tone: t });
+    return true;
+  }
+
+  /** Blind transfer: the other party goes straight to `target` (agent name, queue number or external number). */
+  transfer(target) {
+    const number = cleanNumber(target);
+    if (!number || !this._session || !this._call || this._call.state !== 'in_call' || this._consult) return false;
+    return this._refer('blind', number, {});
+  }
+
+  /** Warm transfer, step 1: hold the other party (music on hold) and call `target`. */
+  startConsult(target) {
+    const number = cleanNumber(target);
+    if (!number || !this._session || !this._call || this._call.state !== 'in_call' || this._consult) return false;
+    if (!this._call.onHold) this.setHeld(true);
+    const consult = { session: null, number, state: 'dialing', cause: '', connection: null };
+    this._consult = consult;
+    try {
+      consult.session = this._ua.call(number, {
+        ...ANSWER_OPTIONS,
+        eventHandlers: { peerconnection: (e) => this._attachConsultConnection(consult, e.peerconnection) },
+      });
+    } catch (err) {
+      this._consult = null;
+      this._fail('consult_failed', err.message);
+      return false;
+    }
+    if (!consult.connection && consult.session.connection) {
+      this._attachConsultConnection(consult, consult.session.connection);
+    }
+    consult.session.on('accepted', () => this._setConsultState(consult, 'in_call'));
+    consult.session.on('confirmed', () => this._setConsultState(consult, 'in_call'));
+    const done = (e) => this._onConsultEnd(consult, e);
+    consult.session.on('ended', done);
+    consult.session.on('failed', done);
+    this._emit('consult', { consult: this.consult });
+    return true;
+  }
+
+  /** Warm transfer, step 2: join the other party and the consulted one (REFER with Replaces). */
+  completeConsult() {
+    const consult = this._consult;
+    if (!consult || consult.state !== 'in_call' || !this._session) return false;
+    return this._refer('consult', consult.number, { replaces: consult.session });
+  }
+
+  /** Warm transfer cancelled: hang up the consultation and take the other party off hold. */
+  cancelConsult() {
+    const consult = this._consult;
+    if (!consult) return false;
+    try {
+      consult.session.terminate();
+    } catch (_err) {
+      this._onConsultEnd(consult, { cause: 'Canceled' });
+    }
+    return true;
+  }
+
+  /** The consultation call of a warm transfer, or null. */
+  get consult() {
+    const c = this._consult;
+    return c ? { number: c.number, state: c.state, cause: c.cause } : null;
   }
 
   /** Total inbound-rtp audio bytesReceived of the current (or last) call. */
@@ -322,6 +496,8 @@ export class PhoneCore extends EventTarget {
       disposition: '',
       durationSeconds: null,
       cause: '',
+      muted: false,
+      onHold: false,
     };
     const offer = callId ? this._offers.get(callId) : null;
     if (offer) this._applyOffer(offer.data);
@@ -335,17 +511,8 @@ export class PhoneCore extends EventTarget {
       this._restored = null;
     }
 
-    session.on('peerconnection', (e) => this._attachConnection(e.peerconnection));
-    session.on('accepted', () => {
-      if (this._session !== session) return;
-      this._call.state = 'in_call';
-      // A closed RTCPeerConnection reports nothing: sample while the call is up.
-      this._statsTimer = setInterval(() => this.stats(), 1000);
-      this._emit('accepted', { call: this.call });
-    });
-    const finish = (e) => this._onSessionEnd(session, e);
-    session.on('ended', finish);
-    session.on('failed', finish);
+    session.on('peerconnection', (e) => this._attachConnection(e.peerconnection, session));
+    this._watchSession(session);
     this._emit('incoming', { call: this.call });
     if (this._call.reconnected) this.answer();
   }
@@ -357,14 +524,118 @@ export class PhoneCore extends EventTarget {
     this._emit('restoring', { call });
   }
 
-  _attachConnection(pc) {
+  _watchSession(session) {
+    const up = () => {
+      if (this._session !== session || this._call.state === 'in_call') return;
+      this._call.state = 'in_call';
+      // A closed RTCPeerConnection reports nothing: sample while the call is up.
+      this._statsTimer = setInterval(() => this.stats(), 1000);
+      this._emit('accepted', { call: this.call });
+    };
+    session.on('accepted', up);
+    session.on('confirmed', up);
+    const media = (field, value) => (e) => {
+      if (this._session !== session || (e && e.originator === 'remote')) return;
+      this._call[field] = value;
+      this._emit('media', { call: this.call });
+    };
+    session.on('muted', media('muted', true));
+    session.on('unmuted', media('muted', false));
+    session.on('hold', media('onHold', true));
+    session.on('unhold', media('onHold', false));
+    const finish = (e) => this._onSessionEnd(session, e);
+    session.on('ended', finish);
+    session.on('failed', finish);
+  }
+
+  _attachConnection(pc, session) {
+    if (session && this._session && this._session !== session) return;
+    if (this._connection === pc) return;
     this._connection = pc;
     pc.addEventListener('track', (e) => {
-      if (e.track.kind !== 'audio' || !this._audio) return;
-      this._audio.srcObject = (e.streams && e.streams[0]) || new MediaStream([e.track]);
-      const playing = this._audio.play();
-      if (playing && playing.catch) playing.catch(() => {}); // autoplay policy: the answer click allows it
+      if (e.track.kind !== 'audio' || this._consultAudible()) return;
+      this._play((e.streams && e.streams[0]) || new MediaStream([e.track]));
     });
+  }
+
+  _attachConsultConnection(consult, pc) {
+    if (consult.connection === pc) return;
+    consult.connection = pc;
+    pc.addEventListener('track', (e) => {
+      if (e.track.kind !== 'audio' || this._consult !== consult) return;
+      this._play((e.streams && e.streams[0]) || new MediaStream([e.track]));
+    });
+  }
+
+  _consultAudible() {
+    return Boolean(this._consult && this._consult.connection);
+  }
+
+  _play(stream) {
+    if (!this._audio) return;
+    this._audio.srcObject = stream;
+    const playing = this._audio.play();
+    if (playing && playing.catch) playing.catch(() => {}); // autoplay policy: the answer click allows it
+  }
+
+  /** Play the main call's audio again (after a consultation ended). */
+  _playMain() {
+    const pc = this._connection;
+    if (!pc || pc.signalingState === 'closed' || !this._session) return;
+    const tracks = pc.getReceivers().map((r) => r.track).filter((t) => t && t.kind === 'audio');
+    if (tracks.length) this._play(new MediaStream(tracks));
+  }
+
+  _setConsultState(consult, state, cause = '') {
+    if (consult.state === state) return;
+    consult.state = state;
+    consult.cause = text(cause);
+    this._emit('consult', { consult: { number: consult.number, state, cause: consult.cause } });
+  }
+
+  _onConsultEnd(consult, e) {
+    if (consult.state === 'ended') return;
+    if (this._consult === consult) this._consult = null;
+    this._setConsultState(consult, 'ended', e && e.cause);
+    if (this._session && this._call && this._call.state === 'in_call' && !this._transferring) {
+      this._playMain();
+      if (this._call.onHold) this.setHeld(false);
+    }
+  }
+
+  _refer(kind, target, options) {
+    const session = this._session;
+    const report = (state, cause = '') => this._emit('transfer', { kind, state, target, cause: text(cause) });
+    this._transferring = true;
+    try {
+      session.refer(target, {
+        ...options,
+        eventHandlers: {
+          requestFailed: (e) => {
+            this._transferring = false;
+            report('failed', e && e.cause);
+          },
+          accepted: () => {
+            report('accepted');
+            // Asterisk ends our legs itself; make sure nothing lingers if it does not.
+            setTimeout(() => {
+              if (this._session === session) this._terminate();
+              if (kind === 'consult' && this._consult) this.cancelConsult();
+            }, 3000);
+          },
+          failed: (e) => {
+            this._transferring = false;
+            report('failed', e && e.cause);
+          },
+        },
+      });
+    } catch (err) {
+      this._transferring = false;
+      report('failed', err.message);
+      return false;
+    }
+    report('requested');
+    return true;
   }
 
   _onSessionEnd(session, e) {
@@ -372,9 +643,10 @@ export class PhoneCore extends EventTarget {
     clearInterval(this._statsTimer);
     this._statsTimer = null;
     this._session = null;
+    this._transferring = false;
     this._call.state = 'ended';
     this._call.cause = text(e && e.cause);
-    if (this._audio) this._audio.srcObject = null;
+    if (this._audio && !this._consultAudible()) this._audio.srcObject = null;
     this._emit('ended', { call: this.call, cause: this._call.cause, originator: text(e && e.originator) });
   }
 
