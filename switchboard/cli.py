@@ -191,5 +191,26 @@ def _settings_of(ctx: click.Context) -> Settings:
 
 cli_ops.register(main, _settings_of)
 
+
+@agent.command("set-workflow")
+@click.argument("username")
+@click.argument("workflow", type=click.Choice(["case", "case_dialog", "contact_account", "contact_lead"]))
+@click.pass_context
+def agent_set_workflow(ctx: click.Context, username: str, workflow: str) -> None:
+    """Choose a user's phone workflow (seed section 2): case, case_dialog, contact_account, contact_lead."""
+    from sqlalchemy import select
+
+    from switchboard.store import Store, User
+
+    store = Store(_settings_of(ctx).database_url)
+    with store.session() as s, s.begin():
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"unknown user {username!r}")
+        user.phone_workflow = workflow
+    click.echo(f"{username} now uses the {workflow} phone workflow")
+
+
 if __name__ == "__main__":
     main()
+

@@ -53,7 +53,7 @@ DEMO_STATUSES = (
     ("OffWork", "offwork", None),
 )
 # Wrap-up per queue: seconds, codes, code required (seed 003 section 6).
-DEMO_WRAPUP = {"cs-en": (30, ["No Note", "Manager Request", "Threat/Harassment"], True)}
+DEMO_WRAPUP = {"sales": (30, ["No Note", "Manager Request", "Threat/Harassment"], True)}
 # No carrier in the demo and tests: agents' outbound calls reach a local customer that answers and talks.
 DEMO_OUTBOUND_DIAL = "Local/{number}@sb-demo-customer"
 DEMO_SF_USER = ("integration@switchboard.demo", "switchboard-demo", "DEMOTOKEN123")  # sfemu/auth.py

@@ -169,7 +169,20 @@ def subject_of(call: dict[str, Any]) -> str:
 def call_identity(call_id: str) -> Response:
     """Who is calling: Salesforce match, directory match, queue or 'Direct', the agent's workflow."""
     started = time.perf_counter()
-    result = identity(agent_call(call_id))
+    # ?wait=1 (the ringing phone): the INVITE may beat the offer record by a moment; wait up to 2 s,
+    # then answer 204 (nothing to show) rather than an error the browser logs.
+    deadline = started + (2.0 if request.args.get("wait") else 0)
+    while True:
+        try:
+            call = agent_call(call_id)
+            break
+        except ApiError as exc:
+            if exc.status != 404 or time.perf_counter() >= deadline:
+                if exc.status == 404 and request.args.get("wait"):
+                    return Response(status=204)
+                raise
+            time.sleep(0.05)
+    result = identity(call)
     response = jsonify(result)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Server-Timing"] = f"identify;dur={(time.perf_counter() - started) * 1000:.1f}"

@@ -130,7 +130,7 @@ def task_fields(call: Mapping[str, Any], match: Mapping[str, Any] | None = None,
         "CallType": "Inbound" if inbound else "Outbound",
         "CallDurationInSeconds": duration,
         "CallObject": call["call_id"],
-        "CallDisposition": call.get("disposition") or "",
+        "CallDisposition": call.get("wrapup_code") or call.get("disposition") or "",
         "ActivityDate": parse_time(call["started_at"]).date().isoformat(),
         **call_details(call, details_url),
         "Description": "\n".join([

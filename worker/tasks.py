@@ -39,6 +39,7 @@ def finish_call(call: dict[str, Any]) -> str:
     # After record_call (see web/workflows.py): a choice saved later re-runs this job with the summary.
     remember_summary(ctx.redis, call)
     call = {**call, **call_context(ctx.redis, call_id)}
+    call = with_wrapup_code(ctx, call)  # the agent's wrap-up code, if picked already
     match = ctx.directory.identify(call.get("caller_number") or "")
     build = case_fields if ctx.settings.sf_call_info_on_case else task_fields
     fields = build(call, match, details_url=details_url(ctx.settings.public_url, call_id))
@@ -90,3 +91,40 @@ def finish_call_job_id(call_id: str) -> str:
 def enqueue_finish_call(queue: Queue, call: dict[str, Any]) -> Job:
     """Enqueue ``finish_call`` for ``call`` under its deterministic job id."""
     return queue.enqueue(finish_call, call, job_id=finish_call_job_id(call["call_id"]))
+
+
+WRAPUP_KEY = "switchboard:call:{}:wrapup"
+
+
+def wrapup_context(conn: Any, call_id: str) -> dict[str, str]:
+    """The wrap-up code the agent picked for a call, as ``{"wrapup_code": code}``, or {}."""
+    raw = conn.get(WRAPUP_KEY.format(call_id))
+    return {"wrapup_code": raw.decode() if isinstance(raw, bytes) else str(raw)} if raw else {}
+
+
+def with_wrapup_code(ctx: Any, call: dict[str, Any]) -> dict[str, Any]:
+    """``call`` with the wrap-up code picked for it (also saved in its history), if any."""
+    extra = wrapup_context(ctx.redis, call["call_id"])
+    if extra:
+        ctx.store.set_wrapup_code(call["call_id"], extra["wrapup_code"])
+    return {**call, **extra}
+
+
+def set_wrapup_code(call_id: str, code: str) -> str:
+    """Save the agent's wrap-up code on the call (history) and its Task (CallDisposition).
+
+    The code is kept in Redis first, so ``finish_call`` uses it whenever it runs; when the call's
+    activity was already built, this rebuilds it with the code and puts it in the outbox again (a
+    pending entry is replaced, a written Task is updated by the same upsert on ``Call_Id__c``).
+    """
+    ctx = get_context()
+    ctx.redis.set(WRAPUP_KEY.format(call_id), code, ex=CONTEXT_TTL)
+    raw = ctx.redis.get(SUMMARY_KEY.format(call_id))
+    if raw is None:
+        ctx.store.set_wrapup_code(call_id, code)
+        logger.info("wrap-up code for call %s kept until its activity is built", call_id)
+        return "pending"
+    finish_call(json.loads(raw))
+    ctx.store.set_wrapup_code(call_id, code)
+    logger.info("wrap-up code for call %s queued for Salesforce", call_id)
+    return "queued"

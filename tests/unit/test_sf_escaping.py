@@ -120,7 +120,7 @@ def test_job_ids_are_deterministic_and_valid_for_rq() -> None:
     assert re.fullmatch(r"[A-Za-z0-9_-]+", job_id)
     assert set(call_record_columns()) == {"call_id", "direction", "caller_number", "caller_name", "queue", "agent",
                                           "disposition", "started_at", "answered_at", "ended_at", "wait_seconds",
-                                          "duration_seconds"}
+                                          "duration_seconds", "wrapup_code"}
 
 
 @settings(max_examples=50)

@@ -2,6 +2,7 @@
 // Caller details are untrusted text: they are only ever set with textContent.
 
 import { PhoneCore } from './core.js';
+import { initDialer } from './dialer.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,9 +31,10 @@ const DEVICE_STATE_TEXT = {
   invalid: 'Offline',
 };
 
-const CALL_ERRORS = new Set(['answer_failed', 'terminate_failed']);
+const CALL_ERRORS = new Set(['answer_failed', 'terminate_failed', 'bad_number', 'dial_failed', 'hold_failed',
+  'dtmf_failed', 'consult_failed']);
 
-const CALL_STATE_TEXT = { ringing: 'Ringing', in_call: 'In call', ended: 'Call ended' };
+const CALL_STATE_TEXT = { ringing: 'Ringing', dialing: 'Calling…', in_call: 'In call', ended: 'Call ended' };
 
 const els = {
   phone: $('phone'),
@@ -126,7 +128,7 @@ function showCallState(call) {
   els.idle.hidden = true;
   els.call.hidden = false;
   els.incoming.hidden = call.state !== 'ringing';
-  els.active.hidden = call.state !== 'in_call';
+  els.active.hidden = call.state !== 'in_call' && call.state !== 'dialing';
   els.answer.disabled = false;
   els.decline.disabled = false;
   els.hangup.disabled = false;
@@ -232,5 +234,35 @@ els.hangup.addEventListener('click', () => {
   els.hangup.disabled = true;
   if (!core.hangup()) els.hangup.disabled = false;
 });
+
+core.on('outgoing', ({ call }) => {
+  stopTimer();
+  els.callTimer.textContent = '00:00';
+  showCaller(call);
+  showCallState(call);
+  phone.timings = { call_id: null, dialed_at_ms: nowMs() };
+  document.title = `Calling ${call.number} · ${baseTitle}`;
+});
+
+// The dialler (keypad, history, display number) and the in-call controls: static/phone/dialer.js.
+const dialer = initDialer(core);
+phone.dialer = dialer;
+phone.dial = (number) => dialer.dial(number);
+
+// /dial?number=… (click-to-dial) lands here as /phone?dial=…: fill in, and call once registered
+// unless call=0. The parameter is dropped from the address so a reload does not call again.
+const params = new URLSearchParams(window.location.search);
+const toDial = params.get('dial');
+if (toDial) {
+  dialer.setNumber(toDial);
+  window.history.replaceState(null, '', window.location.pathname);
+  if (params.get('call') !== '0') {
+    const off = core.on('registration', ({ state }) => {
+      if (state !== 'registered') return;
+      off();
+      if (!core.call || core.call.state === 'ended') dialer.dial(toDial);
+    });
+  }
+}
 
 core.start();

@@ -93,18 +93,17 @@ function showIdentity(ident) {
 }
 
 async function loadIdentity(callId) {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    if (state.callId !== callId) return null;
-    try {
-      const ident = await request('GET', '/identity');
-      api.identityShownAt = performance.timeOrigin + performance.now();
-      return ident;
-    } catch (err) {
-      if (err.status !== 404) return null; // the offer record may land a moment after the INVITE
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  // One request: the server waits briefly for the orchestrator's offer record (204: nothing to show).
+  try {
+    const response = await fetch(`/api/calls/${encodeURIComponent(callId)}/identity?wait=1`,
+      { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (response.status !== 200 || state.callId !== callId) return null;
+    const ident = await response.json();
+    api.identityShownAt = performance.timeOrigin + performance.now();
+    return ident;
+  } catch (_err) {
+    return null;
   }
-  return null;
 }
 
 // --- dialog building blocks -------------------------------------------------------------------------

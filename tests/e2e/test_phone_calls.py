@@ -1,0 +1,307 @@
+"""End to end, all real: the browser phone places calls (keypad, history, /dial) through the real
+Asterisk to the demo customer, mutes, holds (the customer hears music on hold), sends keypad tones
+(Asterisk sees them), presents a checked display number, and transfers calls (blind and consult)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import ARTIFACTS
+from tests.e2e import test_queue_call_to_browser as base
+from tests.e2e.test_queue_call_to_browser import login, ring
+
+browser = base.browser  # the module-scoped Chromium fixture
+
+pytestmark = pytest.mark.e2e
+
+CUSTOMER = "+358405556677"
+
+
+class AmiWatch:
+    """A raw AMI connection in a thread that keeps every event (a few lines, no library)."""
+
+    def __init__(self, stack) -> None:
+        s = stack.settings
+        self.sock = socket.create_connection((s.ami_host, s.ami_port), timeout=5)
+        self.events: list[dict[str, str]] = []
+        self._buf = b""
+        self._stop = False
+        self.sock.sendall(f"Action: Login\r\nUsername: {s.ami_username}\r\nSecret: {s.ami_secret}\r\n"
+                          "Events: call,dtmf,user\r\n\r\n".encode())
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        self.sock.settimeout(0.5)
+        while not self._stop:
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
+            self._buf += chunk
+            while b"\r\n\r\n" in self._buf:
+                frame, self._buf = self._buf.split(b"\r\n\r\n", 1)
+                msg = {}
+                for line in frame.decode(errors="replace").split("\r\n"):
+                    if ": " in line:
+                        k, v = line.split(": ", 1)
+                        msg[k] = v
+                if "Event" in msg:
+                    self.events.append(msg)
+
+    def wait_for(self, predicate, timeout: float = 10) -> dict[str, str]:
+        """The first event (seen so far or arriving within ``timeout``) matching ``predicate``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for e in list(self.events):
+                if predicate(e):
+                    return e
+            time.sleep(0.05)
+        raise AssertionError("no matching AMI event; last: " + repr(self.events[-5:]))
+
+    def close(self) -> None:
+        """Stop reading and close the connection."""
+        self._stop = True
+        self.sock.close()
+
+
+@pytest.fixture
+def ami(stack):
+    watch = AmiWatch(stack)
+    yield watch
+    watch.close()
+
+
+def wait_state(page, text: str, timeout: float = 10000) -> None:
+    """Wait until the call card shows ``text`` (Calling…, In call, Call ended)."""
+    page.wait_for_function(f"document.querySelector('#call-state').textContent === {text!r}", timeout=timeout)
+
+
+def wait_audio(page, timeout: float = 10) -> int:
+    """Inbound audio bytes of the current call, once some arrived."""
+    deadline = time.monotonic() + timeout
+    received = 0
+    while time.monotonic() < deadline and received == 0:
+        received = page.evaluate("window.switchboardPhone.stats()")
+        time.sleep(0.2)
+    assert received > 0, "no inbound RTP reached the browser"
+    return received
+
+
+def customer_channel(ami: AmiWatch, number: str) -> str:
+    """The Local channel of the demo customer dialled for ``number`` (the side bridged to the agent)."""
+    e = ami.wait_for(lambda e: e.get("Event") == "Newchannel"
+                     and e.get("Channel", "").startswith(f"Local/{number}@sb-demo-customer")
+                     and e["Channel"].endswith(";1"))
+    return e["Channel"]
+
+
+def hang_up_all(stack) -> None:
+    """End every call still up (between tests)."""
+    stack.asterisk.cli("channel request hangup all", check=False)
+
+
+def test_keypad_call_reaches_the_customer_with_audio_then_mute_hold_tones_and_escape(browser, stack, ami):
+    page = login(browser, stack, "agent1")
+    page.set_viewport_size({"width": 400, "height": 900})
+    page.wait_for_function("document.querySelectorAll('#display-number option').length >= 2", timeout=5000)
+    page.click("#dial-number")
+    page.keyboard.type("+")
+    for key in "3584055566779":
+        page.click(f"#keypad button[data-key='{key}']")
+    page.click("#dial-backspace")  # the extra 9 goes
+    assert page.input_value("#dial-number") == CUSTOMER
+    page.screenshot(path=str(ARTIFACTS / "e2e-dialer-400.png"), full_page=True)
+    page.focus("#dial-number")
+    page.keyboard.press("Enter")
+    wait_state(page, "In call")
+    assert page.text_content("#caller-number") == CUSTOMER
+    wait_audio(page)
+    agent_channel = ami.wait_for(lambda e: e.get("Event") == "Newchannel"
+                                 and e.get("Channel", "").startswith("PJSIP/agent1-")
+                                 and e.get("Exten") == CUSTOMER)["Channel"]
+    cust = customer_channel(ami, CUSTOMER)
+    page.screenshot(path=str(ARTIFACTS / "e2e-outbound-in-call-400.png"), full_page=True)
+
+    page.click("#mute")
+    page.wait_for_function("document.querySelector('#mute').getAttribute('aria-pressed') === 'true'")
+    assert page.evaluate("window.switchboardPhone.core._session.connection.getSenders()"
+                         ".every(s => !s.track || !s.track.enabled)")
+    page.keyboard.press("Alt+m")
+    page.wait_for_function("document.querySelector('#mute').getAttribute('aria-pressed') === 'false'")
+
+    page.click("#hold")
+    page.wait_for_function("document.querySelector('#hold').getAttribute('aria-pressed') === 'true'")
+    moh = ami.wait_for(lambda e: e.get("Event") == "MusicOnHoldStart" and e.get("Channel") == cust)
+    assert moh["Class"] == "default"
+    page.screenshot(path=str(ARTIFACTS / "e2e-outbound-on-hold-400.png"), full_page=True)
+    page.click("#hold")
+    ami.wait_for(lambda e: e.get("Event") == "MusicOnHoldStop" and e.get("Channel") == cust)
+
+    page.click("#keypad button[data-key='5']")
+    page.keyboard.press("#")  # typed digits are tones during a call
+    for digit in ("5", "#"):
+        ami.wait_for(lambda e, d=digit: e.get("Event") == "DTMFEnd" and e.get("Channel") == agent_channel
+                     and e.get("Digit") == d and e.get("Direction") == "Received")
+    assert page.text_content("#dtmf-sent") == "5#"
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(ARTIFACTS / "e2e-outbound-in-call-wide.png"), full_page=True)
+    page.keyboard.press("Escape")
+    wait_state(page, "Call ended")
+    ami.wait_for(lambda e: e.get("Event") == "Hangup" and e.get("Channel") == cust)
+    assert page.js_errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_history_lists_own_calls_newest_first_and_a_click_calls_back(browser, stack, ami):
+    from switchboard.store import Store
+
+    store = Store(stack.settings.database_url)
+    now = datetime.now(UTC)
+    for i, (agent, number, disposition) in enumerate([("agent2", "+358401111111", "answered"),
+                                                       ("agent2", "+358402222222", "not answered"),
+                                                       ("agent3", "+358409999999", "answered")]):
+        store.record_call(call_id=f"9{i}.1", direction="inbound", caller_number=number, caller_name=f"Hist {i}",
+                          queue="sales", agent=agent, disposition=disposition,
+                          started_at=now - timedelta(minutes=10 - i), answered_at=None,
+                          ended_at=now - timedelta(minutes=9 - i), duration_seconds=75 if i == 0 else 0)
+    store.engine.dispose()
+    page = login(browser, stack, "agent2")
+    page.wait_for_selector("#history-list li", timeout=5000)
+    numbers = page.eval_on_selector_all("#history-list .history-number", "els => els.map(e => e.textContent)")
+    assert numbers[:2] == ["+358402222222", "+358401111111"]  # newest first
+    assert "+358409999999" not in numbers  # not agent2's
+    assert page.text_content("#history-list li:nth-child(2) .history-result") == "1:15"
+    page.screenshot(path=str(ARTIFACTS / "e2e-history.png"), full_page=True)
+    page.click("#history-list li:nth-child(2) button")
+    wait_state(page, "In call")
+    customer_channel(ami, "+358401111111")
+    wait_audio(page)
+    page.click("#hangup")
+    wait_state(page, "Call ended")
+    page.context.close()
+
+
+def test_dial_link_opens_the_phone_and_calls(browser, stack, ami):
+    page = login(browser, stack, "agent3")
+    page.goto(f"{stack.settings.public_url}/dial?number=%2B358%2040%20777%208888")
+    wait_state(page, "In call", timeout=15000)
+    assert page.text_content("#caller-number") == "+358407778888"
+    assert "dial=" not in page.url  # a reload does not call again
+    customer_channel(ami, "+358407778888")
+    page.keyboard.press("Escape")
+    wait_state(page, "Call ended")
+    page.goto(f"{stack.settings.public_url}/dial?number=0401234567&call=0")
+    page.wait_for_function("document.querySelector('#reg-status').textContent.trim() === 'Registered'")
+    assert page.input_value("#dial-number") == "0401234567"
+    assert page.is_hidden("#call")
+    page.context.close()
+
+
+def _callerid_of_customer(ami: AmiWatch, number: str) -> dict[str, str]:
+    """The DialBegin towards the customer: CallerIDNum is what the customer is shown."""
+    return ami.wait_for(lambda e: e.get("Event") == "DialBegin"
+                        and e.get("DestChannel", "").startswith(f"Local/{number}@sb-demo-customer"))
+
+
+def test_display_number_is_checked_by_the_dialplan(browser, stack, ami):
+    page = login(browser, stack, "agent3")  # member of Customer Service FI (+35891000002)
+    page.wait_for_function("document.querySelectorAll('#display-number option').length >= 2", timeout=5000)
+    kinds = page.eval_on_selector_all("#display-number option", "els => els.map(e => e.value)")
+    assert kinds == ["default", "hidden", "queue:cs-fi"]
+
+    def call(number: str, kind: str, tamper: str = "") -> dict[str, str]:
+        page.select_option("#display-number", kind)
+        if tamper:  # a page that forges a token for a queue it is not in
+            assert page.evaluate("([n, t]) => window.switchboardPhone.core.dial(n, "
+                                 "{display: {kind: 'queue:sales', token: t}})", [number, tamper])
+        else:
+            page.fill("#dial-number", number)
+            page.click("#dial-call")
+        wait_state(page, "In call")
+        chan = _callerid_of_customer(ami, number)
+        page.keyboard.press("Escape")
+        wait_state(page, "Call ended")
+        return chan
+
+    assert call("+358401000001", "queue:cs-fi")["CallerIDNum"] == "+35891000002"
+    assert call("+358401000002", "default")["CallerIDNum"] == "+35891000000"
+    forged = f"+35891000003~{int(time.time()) + 3600}~{'0' * 40}"
+    assert call("+358401000003", "default", tamper=forged)["CallerIDNum"] == "+35891000000"
+    call("+358401000004", "hidden")  # presentation restricted; the call still goes out
+    page.context.close()
+
+
+def test_blind_transfer_of_a_queue_call_to_another_agent(browser, stack, ami):
+    agent1 = login(browser, stack, "agent1")
+    agent2 = login(browser, stack, "agent2")
+    ring(stack, number="+358406660001", name="Blind Transfer", queue_number="+35891000002")  # cs-fi: agent1
+    agent1.wait_for_selector("#incoming", state="visible", timeout=10000)
+    agent1.click("#answer")
+    wait_state(agent1, "In call")
+    wait_audio(agent1)
+    agent1.fill("#transfer-target", "agent2")
+    agent1.screenshot(path=str(ARTIFACTS / "e2e-transfer-controls.png"), full_page=True)
+    agent1.click("#transfer-blind")
+    agent2.wait_for_selector("#incoming", state="visible", timeout=10000)
+    assert agent2.text_content("#caller-number") == "+358406660001"
+    wait_state(agent1, "Call ended")
+    agent2.click("#answer")
+    wait_state(agent2, "In call")
+    wait_audio(agent2)
+    agent2.click("#hangup")
+    wait_state(agent2, "Call ended")
+    hang_up_all(stack)
+    agent1.context.close()
+    agent2.context.close()
+
+
+@pytest.mark.parametrize("complete", [True, False], ids=["completed", "cancelled"])
+def test_consult_transfer_of_a_queue_call(browser, stack, ami, complete):
+    agent1 = login(browser, stack, "agent1")
+    agent2 = login(browser, stack, "agent2")
+    number = "+358406660002" if complete else "+358406660003"
+    ring(stack, number=number, name="Consult Transfer", queue_number="+35891000002")
+    agent1.wait_for_selector("#incoming", state="visible", timeout=10000)
+    agent1.click("#answer")
+    wait_state(agent1, "In call")
+    wait_audio(agent1)
+    agent1.fill("#transfer-target", "agent2")
+    agent1.click("#transfer-consult")
+    agent1.wait_for_function("document.querySelector('#hold').getAttribute('aria-pressed') === 'true'")
+    ami.wait_for(lambda e: e.get("Event") == "MusicOnHoldStart")  # the customer hears music on hold
+    agent2.wait_for_selector("#incoming", state="visible", timeout=10000)
+    agent2.click("#answer")
+    wait_state(agent2, "In call")
+    agent1.wait_for_function("document.querySelector('#consult-text').textContent.startsWith('Talking to')")
+    agent1.screenshot(path=str(ARTIFACTS / "e2e-consult.png"), full_page=True)
+    if complete:
+        agent1.click("#consult-complete")
+        wait_state(agent1, "Call ended")
+        time.sleep(1.0)
+        assert agent2.text_content("#call-state") == "In call"  # now with the customer
+        wait_audio(agent2)
+        agent2.click("#hangup")
+        wait_state(agent2, "Call ended")
+    else:
+        agent1.click("#consult-cancel")
+        wait_state(agent2, "Call ended")
+        agent1.wait_for_function("document.querySelector('#hold').getAttribute('aria-pressed') === 'false'")
+        assert agent1.is_hidden("#consult")
+        assert agent1.text_content("#call-state") == "In call"
+        agent1.click("#hangup")
+        wait_state(agent1, "Call ended")
+    hang_up_all(stack)
+    assert agent1.js_errors == [] and agent2.js_errors == []  # type: ignore[attr-defined]
+    agent1.context.close()
+    agent2.context.close()

@@ -1,0 +1,92 @@
+"""End to end in Chromium: DND set in the page pauses the agent in Asterisk so a queue call does not
+ring; Available rings again; after an answered call the wrap-up dialog asks for a code, which lands
+on the call's Task as CallDisposition."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from switchboard.store import Store
+from tests.conftest import ARTIFACTS
+from tests.e2e.test_queue_call_to_browser import browser, hang_up_customer, login, ring, sf_client, tasks_for
+
+pytestmark = pytest.mark.e2e
+__all__ = ["browser"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_required_wrapup_afterwards(stack):
+    """Other e2e tests may answer Sales calls and expect the agent to ring again: leave no required code."""
+    yield
+    store = Store(stack.settings.database_url)
+    store.set_queue_wrapup("sales", 0, [], False)
+    store.engine.dispose()
+
+
+def member_line(stack, agent: str, queue: str = "cs-en") -> str:
+    out = stack.asterisk.cli(f"queue show {queue}").stdout
+    return next(ln for ln in out.splitlines() if f"Local/{agent}@sb-agent/n" in ln)
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def choose(page, label: str) -> None:
+    page.wait_for_function("document.querySelector('#presence-select').options.length > 0", timeout=5000)
+    page.select_option("#presence-select", label=label)
+
+
+def test_dnd_stops_queue_calls_available_rings_and_wrapup_code_reaches_the_task(browser, stack):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = login(browser, stack, "agent2")
+    choose(page, "DND")
+    wait_for(lambda: "paused:DND" in member_line(stack, "agent2"), 5, "agent2 not paused for DND in Asterisk")
+    page.wait_for_function("document.querySelector('#presence-summary').textContent.startsWith('DND')",
+                           timeout=5000)
+    page.screenshot(path=str(ARTIFACTS / "presence-dnd-full.png"), full_page=True)
+
+    ring(stack)
+    with pytest.raises(Exception):  # noqa: B017  (playwright's TimeoutError)
+        page.wait_for_selector("#incoming", state="visible", timeout=3000)
+    assert "paused:DND" in member_line(stack, "agent2")
+    hang_up_customer(stack)
+    time.sleep(0.5)
+
+    choose(page, "Available")
+    wait_for(lambda: "paused" not in member_line(stack, "agent2"), 5, "agent2 still paused in Asterisk")
+    ring(stack, queue_number="+35891000003")  # Sales: 30 s wrap-up with a required code (demo data)
+    page.wait_for_selector("#incoming", state="visible", timeout=10000)
+    page.click("#answer")
+    page.wait_for_function("document.querySelector('#call-state').textContent === 'In call'", timeout=10000)
+    call_id = page.evaluate("window.switchboardPhone.currentCallId()")
+    time.sleep(1.0)
+    page.click("#hangup")
+
+    page.wait_for_selector("#wrapup-dialog[open]", timeout=5000)
+    assert page.text_content("#wrapup-code-1") == "Manager Request"
+    wait_for(lambda: "paused:wrap-up" in member_line(stack, "agent2", "sales"), 5, "not paused for wrap-up")
+    page.set_viewport_size({"width": 400, "height": 760})
+    page.screenshot(path=str(ARTIFACTS / "presence-wrapup-400.png"), full_page=True)
+    page.focus("#wrapup-code-1")
+    page.keyboard.press("Enter")  # keyboard accessible
+    picked = time.monotonic()
+    page.wait_for_selector("#wrapup-dialog[open]", state="detached", timeout=5000)
+
+    sf = sf_client(stack)
+    disposition = None
+    while time.monotonic() - picked < 5 and disposition != "Manager Request":
+        found = tasks_for(sf, call_id)
+        disposition = found[0]["CallDisposition"] if found else None
+        time.sleep(0.2)
+    assert disposition == "Manager Request"
+    assert len(tasks_for(sf, call_id)) == 1
+    wait_for(lambda: "paused" not in member_line(stack, "agent2", "sales"), 5, "wrap-up did not end")
+    page.screenshot(path=str(ARTIFACTS / "presence-available-400.png"), full_page=True)
+    assert page.js_errors == []  # type: ignore[attr-defined]
+    page.context.close()

@@ -1,0 +1,197 @@
+"""Phone workflows in Chromium against the whole stack: what the agent sees when the phone rings, and
+that the call Task in the Salesforce emulator relates to the record the agent chose."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+from sqlalchemy import select
+
+from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME, DEMO_SHARED_PHONE
+from switchboard.stack import DEMO_PASSWORD
+from switchboard.store import Store, User
+from tests.conftest import ARTIFACTS
+from tests.e2e.test_queue_call_to_browser import browser, hang_up_customer, login, ring, sf_client  # noqa: F401
+from worker.salesforce import soql_quote
+
+pytestmark = pytest.mark.e2e
+
+
+def set_workflow(stack, username: str, workflow: str) -> None:
+    store = Store(stack.settings.database_url)
+    with store.session() as s, s.begin():
+        s.scalar(select(User).where(User.username == username)).phone_workflow = workflow
+
+
+_agents = itertools.count(1)
+
+
+def fresh_agent(stack, workflow: str) -> str:
+    """A new agent in Customer Service EN (an answered call leaves an agent in wrap-up)."""
+    from tests.integration.test_cli_stack import cli
+
+    name = f"wf{next(_agents)}x{int(time.time()) % 10000}"
+    r = cli(stack, "agent", "add", name, "--name", f"Workflow {name}", "--password", DEMO_PASSWORD,
+            "--queue", "Customer Service EN")
+    assert r.returncode == 0, r.stderr
+    deadline = time.monotonic() + 5
+    while "Unable to find" in stack.asterisk.cli(f"pjsip show endpoint {name}", check=False).stdout:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    set_workflow(stack, name, workflow)
+    return name
+
+
+def task_of(stack, call_id: str, timeout: float = 8) -> dict:
+    sf = sf_client(stack)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sf.query(f"SELECT Id, WhoId, WhatId FROM Task WHERE CallObject = {soql_quote(call_id)}")["records"]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError("no Task")
+
+
+def shots(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"workflow-{name}-full.png"), full_page=True)
+    page.set_viewport_size({"width": 400, "height": 900})
+    time.sleep(0.2)
+    page.screenshot(path=str(ARTIFACTS / f"workflow-{name}-400.png"), full_page=True)
+    page.set_viewport_size({"width": 1100, "height": 760})
+
+
+def ringing(page, stack, number: str, name: str = "Customer") -> str:
+    for attempt in range(3):  # the agent's device may still be "in use" from the previous test's call
+        ring(stack, number=number, name=name)
+        try:
+            page.wait_for_selector("#incoming", state="visible", timeout=8000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+            hang_up_customer(stack)
+            time.sleep(2)
+    page.wait_for_function("window.switchboardPhone.currentCallId()", timeout=5000)
+    page.wait_for_selector("#wf-identity", state="visible", timeout=5000)
+    return page.evaluate("window.switchboardPhone.currentCallId()")
+
+
+def finish(page) -> None:
+    page.click("#hangup")
+    page.wait_for_function("document.querySelector('#call-state').textContent === 'Call ended'", timeout=5000)
+    time.sleep(1.0)
+
+
+def test_contact_account_single_pops_the_contact_and_relates_the_task(browser, stack):  # noqa: F811
+    page = login(browser, stack, fresh_agent(stack, "contact_account"))
+    call_id = ringing(page, stack, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
+    assert page.text_content("#wf-id-name") == DEMO_CONTACT_NAME
+    page.wait_for_function("window.switchboardWorkflows.popped.length === 1", timeout=3000)
+    popped = page.evaluate("window.switchboardWorkflows.popped[0]")
+    assert popped["object"] == "Contact" and popped["recordId"].startswith("003")
+    assert page.is_hidden("#wf-dialog")
+    page.click("#answer")
+    page.wait_for_function("document.querySelector('#call-state').textContent === 'In call'", timeout=10000)
+    finish(page)
+    assert task_of(stack, call_id)["WhoId"] == popped["recordId"]
+    page.context.close()
+
+
+def test_contact_account_multiple_lists_records_and_choose_relates_the_task(browser, stack):  # noqa: F811
+    page = login(browser, stack, fresh_agent(stack, "contact_account"))
+    call_id = ringing(page, stack, DEMO_SHARED_PHONE.replace(" ", ""))
+    page.wait_for_selector("#wf-dialog .wf-table tbody tr", timeout=5000)
+    title = page.text_content("#wf-title")
+    assert "Customer Service EN" in title and "Call Disposition" in title
+    heads = page.locator("#wf-dialog .wf-table th").all_text_contents()
+    assert heads[:3] == ["Type", "Full Name", "Account Name"] and "Email" in heads
+    assert page.locator("#wf-dialog .wf-table tbody tr").count() >= 2
+    assert page.is_visible("text=New Contact") and page.is_visible("text=New Account")
+    shots(page, "contact_account-multiple")
+    row = page.locator("#wf-dialog .wf-table tbody tr").first
+    chosen = row.get_attribute("data-id")
+    page.click("#answer")
+    row.locator("button.choose").click()
+    page.wait_for_function("window.switchboardWorkflows.chosen", timeout=5000)
+    finish(page)
+    assert task_of(stack, call_id)["WhoId"] == chosen
+    page.context.close()
+
+
+def test_contact_lead_not_identified_new_lead_relates_the_task(browser, stack):  # noqa: F811
+    page = login(browser, stack, fresh_agent(stack, "contact_lead"))
+    call_id = ringing(page, stack, "+358457770001")
+    page.wait_for_selector("#wf-dialog", state="visible", timeout=5000)
+    assert page.text_content("#wf-id-kind") == "Not identified"
+    assert page.is_visible("text=New Lead") and not page.is_visible("text=New Account")
+    page.fill("#wf-search", "Maija")
+    page.click("#wf-search-results >> xpath=.. >> button[type=submit]")
+    page.wait_for_selector("#wf-search-results tbody tr", timeout=5000)
+    shots(page, "contact_lead-not-identified")
+    page.click("#answer")
+    page.fill("#wf-first", "Nora")
+    page.fill("#wf-last", "O'Lead {x}")
+    page.fill("#wf-org", "Lead Co")
+    page.click("text=New Lead")
+    page.wait_for_function("window.switchboardWorkflows.chosen", timeout=5000)
+    lead_id = page.evaluate("window.switchboardWorkflows.chosen")
+    assert lead_id.startswith("00Q")
+    finish(page)
+    assert task_of(stack, call_id)["WhoId"] == lead_id
+    page.context.close()
+
+
+def test_case_single_creates_a_case_on_answer_and_relates_the_task(browser, stack):  # noqa: F811
+    page = login(browser, stack, fresh_agent(stack, "case"))
+    call_id = ringing(page, stack, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
+    page.wait_for_function("window.switchboardWorkflows.popped.length === 1", timeout=3000)
+    assert page.evaluate("window.switchboardWorkflows.caseId") is None  # not before answering
+    page.click("#answer")
+    page.wait_for_function("window.switchboardWorkflows.caseId", timeout=8000)
+    case_id = page.evaluate("window.switchboardWorkflows.caseId")
+    assert case_id.startswith("500")
+    assert page.evaluate("window.switchboardWorkflows.popped.at(-1).object") == "Case"
+    shots(page, "case-single")
+    finish(page)
+    task = task_of(stack, call_id)
+    assert task["WhatId"] == case_id and task["WhoId"].startswith("003")
+    page.context.close()
+
+
+def test_case_declined_creates_no_case(browser, stack):  # noqa: F811
+    page = login(browser, stack, fresh_agent(stack, "case"))
+    ringing(page, stack, "+358457770002")
+    page.click("#decline")
+    time.sleep(1.0)
+    assert page.evaluate("window.switchboardWorkflows.caseId") is None
+    hang_up_customer(stack)
+    page.context.close()
+
+
+def test_case_dialog_single_shows_contact_recent_cases_and_choose(browser, stack):  # noqa: F811
+    page = login(browser, stack, fresh_agent(stack, "case_dialog"))
+    call_id = ringing(page, stack, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
+    page.wait_for_selector("#wf-contact", timeout=5000)
+    page.wait_for_selector("#wf-dialog .wf-footer", timeout=5000)
+    assert DEMO_CONTACT_NAME in page.text_content("#wf-contact")
+    assert "Customer Service EN" in page.text_content("#wf-contact")
+    for label in ("New Case", "New Case – Not identified", "Close"):
+        assert page.is_visible(f"#wf-dialog button:text-is('{label}')")
+    rows = page.locator("#wf-cases tbody tr")
+    shots(page, "case_dialog-single")
+    page.click("#answer")
+    if rows.count():
+        case_id = rows.first.get_attribute("data-id")
+        rows.first.locator("button.choose").click()
+    else:
+        page.click("#wf-dialog button:text-is('New Case')")
+        page.wait_for_function("window.switchboardWorkflows.caseId", timeout=5000)
+        case_id = page.evaluate("window.switchboardWorkflows.caseId")
+    page.wait_for_selector("#wf-dialog", state="hidden", timeout=5000)
+    finish(page)
+    assert task_of(stack, call_id)["WhatId"] == case_id
+    page.context.close()

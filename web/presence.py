@@ -1,0 +1,194 @@
+"""The agent's availability (presence) and wrap-up code: JSON API for the web phone's presence panel.
+
+The web never talks to Asterisk: each change goes to the orchestrator as a command over Redis, for
+the logged-in agent only (the SIP user comes from the session, never from the request body).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from flask import Blueprint, Response, current_app, jsonify, request, session
+
+from orchestrator import presence as p
+from orchestrator import presence_db
+from orchestrator.commands import CHANNEL, encode
+from web.auth import CSRF_KEY, current_user, login_required
+from web.context import get_settings, get_store
+from web.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("presence", __name__)
+CSRF_HEADER = "X-CSRF-Token"
+SENT_KEY = "switchboard.sent_commands"  # commands kept in the app when there is no Redis (tests)
+
+
+def _agent() -> str:
+    """The logged-in agent's SIP user name."""
+    user = current_user()
+    if user is None or user.agent is None:
+        raise ApiError("not_an_agent", "Only agents have a presence.", 403)
+    return user.agent.sip_username
+
+
+def _check_csrf() -> None:
+    expected = session.get(CSRF_KEY)
+    given = request.headers.get(CSRF_HEADER, "")
+    if not expected or not hmac.compare_digest(str(expected), given):
+        raise ApiError("csrf_failed", "Missing or wrong CSRF token.", 400)
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError("bad_request", "Send a JSON object.", 400)
+    return data
+
+
+def publish(command: str, **args: Any) -> None:
+    """Send a command to the orchestrator."""
+    url = get_settings().redis_url
+    if not url:
+        current_app.extensions.setdefault(SENT_KEY, []).append({"command": command, **args})
+        return
+    client = redis.Redis.from_url(url)
+    try:
+        client.publish(CHANNEL, encode(command, **args))
+    finally:
+        client.close()
+
+
+def _state(agent: str) -> p.AgentPresence:
+    state = presence_db.load_one(get_store(), agent)
+    if state is None:
+        raise ApiError("unknown_agent", "Unknown agent.", 404)
+    return state
+
+
+def _time(value: Any, name: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(float(value), UTC)
+        parsed = datetime.fromisoformat(str(value))
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ApiError("bad_time", f"{name} is not a time.", 400) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _accepted(**extra: Any) -> Response:
+    response = jsonify({"ok": True, **extra})
+    response.status_code = 202
+    return response
+
+
+@bp.get("/api/presence")
+@login_required
+def get_presence() -> Response:
+    """The agent's presence (as the ``presence`` event sends it) and the statuses to choose from."""
+    agent = _agent()
+    data = p.view(_state(agent), time.time())
+    data["statuses"] = [{"id": s.id, "name": s.name, "kind": s.kind, "duration_minutes": s.duration_minutes}
+                        for s in get_store().list_statuses()]
+    response = jsonify(data)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api/presence")
+@login_required
+def set_status() -> Response:
+    """Choose a named status: ``{status_id}``."""
+    _check_csrf()
+    agent, status_id = _agent(), _body().get("status_id")
+    if not any(s.id == status_id for s in get_store().list_statuses()):
+        raise ApiError("unknown_status", "No such status.", 400)
+    publish("presence_set", agent=agent, status_id=status_id)
+    return _accepted()
+
+
+@bp.post("/api/presence/pool-calls")
+@login_required
+def set_pool_calls() -> Response:
+    """Receive pool calls or not: ``{on}``."""
+    _check_csrf()
+    publish("presence_pool", agent=_agent(), on=bool(_body().get("on")))
+    return _accepted()
+
+
+@bp.post("/api/presence/queues/<name>")
+@login_required
+def set_queue(name: str) -> Response:
+    """Switch one of the agent's own queues on or off: ``{active}``."""
+    _check_csrf()
+    agent = _agent()
+    if not any(q.name == name for q in _state(agent).queues):
+        raise ApiError("not_a_member", "You are not a member of this queue.", 404)
+    publish("presence_queue", agent=agent, queue=name, active=bool(_body().get("active")))
+    return _accepted()
+
+
+@bp.post("/api/presence/schedule")
+@login_required
+def add_schedule() -> Response:
+    """Schedule an upcoming availability: ``{status_id, starts_at, ends_at}`` (ISO 8601 or epoch seconds)."""
+    _check_csrf()
+    agent, body = _agent(), _body()
+    starts, ends = _time(body.get("starts_at"), "starts_at"), _time(body.get("ends_at"), "ends_at")
+    if starts is None:
+        raise ApiError("bad_time", "starts_at is required.", 400)
+    if ends is not None and ends <= starts:
+        raise ApiError("bad_time", "ends_at must be after starts_at.", 400)
+    try:
+        new_id = get_store().add_schedule(agent, int(body.get("status_id") or 0), starts, ends)
+    except (LookupError, ValueError, TypeError) as exc:
+        raise ApiError("unknown_status", "No such status.", 400) from exc
+    publish("presence_refresh", agent=agent)
+    response = jsonify({"ok": True, "id": new_id})
+    response.status_code = 201
+    return response
+
+
+@bp.delete("/api/presence/schedule/<int:schedule_id>")
+@login_required
+def delete_schedule(schedule_id: int) -> Response:
+    """Remove one of the agent's own scheduled availabilities."""
+    _check_csrf()
+    agent = _agent()
+    if not get_store().delete_schedules(agent, [schedule_id]):
+        raise ApiError("not_found", "No such scheduled availability.", 404)
+    publish("presence_refresh", agent=agent)
+    return _accepted()
+
+
+@bp.post("/api/calls/<call_id>/wrapup")
+@login_required
+def wrapup(call_id: str) -> Response:
+    """Pick the wrap-up code of a call the agent took: ``{code}``."""
+    _check_csrf()
+    agent, code = _agent(), _body().get("code")
+    if not isinstance(code, str) or not code.strip() or len(code) > 100:
+        raise ApiError("bad_code", "Pick a wrap-up code.", 400)
+    state = _state(agent)
+    current = state.wrapup if state.wrapup is not None and state.wrapup.call_id == call_id else None
+    record = get_store().get_call(call_id)
+    if current is None and (record is None or record.agent != agent):
+        logger.warning("agent %s tried to wrap up call %.80r they did not take", agent, call_id)
+        raise ApiError("not_your_call", "You did not take this call.", 404)
+    codes = list(current.codes) if current is not None else _queue_codes(record.queue if record else "")
+    if codes and code not in codes:
+        raise ApiError("bad_code", "Not a wrap-up code of this queue.", 400)
+    publish("wrapup_code", agent=agent, call_id=call_id, code=code)
+    return _accepted()
+
+
+def _queue_codes(queue: str) -> list[str]:
+    row = get_store().find_queue(queue) if queue else None
+    return presence_db.wrapup_codes(row) if row is not None else []

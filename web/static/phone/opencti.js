@@ -1,0 +1,46 @@
+// Open CTI shell: when Salesforce frames /softphone, load opencti_min.js from the parent org's domain,
+// report initialization, enable click-to-dial and hand dialled numbers to the phone core.
+// Not framed (or not by Salesforce): does nothing, the page works as the standalone phone.
+
+const SALESFORCE_HOST = /^https:\/\/[a-z0-9-]+(\.[a-z0-9-]+)*\.(lightning\.force\.com|my\.salesforce\.com|vf\.force\.com)$/i;
+const API_VERSION = '59.0';
+const shell = { framed: window.parent !== window, origin: '', ready: false, lastDial: null };
+window.switchboardOpenCti = shell;
+
+function parentOrigin() {
+  const ancestors = window.location.ancestorOrigins;
+  const candidate = (ancestors && ancestors.length && ancestors[0]) || (document.referrer ? new URL(document.referrer).origin : '');
+  return SALESFORCE_HOST.test(candidate) ? candidate : '';
+}
+
+function core() {
+  return window.switchboardPhone && window.switchboardPhone.core;
+}
+
+function onClickToDial(payload) {
+  const number = payload && payload.number;
+  const recordId = payload && payload.recordId;
+  shell.lastDial = { number, recordId };
+  const c = core();
+  if (c && typeof c.dial === 'function') c.dial(String(number || ''), { recordId });
+}
+
+function start() {
+  const origin = parentOrigin();
+  if (!shell.framed || !origin) return; // not embedded in Salesforce: degrade to the standalone phone
+  shell.origin = origin;
+  const script = document.createElement('script');
+  script.src = `${origin}/support/api/${API_VERSION}/lightning/opencti_min.js`;
+  script.onload = () => {
+    const api = window.sforce && window.sforce.opencti;
+    if (!api) return;
+    api.notifyInitializationComplete();
+    api.enableClickToDial({ callback: () => {} });
+    api.onClickToDial({ listener: onClickToDial });
+    shell.ready = true;
+  };
+  script.onerror = () => { shell.error = 'opencti_min.js could not be loaded'; };
+  document.head.append(script);
+}
+
+start();
