@@ -91,7 +91,8 @@ def main() -> None:
         AsteriskCredentials("switchboard", "fixture", "switchboard", "fixture"))
     inst.render()
     (inst.generated / "pjsip_agents.conf").write_text(agents_conf(agent_port))
-    (inst.generated / "queue_members.conf").write_text("[cs-en](+)\nmember => Local/agent1@sb-agent/n,0,Agent One,PJSIP/agent1\n")
+    (inst.generated / "queue_members.conf").write_text(
+        "[cs-en](+)\nmember => Local/agent1@sb-agent/n,0,Agent One,PJSIP/agent1\n")
     inst.render = lambda: None  # keep the fixture agent
     inst.start()
     refuse = Path("/tmp/sb-sipp-refuse.xml")
