@@ -54,6 +54,9 @@ class Dispatcher:
                 await self.notifier.to_agent(agent, "call_offered", call)
                 await self._record_offer(agent, call)
                 await safe_call(self.pm, "call_offered", self.hook_timeout, agent=agent, call=call)
+            case m.CallPlaced(agent=agent, call=call):
+                await self._record_offer(agent, call)  # the agent's own call: the web may act on it
+                await self.notifier.to_agent(agent, "call_placed", call)
             case m.CallAnswered(agent=agent, call_id=call_id, answered_at=at, call=call):
                 if self.live is not None:
                     await self.live.answered(agent, call)

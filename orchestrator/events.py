@@ -112,6 +112,26 @@ class AgentCompleted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundDialed(Event):
+    """An agent's outbound call to a customer began (the dialplan's SwitchboardOutbound user event)."""
+
+    uniqueid: str
+    linkedid: str
+    agent: str
+    number: str
+    display: str
+    hidden: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DialAnswered(Event):
+    """The party a channel dialled answered."""
+
+    uniqueid: str
+    linkedid: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceStateChanged(Event):
     """An agent's device state changed (not_inuse, inuse, ringing, unavailable, ...)."""
 

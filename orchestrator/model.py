@@ -29,6 +29,14 @@ class CallOffered(Change):
 
 
 @dataclass(frozen=True, slots=True)
+class CallPlaced(Change):
+    """An agent placed an outbound call to a customer."""
+
+    agent: str
+    call: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class CallAnswered(Change):
     """An agent answered a queue call."""
 
@@ -89,6 +97,8 @@ class Call:
     answered_at: float | None = None
     left_queue_at: float | None = None
     wait_seconds: int | None = None
+    display_number: str = ""
+    dialer_uniqueid: str = ""
 
 
 @dataclass
@@ -159,6 +169,7 @@ class Model:
             "queue": call.queue,
             "queue_label": self.queue_labels.get(call.queue, call.queue),
             "direction": call.direction,
+            "display_number": call.display_number,
             "offered_at": call.joined_at,
             "agent": call.agent,
             "answered_at": call.answered_at,
@@ -213,6 +224,7 @@ class Model:
             "queue": call.queue,
             "queue_label": self.queue_labels.get(call.queue, call.queue),
             "dialed": self.queue_numbers.get(call.queue, ""),
+            "display_number": call.display_number,
             "agent": call.agent,
             "disposition": "answered" if answered else "not answered",
             "started_at": iso(call.started_at),
@@ -278,6 +290,24 @@ class Model:
         changes: list[Change] = [OfferWithdrawn(a, call.call_id, "answered elsewhere") for a in others]
         changes.append(CallAnswered(e.agent, call.call_id, e.at, self.call_view(call)))
         return changes
+
+    # -- agents' outbound calls -------------------------------------------------------------------------
+    def _on_OutboundDialed(self, e: ev.OutboundDialed) -> list[Change]:
+        if e.linkedid in self.calls:
+            return []
+        call = Call(e.linkedid, e.number, "", "", self.first_seen.get(e.linkedid, e.at), e.at,
+                    direction="outbound", agent=e.agent, display_number="" if e.hidden else e.display,
+                    dialer_uniqueid=e.uniqueid, wait_seconds=0)
+        self.calls[e.linkedid] = call
+        return [CallPlaced(e.agent, self.call_view(call))]
+
+    def _on_DialAnswered(self, e: ev.DialAnswered) -> list[Change]:
+        call = self.calls.get(e.linkedid)
+        if call is None or call.direction != "outbound" or call.answered_at is not None \
+                or e.uniqueid != call.dialer_uniqueid:
+            return []
+        call.answered_at = e.at
+        return [CallAnswered(call.agent, call.call_id, e.at, self.call_view(call))]
 
     # -- agents ------------------------------------------------------------------------------------------
     def _changed(self, presence: AgentPresence, before: dict[str, Any]) -> list[Change]:

@@ -9,6 +9,7 @@ from orchestrator import commands
 from orchestrator import events as ev
 from orchestrator.ami import AmiConnection
 from orchestrator.ari import AriClient
+from orchestrator.dashboard import DashboardService
 from orchestrator.dispatcher import Dispatcher
 from orchestrator.jobs import JobQueue
 from orchestrator.livecalls import LiveCalls
@@ -44,6 +45,7 @@ class Orchestrator:
         self.presence = PresenceService(self.store, self._ami_action, self.dispatcher.notifier,
                                         self.dispatcher.jobs.queue)
         self._presence_sync: asyncio.Task[None] | None = None
+        self.dashboard = DashboardService(self.model, self.dispatcher.notifier)
 
     async def _ami_action(self, action: dict) -> object:
         return await self.ami.action(action)
@@ -102,12 +104,13 @@ class Orchestrator:
         ari_task = asyncio.create_task(self.ari.run())
         await self.ami.connect()
         await self.provision()
-        handlers = {"provision": self.provision, **self.presence.handlers()}
+        handlers = {"provision": self.provision, **self.presence.handlers(), **self.dashboard.handlers()}
         cmd_task = asyncio.create_task(commands.listen(self.settings.redis_url, handlers))
         presence_timer = asyncio.create_task(self.presence.run_timer())
+        dashboard_timer = asyncio.create_task(self.dashboard.run_timer())
         logger.info("orchestrator running")
         try:
-            await asyncio.gather(consumer, ari_task, cmd_task, presence_timer)
+            await asyncio.gather(consumer, ari_task, cmd_task, presence_timer, dashboard_timer)
         finally:
             self.ami.close()
             await self.ari.close()

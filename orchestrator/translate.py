@@ -141,7 +141,23 @@ def _agent_complete(msg: Mapping[str, Any], at: float) -> ev.Event | None:
                              _int(msg, "TalkTime"), str(msg.get("Reason") or ""))
 
 
+def _user_event(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    if msg.get("UserEvent") != "SwitchboardOutbound":
+        return None
+    return ev.OutboundDialed(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), _req(msg, "Agent"),
+                             _req(msg, "Number"), str(msg.get("Display") or ""),
+                             str(msg.get("Presentation") or "").startswith("prohib"))
+
+
+def _dial_end(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    if msg.get("DialStatus") != "ANSWER":
+        return None
+    return ev.DialAnswered(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"))
+
+
 TABLE: dict[str, Builder] = {
+    "UserEvent": _user_event,
+    "DialEnd": _dial_end,
     "FullyBooted": lambda m, at: ev.AsteriskBooted(at),
     "Newchannel": lambda m, at: ev.ChannelCreated(
         at, _req(m, "Uniqueid"), _req(m, "Linkedid"), _req(m, "Channel"),

@@ -146,3 +146,32 @@ def test_given_the_agents_browser_goes_away_mid_call_then_the_leg_is_reconnected
     assert not any(isinstance(c, CallEnded) for c in lost)
     other = model.apply(ev.ContactChanged(event.at + 2, "agent2", False))
     assert not any(isinstance(c, AgentLegLost) for c in other)  # agent2 has no call
+
+
+def test_given_an_agents_outbound_call_then_it_is_placed_answered_and_ends_as_an_outbound_activity():
+    from orchestrator.model import CallPlaced
+
+    model = Model(LABELS)
+    model.apply(ev.ChannelCreated(10, "u1", "u1", "PJSIP/agent3-00000001", "agent3", "Carla"))
+    placed = model.apply(ev.OutboundDialed(10.1, "u1", "u1", "agent3", "+358401234567", "+35891000000", False))
+    assert isinstance(placed[0], CallPlaced) and placed[0].call["direction"] == "outbound"
+    model.apply(ev.ChannelCreated(10.2, "u2", "u1", "Local/+358401234567@sb-demo-customer-0001;1", "", ""))
+    assert model.apply(ev.DialAnswered(12, "u2", "u1")) == []  # not the agent's dial
+    answered = model.apply(ev.DialAnswered(12, "u1", "u1"))
+    assert [type(c).__name__ for c in answered] == ["CallAnswered"]
+    model.apply(ev.ChannelHungUp(20, "u2", "u1", "Local/x;1", 16))
+    ended = model.apply(ev.ChannelHungUp(20, "u1", "u1", "PJSIP/agent3-00000001", 16))
+    summary = next(c.summary for c in ended if isinstance(c, CallEnded))
+    assert summary["direction"] == "outbound" and summary["agent"] == "agent3"
+    assert summary["display_number"] == "+35891000000" and summary["duration_seconds"] == 8
+    assert summary["disposition"] == "answered" and summary["wait_seconds"] == 0
+
+
+def test_given_outbound_and_dial_events_then_translate_reads_them():
+    out = translate({"Event": "UserEvent", "UserEvent": "SwitchboardOutbound", "Uniqueid": "1.1", "Linkedid": "1.1",
+                     "Agent": "agent1", "Number": "+3584000", "Display": "+3589000", "Presentation": "prohib"}, 1)
+    assert out == ev.OutboundDialed(1, "1.1", "1.1", "agent1", "+3584000", "+3589000", True)
+    assert translate({"Event": "UserEvent", "UserEvent": "Other"}, 1) is None
+    assert translate({"Event": "DialEnd", "DialStatus": "BUSY", "Uniqueid": "1", "Linkedid": "1"}, 1) is None
+    assert translate({"Event": "DialEnd", "DialStatus": "ANSWER", "Uniqueid": "1", "Linkedid": "2"}, 1) == \
+        ev.DialAnswered(1, "1", "2")

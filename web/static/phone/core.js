@@ -181,7 +181,7 @@ export class PhoneCore extends EventTarget {
    * Place an outbound call. `display` = {kind, token} from /api/display-numbers (the caller ID the
    * dialplan checks). Returns false when busy, not registered or the number is not dialable.
    */
-  dial(number, { display = null } = {}) {
+  dial(number, { display = null, recordId = null } = {}) {
     const target = cleanNumber(number);
     if (!target) {
       this._fail('bad_number', 'Not a number to call');
@@ -214,6 +214,7 @@ export class PhoneCore extends EventTarget {
       cause: '',
       muted: false,
       onHold: false,
+      recordId: recordId || null, // click-to-dial from a Salesforce record: the Task relates to it
     };
     let session = null;
     try {
@@ -413,6 +414,7 @@ export class PhoneCore extends EventTarget {
     });
     socket.on('call_offered', (data) => this._onCallOffered(data));
     socket.on('call_answered', (data) => this._onCallAnswered(data));
+    socket.on('call_placed', (data) => this._onCallPlaced(data));
     socket.on('call_ended', (data) => this._onCallEnded(data));
     socket.on('agent_state', (data) => {
       if (data && typeof data === 'object') this._emit('agentstate', { ...data });
@@ -452,6 +454,14 @@ export class PhoneCore extends EventTarget {
       this._applyOffer(data);
       this._emit('callupdate', { call: this.call });
     }
+  }
+
+  /** The server's call id for our outbound call (one call at a time: the current outbound one). */
+  _onCallPlaced(data) {
+    const call = this._call;
+    if (!data || !call || call.direction !== 'outbound' || call.id || call.state === 'ended') return;
+    call.id = text(data.call_id) || null;
+    this._emit('callupdate', { call: this.call });
   }
 
   _onCallAnswered(data) {

@@ -354,6 +354,12 @@ async function onRinging(call) {
   if (!ident || state.callId !== call.id) return;
   state.ident = ident;
   showIdentity(ident);
+  if (ident.direction === 'outbound' && call.recordId) {
+    // Click-to-dial from a record: relate the call's Task to it.
+    await guard(() => request('POST', '/choose', { id: call.recordId }))();
+    api.chosen = call.recordId;
+    return;
+  }
   if (ident.directory || ident.direction === 'outbound') return;
   const run = { contact_account: contactWorkflow, contact_lead: contactWorkflow, case: caseOnRing,
     case_dialog: caseDialogWorkflow }[ident.workflow] || contactWorkflow;
