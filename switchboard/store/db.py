@@ -140,16 +140,21 @@ class Store:
             agent.sip_md5_cred = sip_md5_cred(sip_username, realm, password)
 
     # queues -------------------------------------------------------------------------------------
+    def _upsert(self, model: type[Any], key: dict[str, Any], values: dict[str, Any]) -> Any:
+        """Create the row with ``key`` or update its ``values``; returns the row."""
+        with self.session() as s, s.begin():
+            row = s.scalar(select(model).filter_by(**key))
+            if row is None:
+                row = model(**key, **values)
+                s.add(row)
+            else:
+                for field, value in values.items():
+                    setattr(row, field, value)
+        return row
+
     def upsert_queue(self, name: str, label: str, number: str) -> ServiceQueue:
         """Create or update a service pool queue."""
-        with self.session() as s, s.begin():
-            q = s.scalar(select(ServiceQueue).where(ServiceQueue.name == name))
-            if q is None:
-                q = ServiceQueue(name=name, label=label, number=number)
-                s.add(q)
-            else:
-                q.label, q.number = label, number
-        return q
+        return self._upsert(ServiceQueue, {"name": name}, {"label": label, "number": number})
 
     def list_queues(self) -> list[ServiceQueue]:
         """Every service pool queue."""
@@ -219,14 +224,7 @@ class Store:
     # presence and wrap-up ------------------------------------------------------------------------
     def upsert_status(self, name: str, kind: str, duration_minutes: int | None = None) -> PresenceStatus:
         """Create or update an admin-defined availability status (idempotent by name)."""
-        with self.session() as s, s.begin():
-            status = s.scalar(select(PresenceStatus).where(PresenceStatus.name == name))
-            if status is None:
-                status = PresenceStatus(name=name, kind=kind, duration_minutes=duration_minutes)
-                s.add(status)
-            else:
-                status.kind, status.duration_minutes = kind, duration_minutes
-        return status
+        return self._upsert(PresenceStatus, {"name": name}, {"kind": kind, "duration_minutes": duration_minutes})
 
     def list_statuses(self) -> list[PresenceStatus]:
         """Every availability status, in the order an admin created them."""
