@@ -14,7 +14,7 @@ import pytest
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME
 from switchboard.stack import DEMO_PASSWORD
 from tests.conftest import ARTIFACTS
-from tests.e2e.test_queue_call_to_browser import browser, hang_up_customer, ring, sf_client  # noqa: F401
+from tests.e2e.test_queue_call_to_browser import CHROMIUM_ARGS, ring, sf_client
 from tests.e2e.test_workflow_dialogs import fresh_agent
 from worker.salesforce import soql_quote
 
@@ -52,6 +52,22 @@ STUB_OPENCTI = """
 """
 
 
+@pytest.fixture(scope="module")
+def sf_browser(stack):
+    """Chromium that treats the stack's http origin as secure (a deployment serves https) so the
+    session cookie can be SameSite=None; Secure; Partitioned, as an embedded phone's must be; and without Local Network Access checks, which apply only
+    because this test's "public" Salesforce page frames a phone on loopback (Chromium 142+ would block
+    the frame and ICE to 127.0.0.1; a deployed phone is on a public https origin)."""
+    from playwright.sync_api import sync_playwright
+
+    args = [*CHROMIUM_ARGS, f"--unsafely-treat-insecure-origin-as-secure={stack.settings.public_url}",
+            "--disable-features=LocalNetworkAccessChecks,LocalNetworkAccessChecksWebRTC"]
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
+        yield b
+        b.close()
+
+
 def parent_page(softphone_url: str) -> str:
     return ("<!doctype html><html><head><title>Lightning</title></head>"
             "<body style='margin:0;background:#f3f3f3'>"
@@ -75,12 +91,13 @@ def calls_named(frame, name: str) -> list[dict]:
     return frame.evaluate(f"(window.__cti ? window.__cti.calls : []).filter(c => c.name === {json.dumps(name)})")
 
 
-def framed_softphone(browser, stack, username: str):  # noqa: F811
+def framed_softphone(browser, stack, username: str):
     """A Chromium page on the fake Salesforce origin framing /softphone, logged in as ``username``.
     The session cookie gets SameSite=None (the setting for an embedded phone) so the framed,
     cross-site request carries it."""
     public = stack.settings.public_url
     context = browser.new_context(viewport={"width": 400, "height": 900})  # CSP enforced
+    context.grant_permissions(["microphone"], origin=public)  # the agent allowed the microphone once
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -91,7 +108,7 @@ def framed_softphone(browser, stack, username: str):  # noqa: F811
     page.wait_for_url("**/phone")
     cookies = context.cookies()
     context.clear_cookies()
-    context.add_cookies([{**c, "sameSite": "None", "secure": True} for c in cookies])
+    context.add_cookies([{**c, "sameSite": "None", "secure": True, "partitionKey": SF_ORIGIN} for c in cookies])
     requested: list[str] = []
 
     def salesforce(route) -> None:
@@ -128,9 +145,9 @@ def contact_id(stack, name: str) -> str:
     return recs[0]["Id"]
 
 
-def test_framed_softphone_initializes_dials_on_click_to_dial_and_pops_the_caller(browser, stack):  # noqa: F811
+def test_framed_softphone_initializes_dials_on_click_to_dial_and_pops_the_caller(sf_browser, stack):
     agent = fresh_agent(stack, "contact_account")
-    page, frame = framed_softphone(browser, stack, agent)
+    page, frame = framed_softphone(sf_browser, stack, agent)
 
     # Initialization: the library came from the parent org's domain, and the shell reported in.
     poll(frame, "window.switchboardOpenCti && window.switchboardOpenCti.ready", 10, "Open CTI ready")
@@ -174,11 +191,11 @@ def test_framed_softphone_initializes_dials_on_click_to_dial_and_pops_the_caller
     page.context.close()
 
 
-def test_softphone_alone_is_the_standalone_phone(browser, stack):  # noqa: F811
+def test_softphone_alone_is_the_standalone_phone(sf_browser, stack):
     """Not framed by Salesforce: opencti.js stays quiet and loads nothing."""
     from tests.e2e.test_queue_call_to_browser import login
 
-    page = login(browser, stack, "agent3")
+    page = login(sf_browser, stack, "agent3")
     page.goto(f"{stack.settings.public_url}/softphone")
     page.wait_for_function("document.querySelector('#reg-status').textContent.trim() === 'Registered'",
                            timeout=15000)

@@ -1,0 +1,99 @@
+"""The mini dashboard and the contact directory in Chromium against the whole stack: a caller waiting
+in a queue shows in the agent's dashboard with a growing wait; the directory finds an agent and a
+Salesforce contact, and clicking the contact calls it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sfemu.seed import DEMO_CONTACT_NAME
+from switchboard.stack import DEMO_PASSWORD
+from tests.conftest import ARTIFACTS
+from tests.e2e.test_queue_call_to_browser import browser, hang_up_customer, login, ring  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+SALES_NUMBER = "+35891000003"
+WAITING = "#dashboard-rows tr[data-queue='sales'] td.dash-waiting"
+MAX_WAIT = "#dashboard-rows tr[data-queue='sales'] td.dash-wait"
+
+
+def fresh_sales_agent(stack) -> str:
+    """A new agent in Sales only (nobody else logged in there during this test)."""
+    from tests.integration.test_cli_stack import cli
+
+    name = f"dash{int(time.time()) % 100000}"
+    r = cli(stack, "agent", "add", name, "--name", f"Dashboard {name}", "--password", DEMO_PASSWORD,
+            "--queue", "Sales")
+    assert r.returncode == 0, r.stderr
+    deadline = time.monotonic() + 5
+    while "Unable to find" in stack.asterisk.cli(f"pjsip show endpoint {name}", check=False).stdout:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return name
+
+
+def shots(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
+    page.set_viewport_size({"width": 400, "height": 900})
+    time.sleep(0.3)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-400.png"), full_page=True)
+    page.set_viewport_size({"width": 1100, "height": 760})
+
+
+def seconds(text: str) -> int:
+    """'7s' or '1m 05s' as seconds."""
+    parts = text.replace("m", " ").replace("s", " ").split()
+    return int(parts[0]) if len(parts) == 1 else int(parts[0]) * 60 + int(parts[1])
+
+
+def test_waiting_caller_shows_in_dashboard_and_directory_calls_a_contact(browser, stack):  # noqa: F811
+    agent = fresh_sales_agent(stack)
+    page = login(browser, stack, agent)
+    page.wait_for_selector("#dashboard-rows tr[data-queue='sales']", timeout=10000)
+    assert page.text_content("#dashboard-rows tr[data-queue='sales'] td.dash-label") == "Sales"
+    page.wait_for_function("document.querySelector('#presence-select').options.length > 0", timeout=5000)
+    page.select_option("#presence-select", label="DND")  # paused: the caller waits in Sales
+    page.wait_for_function(
+        "document.querySelector(\"#dashboard-rows tr[data-queue='sales'] td.dash-serving\").textContent === '0'",
+        timeout=10000)
+
+    ring(stack, number="+358409998877", name="Waiting Customer", queue_number=SALES_NUMBER)
+    try:
+        page.wait_for_function(f"document.querySelector(\"{WAITING}\").textContent === '1'", timeout=10000)
+        first = seconds(page.text_content(MAX_WAIT))
+        time.sleep(2.5)
+        second = seconds(page.text_content(MAX_WAIT))
+        assert second >= first + 2, (first, second)
+        assert page.locator("#incoming").is_hidden()
+        shots(page, "dashboard-waiting")
+    finally:
+        hang_up_customer(stack)
+    page.wait_for_function(f"document.querySelector(\"{WAITING}\").textContent === '0'", timeout=10000)
+    page.wait_for_function(
+        "document.querySelector(\"#dashboard-rows tr[data-queue='sales'] td.dash-today\").textContent.endsWith('/1')",
+        timeout=5000)
+
+    page.fill("#directory-search", "Ben Ag")
+    page.wait_for_selector("#directory-results .directory-item[data-type=agent]", timeout=5000)
+    assert page.text_content("#directory-item-0 .directory-name") == "Ben Agent"
+    assert page.text_content("#directory-item-0 .directory-number") == "agent2"
+
+    page.fill("#directory-search", DEMO_CONTACT_NAME)
+    contact = page.locator("#directory-results .directory-item[data-type=contact]").filter(
+        has_text=DEMO_CONTACT_NAME).first
+    contact.wait_for(timeout=8000)
+    number = contact.locator(".directory-number").text_content()
+    shots(page, "directory-results")
+    contact.click()
+    page.wait_for_function("window.switchboardPhone.call && window.switchboardPhone.call.state !== 'ended'",
+                           timeout=5000)
+    assert page.text_content("#call-state") in ("Calling…", "In call")
+    assert page.text_content("#caller-number").replace(" ", "") == number.replace(" ", "")
+    shots(page, "directory-calling")
+    page.click("#hangup")
+    page.wait_for_function("document.querySelector('#call-state').textContent === 'Call ended'", timeout=10000)
+    assert page.js_errors == []  # type: ignore[attr-defined]
+    page.context.close()
