@@ -55,8 +55,9 @@ STUB_OPENCTI = """
 @pytest.fixture(scope="module")
 def sf_browser(stack):
     """Chromium that treats the stack's http origin as secure (a deployment serves https) so the
-    session cookie can be SameSite=None; Secure; Partitioned, as an embedded phone's must be; and without Local Network Access checks, which apply only
-    because this test's "public" Salesforce page frames a phone on loopback (Chromium 142+ would block
+    session cookie can be SameSite=None; Secure; Partitioned, as an embedded phone's must be; and
+    without Local Network Access checks, which apply only because this test's "public" Salesforce
+    page frames a phone on loopback (Chromium 142+ would block
     the frame and ICE to 127.0.0.1; a deployed phone is on a public https origin)."""
     from playwright.sync_api import sync_playwright
 

@@ -214,6 +214,25 @@ def _callerid_of_customer(ami: AmiWatch, number: str) -> dict[str, str]:
                         and e.get("DestChannel", "").startswith(f"Local/{number}@sb-demo-customer"))
 
 
+def _getvar(stack, channel: str, variable: str) -> str:
+    """A channel variable or function read over its own AMI connection (Getvar)."""
+    s = stack.settings
+    with socket.create_connection((s.ami_host, s.ami_port), timeout=5) as sock:
+        sock.sendall(f"Action: Login\r\nUsername: {s.ami_username}\r\nSecret: {s.ami_secret}\r\n"
+                     f"Events: off\r\n\r\nAction: Getvar\r\nActionID: gv\r\nChannel: {channel}\r\n"
+                     f"Variable: {variable}\r\n\r\n".encode())
+        buf = b""
+        while b"ActionID: gv" not in buf or not buf.split(b"ActionID: gv", 1)[1].count(b"\r\n\r\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    frame = buf.split(b"ActionID: gv", 1)[1].split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+    values = dict(line.split(": ", 1) for line in frame.split("\r\n") if ": " in line)
+    assert "Value" in values, f"Getvar {variable} on {channel}: {buf.decode(errors='replace')[-300:]}"
+    return values["Value"]
+
+
 def test_display_number_is_checked_by_the_dialplan(browser, stack, ami):
     page = login(browser, stack, "agent3")  # member of Customer Service FI (+35891000002)
     page.wait_for_function("document.querySelectorAll('#display-number option').length >= 2", timeout=5000)
@@ -230,15 +249,17 @@ def test_display_number_is_checked_by_the_dialplan(browser, stack, ami):
             page.click("#dial-call")
         wait_state(page, "In call")
         chan = _callerid_of_customer(ami, number)
+        chan["pres"] = _getvar(stack, customer_channel(ami, number).replace(";1", ";2"), "CALLERID(pres)")
         page.keyboard.press("Escape")
         wait_state(page, "Call ended")
         return chan
 
     assert call("+358401000001", "queue:cs-fi")["CallerIDNum"] == "+35891000002"
-    assert call("+358401000002", "default")["CallerIDNum"] == "+35891000000"
+    assert call("+358401000005", "default")["CallerIDNum"] == "+35891000000"
     forged = f"+35891000003~{int(time.time()) + 3600}~{'0' * 40}"
     assert call("+358401000003", "default", tamper=forged)["CallerIDNum"] == "+35891000000"
-    call("+358401000004", "hidden")  # presentation restricted; the call still goes out
+    assert call("+358401000002", "default")["pres"].startswith("allowed")
+    assert call("+358401000004", "hidden")["pres"].startswith("prohib")  # the customer sees no number
     page.context.close()
 
 
@@ -305,3 +326,55 @@ def test_consult_transfer_of_a_queue_call(browser, stack, ami, complete):
     assert agent1.js_errors == [] and agent2.js_errors == []  # type: ignore[attr-defined]
     agent1.context.close()
     agent2.context.close()
+
+
+def test_blind_transfer_of_a_queue_call_to_a_queue_number(browser, stack, ami):
+    agent1 = login(browser, stack, "agent1")  # Customer Service EN
+    agent3 = login(browser, stack, "agent3")  # Customer Service FI (+35891000002)
+    ring(stack, number="+358406660004", name="Queue Transfer", queue_number="+35891000001")
+    agent1.wait_for_selector("#incoming", state="visible", timeout=10000)
+    agent1.click("#answer")
+    wait_state(agent1, "In call")
+    wait_audio(agent1)
+    agent1.fill("#transfer-target", "+35891000002")
+    agent1.click("#transfer-blind")
+    wait_state(agent1, "Call ended")
+    agent3.wait_for_selector("#incoming", state="visible", timeout=15000)
+    assert agent3.text_content("#caller-number") == "+358406660004"
+    agent3.wait_for_function("document.querySelector('#queue-name').textContent === 'Customer Service FI'",
+                             timeout=5000)
+    agent3.click("#answer")
+    wait_state(agent3, "In call")
+    wait_audio(agent3)
+    agent3.click("#hangup")
+    wait_state(agent3, "Call ended")
+    hang_up_all(stack)
+    assert agent1.js_errors == [] and agent3.js_errors == []  # type: ignore[attr-defined]
+    agent1.context.close()
+    agent3.context.close()
+
+
+def test_blind_transfer_of_a_queue_call_to_an_external_number(browser, stack, ami):
+    agent1 = login(browser, stack, "agent1")
+    ring(stack, number="+358406660005", name="External Transfer", queue_number="+35891000001")
+    agent1.wait_for_selector("#incoming", state="visible", timeout=10000)
+    agent1.click("#answer")
+    wait_state(agent1, "In call")
+    wait_audio(agent1)
+    agent1.fill("#transfer-target", "+358407770005")
+    agent1.click("#transfer-blind")
+    customer_channel(ami, "+358407770005")  # the external party (demo customer context) is dialled
+    wait_state(agent1, "Call ended")
+    ami.wait_for(lambda e: e.get("Event") == "BridgeEnter"
+                 and e.get("Channel", "").startswith("Local/+358407770005@sb-demo-customer"))
+    time.sleep(1.0)
+    assert agent1.text_content("#call-state") == "Call ended"  # still free: nothing rings back
+    assert agent1.is_hidden("#incoming")
+    agent1.fill("#dial-number", "+358407770006")  # and free to place the next call
+    agent1.click("#dial-call")
+    wait_state(agent1, "In call")
+    agent1.keyboard.press("Escape")
+    wait_state(agent1, "Call ended")
+    hang_up_all(stack)
+    assert agent1.js_errors == []  # type: ignore[attr-defined]
+    agent1.context.close()

@@ -21,14 +21,8 @@ function onClickToDial(payload) {
   const number = payload && payload.number;
   const recordId = payload && payload.recordId;
   shell.lastDial = { number, recordId };
-  // Through the dialler: it presents the agent's chosen display number, fills in the field and reports errors.
-  const phone = window.switchboardPhone;
-  if (phone && typeof phone.dial === 'function') {
-    phone.dial(String(number || ''));
-    return;
-  }
   const c = core();
-  if (c && typeof c.dial === 'function') c.dial(String(number || ''));
+  if (c && typeof c.dial === 'function') c.dial(String(number || ''), { recordId });
 }
 
 function start() {
