@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from switchboard.store import User
 from web.context import get_store
 from web.errors import ApiError, is_api_request
+from web.framing import SOFTPHONE_PATH, salesforce_framable_csp
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ bp = Blueprint("auth", __name__)
 
 USER_KEY = "user_id"
 CSRF_KEY = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 LOGIN_FAILED = "Unknown user or wrong password"
 
@@ -41,6 +43,14 @@ def csrf_valid() -> bool:
     expected = session.get(CSRF_KEY)
     given = request.form.get(CSRF_FIELD, "")
     return bool(expected) and hmac.compare_digest(str(expected), given)
+
+
+def require_csrf_header() -> None:
+    """Refuse a JSON API call without this session's CSRF token in the ``X-CSRF-Token`` header."""
+    expected = session.get(CSRF_KEY)
+    given = request.headers.get(CSRF_HEADER, "")
+    if not expected or not hmac.compare_digest(str(expected), given):
+        raise ApiError("csrf_failed", "Missing or wrong CSRF token.", 403)
 
 
 def current_user() -> User | None:
@@ -103,6 +113,15 @@ def login_submit() -> Any:
     csrf_token()
     logger.info("user %s logged in", user.username)
     return redirect(_safe_next(next_url))
+
+
+@bp.after_request
+def _framable_login_for_the_softphone(response: Response) -> Response:
+    """The login of the Open CTI softphone shows inside Salesforce's panel: let Salesforce frame it."""
+    next_url = request.args.get("next") or request.form.get("next") or ""
+    if request.path == "/login" and next_url.startswith(SOFTPHONE_PATH):
+        response.headers["Content-Security-Policy"] = salesforce_framable_csp(load_opencti=False)
+    return response
 
 
 @bp.post("/logout")

@@ -21,10 +21,10 @@ from sqlalchemy.orm import selectinload
 from orchestrator import presence as p
 from orchestrator import presence_db
 from switchboard.store import User
-from web.auth import current_user, login_required
+from web.auth import current_user, login_required, require_csrf_header
 from web.context import get_store
 from web.errors import ApiError
-from web.presence import _agent, _check_csrf, publish
+from web.presence import _agent, publish
 from worker.salesforce import ascii_digits, plain_record, sosl_escape
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def directory() -> Response:
 @login_required
 def dashboard_refresh() -> Response:
     """Ask the orchestrator for the agent's queue figures now (they arrive as ``queue_stats``)."""
-    _check_csrf()
+    require_csrf_header()
     publish("dashboard_refresh", agent=_agent())
     response = jsonify({"ok": True})
     response.status_code = 202

@@ -63,3 +63,11 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(InternalServerError, _internal_error)
     app.register_error_handler(HTTPException, _http_error)
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object (400 ``bad_request`` unless it is one)."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError("bad_request", "Send a JSON object.", 400)
+    return data

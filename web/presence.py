@@ -6,26 +6,24 @@ the logged-in agent only (the SIP user comes from the session, never from the re
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify, request, session
+from flask import Blueprint, Response, current_app, jsonify
 
 from orchestrator import presence as p
 from orchestrator import presence_db
 from orchestrator.commands import CHANNEL, encode
-from web.auth import CSRF_KEY, current_user, login_required
+from web.auth import current_user, login_required, require_csrf_header
 from web.context import get_settings, get_store
-from web.errors import ApiError
+from web.errors import ApiError, json_body
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("presence", __name__)
-CSRF_HEADER = "X-CSRF-Token"
 SENT_KEY = "switchboard.sent_commands"  # commands kept in the app when there is no Redis (tests)
 
 
@@ -35,20 +33,6 @@ def _agent() -> str:
     if user is None or user.agent is None:
         raise ApiError("not_an_agent", "Only agents have a presence.", 403)
     return user.agent.sip_username
-
-
-def _check_csrf() -> None:
-    expected = session.get(CSRF_KEY)
-    given = request.headers.get(CSRF_HEADER, "")
-    if not expected or not hmac.compare_digest(str(expected), given):
-        raise ApiError("csrf_failed", "Missing or wrong CSRF token.", 400)
-
-
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("bad_request", "Send a JSON object.", 400)
-    return data
 
 
 def publish(command: str, **args: Any) -> None:
@@ -106,8 +90,8 @@ def get_presence() -> Response:
 @login_required
 def set_status() -> Response:
     """Choose a named status: ``{status_id}``."""
-    _check_csrf()
-    agent, status_id = _agent(), _body().get("status_id")
+    require_csrf_header()
+    agent, status_id = _agent(), json_body().get("status_id")
     if not any(s.id == status_id for s in get_store().list_statuses()):
         raise ApiError("unknown_status", "No such status.", 400)
     publish("presence_set", agent=agent, status_id=status_id)
@@ -118,8 +102,8 @@ def set_status() -> Response:
 @login_required
 def set_pool_calls() -> Response:
     """Receive pool calls or not: ``{on}``."""
-    _check_csrf()
-    publish("presence_pool", agent=_agent(), on=bool(_body().get("on")))
+    require_csrf_header()
+    publish("presence_pool", agent=_agent(), on=bool(json_body().get("on")))
     return _accepted()
 
 
@@ -127,11 +111,11 @@ def set_pool_calls() -> Response:
 @login_required
 def set_queue(name: str) -> Response:
     """Switch one of the agent's own queues on or off: ``{active}``."""
-    _check_csrf()
+    require_csrf_header()
     agent = _agent()
     if not any(q.name == name for q in _state(agent).queues):
         raise ApiError("not_a_member", "You are not a member of this queue.", 404)
-    publish("presence_queue", agent=agent, queue=name, active=bool(_body().get("active")))
+    publish("presence_queue", agent=agent, queue=name, active=bool(json_body().get("active")))
     return _accepted()
 
 
@@ -139,8 +123,8 @@ def set_queue(name: str) -> Response:
 @login_required
 def add_schedule() -> Response:
     """Schedule an upcoming availability: ``{status_id, starts_at, ends_at}`` (ISO 8601 or epoch seconds)."""
-    _check_csrf()
-    agent, body = _agent(), _body()
+    require_csrf_header()
+    agent, body = _agent(), json_body()
     starts, ends = _time(body.get("starts_at"), "starts_at"), _time(body.get("ends_at"), "ends_at")
     if starts is None:
         raise ApiError("bad_time", "starts_at is required.", 400)
@@ -160,7 +144,7 @@ def add_schedule() -> Response:
 @login_required
 def delete_schedule(schedule_id: int) -> Response:
     """Remove one of the agent's own scheduled availabilities."""
-    _check_csrf()
+    require_csrf_header()
     agent = _agent()
     if not get_store().delete_schedules(agent, [schedule_id]):
         raise ApiError("not_found", "No such scheduled availability.", 404)
@@ -172,8 +156,8 @@ def delete_schedule(schedule_id: int) -> Response:
 @login_required
 def wrapup(call_id: str) -> Response:
     """Pick the wrap-up code of a call the agent took: ``{code}``."""
-    _check_csrf()
-    agent, code = _agent(), _body().get("code")
+    require_csrf_header()
+    agent, code = _agent(), json_body().get("code")
     if not isinstance(code, str) or not code.strip() or len(code) > 100:
         raise ApiError("bad_code", "Pick a wrap-up code.", 400)
     state = _state(agent)

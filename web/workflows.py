@@ -9,19 +9,19 @@ choice made after the Task was queued re-runs ``finish_call`` so the same Task i
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import re
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, session
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from rq import Queue
 
-from web.auth import CSRF_KEY, current_user, login_required
+from web.auth import current_user, login_required, require_csrf_header
 from web.context import get_settings
-from web.errors import ApiError
+from web.errors import ApiError, json_body
+from web.framing import salesforce_framable_csp
 from web.identity import agent_call, identity, queue_label, save_context, services, workflow_of
 from web.phone import BUILD_HINT, missing_vendor_files
 from worker.salesforce import plain_record, soql_quote, sosl_escape
@@ -39,27 +39,10 @@ MAX_QUERY = 100
 RECENT_CASES = 5
 LIST_LIMIT = 10
 CASE_COLUMNS = ("CaseNumber", "Subject", "CreatedDate", "LastModifiedDate")
-FRAME_ANCESTORS = "https://*.lightning.force.com https://*.my.salesforce.com https://*.vf.force.com"
 FINISH_CALL = "worker.tasks.finish_call"
 
 
 # helpers -------------------------------------------------------------------------------------------
-def require_csrf() -> None:
-    """Refuse a POST without this session's CSRF token in the X-CSRF-Token header."""
-    expected = session.get(CSRF_KEY)
-    given = request.headers.get("X-CSRF-Token", "")
-    if not expected or not hmac.compare_digest(str(expected), given):
-        raise ApiError("csrf", "Missing or wrong CSRF token.", 403)
-
-
-def body() -> dict[str, Any]:
-    """The JSON object of the request (400 unless it is one)."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("bad_request", "Send a JSON object.", 400)
-    return data
-
-
 def sf_id(value: Any, sobject: str | None = None) -> str:
     """A Salesforce record id (of ``sobject`` when given, by its key prefix), else 400."""
     text = str(value or "")
@@ -287,9 +270,9 @@ def call_contact(call_id: str, contact_id: str) -> Response:
 @login_required
 def create_case(call_id: str) -> Any:
     """Create a Case for the call (with the contact when given); ``auto`` makes it once per call."""
-    require_csrf()
+    require_csrf_header()
     call = agent_call(call_id)
-    data = body()
+    data = json_body()
     contact_id = sf_id(data["contact_id"], "Contact") if data.get("contact_id") else ""
     account_id = sf_id(data["account_id"], "Account") if data.get("account_id") else ""
     conn = services().redis
@@ -324,9 +307,9 @@ def create_case(call_id: str) -> Any:
 @login_required
 def create_record(call_id: str) -> Any:
     """Create a Contact, Account or Lead with the caller's number as its phone, and choose it."""
-    require_csrf()
+    require_csrf_header()
     call = agent_call(call_id)
-    data = body()
+    data = json_body()
     sobject = str(data.get("type") or "")
     if sobject not in ("Contact", "Account", "Lead"):
         raise ApiError("bad_type", "type must be Contact, Account or Lead.", 400)
@@ -360,9 +343,9 @@ def create_record(call_id: str) -> Any:
 @login_required
 def update_phone(call_id: str) -> Response:
     """Set the caller's number as the phone of a chosen record and forget the cached lookup."""
-    require_csrf()
+    require_csrf_header()
     call = agent_call(call_id)
-    data = body()
+    data = json_body()
     sobject = str(data.get("type") or "")
     if sobject not in ("Contact", "Account", "Lead"):
         raise ApiError("bad_type", "type must be Contact, Account or Lead.", 400)
@@ -380,9 +363,9 @@ def update_phone(call_id: str) -> Response:
 @login_required
 def choose_record(call_id: str) -> Response:
     """The agent chose a record (Contact, Account, Lead or Case) for the call: the Task relates to it."""
-    require_csrf()
+    require_csrf_header()
     agent_call(call_id)
-    data = body()
+    data = json_body()
     record_id = sf_id(data.get("id"))
     sobject = object_of(record_id)
     if sobject is None or (data.get("type") and data["type"] != sobject):
@@ -407,8 +390,4 @@ def softphone() -> Any:
 
 def opencti_csp() -> str:
     """The app's CSP, but framable by Salesforce and loading opencti_min.js from the org's domain."""
-    from web import _content_security_policy
-
-    csp = _content_security_policy(get_settings())
-    csp = csp.replace("frame-ancestors 'self'", f"frame-ancestors 'self' {FRAME_ANCESTORS}")
-    return csp.replace("script-src 'self'", f"script-src 'self' {FRAME_ANCESTORS}")
+    return salesforce_framable_csp(load_opencti=True)

@@ -82,7 +82,7 @@ def test_numbers_are_told_from_names():
 
 def test_given_a_refresh_request_then_the_orchestrator_is_asked_for_this_agent_only(app):
     client = logged_in(app)
-    assert client.post("/api/dashboard/refresh", json={}).status_code == 400  # no CSRF token
+    assert client.post("/api/dashboard/refresh", json={}).status_code == 403  # no CSRF token
     with client.session_transaction() as s:
         csrf = s[CSRF_KEY]
     response = client.post("/api/dashboard/refresh", json={"agent": "agent2"}, headers={"X-CSRF-Token": csrf})

@@ -65,7 +65,7 @@ def test_agent_sees_own_presence_statuses_and_queues(app, seeded):
 def test_a_change_without_the_csrf_header_is_refused(app, seeded):
     client, _ = login(app, "alice1", "pw1")
     r = client.post("/api/presence", json={"status_id": seeded["DND (30 min)"]})
-    assert r.status_code == 400 and r.get_json()["error"] == "csrf_failed"
+    assert r.status_code == 403 and r.get_json()["error"] == "csrf_failed"
     assert sent(app) == []
 
 

@@ -243,3 +243,12 @@ def test_given_a_message_queue_then_the_channel_is_the_configured_one(settings: 
     app = create_app(replace(settings, redis_url="redis://127.0.0.1:1/0", socketio_channel="sb-test"))
     manager = get_socketio(app).server.manager
     assert manager.channel == "sb-test"
+
+
+def test_the_softphone_login_may_be_framed_by_salesforce_and_the_plain_login_may_not(client: FlaskClient) -> None:
+    plain = client.get("/login")
+    assert "frame-ancestors 'self';" in plain.headers["Content-Security-Policy"] + ";"
+    assert "force.com" not in plain.headers["Content-Security-Policy"]
+    framed = client.get("/login?next=/softphone")
+    assert "frame-ancestors 'self' https://*.lightning.force.com" in framed.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in framed.headers["Content-Security-Policy"]  # no third-party script on login
