@@ -13,6 +13,7 @@ from orchestrator.livecalls import key
 from web.auth import current_user, login_required
 from web.context import get_settings
 from web.errors import ApiError
+from web.identity import agent_call
 
 logger = logging.getLogger(__name__)
 
@@ -29,3 +30,10 @@ def current_call() -> Any:
     url = get_settings().redis_url
     raw = redis.Redis.from_url(url, socket_timeout=2).get(key(user.agent.sip_username)) if url else None
     return jsonify({"call": json.loads(raw) if raw else None})
+
+
+@bp.get("/api/calls/<call_id>/offer")
+@login_required
+def call_offer(call_id: str) -> Any:
+    """The queue call offered to the logged-in agent (caller, queue): for a page that missed the event."""
+    return jsonify(agent_call(call_id))

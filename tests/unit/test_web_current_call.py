@@ -33,3 +33,16 @@ def test_a_user_without_a_phone_gets_a_clear_error(settings):
     app = create_app(settings)
     response = logged_in(app, "sam", "pw-sam").get("/api/calls/current")
     assert response.status_code == 403 and response.get_json()["error"] == "not_an_agent"
+
+
+def test_a_page_that_missed_the_offer_event_can_ask_for_its_own_offer_only(settings, redis_url):
+    from orchestrator.dispatcher import offer_key
+
+    app = create_app(dataclasses.replace(settings, redis_url=redis_url))
+    offer = {"call_id": "1795627999.4", "caller_number": "+358401234567", "caller_name": "Maija",
+             "queue": "cs-en", "queue_label": "Customer Service EN", "direction": "inbound"}
+    redis.Redis.from_url(redis_url).set(offer_key(offer["call_id"], "agent1"), json.dumps(offer))
+    own = logged_in(app, "alice1", "pw1").get(f"/api/calls/{offer['call_id']}/offer")
+    assert own.status_code == 200 and own.get_json()["queue_label"] == "Customer Service EN"
+    other = logged_in(app, "alice2", "pw2").get(f"/api/calls/{offer['call_id']}/offer")
+    assert other.status_code == 404

@@ -22,6 +22,7 @@
 
 export const CALL_ID_HEADER = 'X-Switchboard-Call-Id';
 export const RECONNECT_HEADER = 'X-Switchboard-Reconnect';
+const OFFER_FETCH_DELAY_MS = 300;
 export const DIRECT_LABEL = 'Direct';
 export const DISPLAY_HEADER = 'X-Switchboard-Display';
 export const DISPLAY_TOKEN_HEADER = 'X-Switchboard-Display-Token';
@@ -525,6 +526,19 @@ export class PhoneCore extends EventTarget {
     this._watchSession(session);
     this._emit('incoming', { call: this.call });
     if (this._call.reconnected) this.answer();
+    else if (callId && !offer) setTimeout(() => this._fetchOffer(callId), OFFER_FETCH_DELAY_MS);
+  }
+
+  /** The socket's call_offered did not come (a socket that joined late): ask the server for it. */
+  async _fetchOffer(callId) {
+    if (!this._isCurrent(callId) || this._call.source === 'switchboard') return;
+    try {
+      const response = await fetch(`/api/calls/${encodeURIComponent(callId)}/offer`,
+        { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      if (response.ok) this._onCallOffered(await response.json());
+    } catch (_err) {
+      // the INVITE's caller stays on screen
+    }
   }
 
   /** A call the server kept for this agent across a page reload (from /api/calls/current). */
