@@ -358,9 +358,13 @@ async function onRinging(call) {
     // Click-to-dial from a record: relate the call's Task to it.
     await guard(() => request('POST', '/choose', { id: call.recordId }))();
     api.chosen = call.recordId;
+  }
+  if (ident.directory) return;
+  if (ident.direction === 'outbound') {
+    // Case workflow (2.1.3/2.1.4): the case is created when the customer answers.
+    if (ident.workflow === 'case' && (state.answered || call.state === 'in_call')) await onAnswered();
     return;
   }
-  if (ident.directory || ident.direction === 'outbound') return;
   const run = { contact_account: contactWorkflow, contact_lead: contactWorkflow, case: caseOnRing,
     case_dialog: caseDialogWorkflow }[ident.workflow] || contactWorkflow;
   await guard(run)(ident);
