@@ -92,6 +92,9 @@ class Settings:
     sf_backoff_max: float = 30.0
     # Save call info on the Case (upsert on Case.Call_Id__c) instead of a Task (seed section 3.1 option).
     sf_call_info_on_case: bool = False
+    # An outbound call dialled from a record that is not a Contact or Lead (an Account, a Case...):
+    # "relate" relates its Task to that record (WhatId), "ignore" leaves the Task unrelated.
+    outbound_other_object: str = "relate"
     # The org's Salesforce URL of a record, for links (e.g. https://example.lightning.force.com).
     sf_lightning_url: str = ""
     # Phone workflows (seed section 2): where the agent's name search looks (SOSL: NAME, ALL, EMAIL,

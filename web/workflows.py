@@ -364,12 +364,15 @@ def update_phone(call_id: str) -> Response:
 def choose_record(call_id: str) -> Response:
     """The agent chose a record (Contact, Account, Lead or Case) for the call: the Task relates to it."""
     require_csrf_header()
-    agent_call(call_id)
+    call = agent_call(call_id)
     data = json_body()
     record_id = sf_id(data.get("id"))
     sobject = object_of(record_id)
     if sobject is None or (data.get("type") and data["type"] != sobject):
         raise ApiError("bad_type", "Choose a Contact, Account, Lead or Case.", 400)
+    if (call.get("direction") == "outbound" and sobject not in ("Contact", "Lead")
+            and get_settings().outbound_other_object == "ignore"):
+        return jsonify({"id": record_id, "type": sobject, "context": None, "ignored": True})
     account_id = sf_id(data["account_id"], "Account") if data.get("account_id") else ""
     return jsonify({"id": record_id, "type": sobject, "context": choose(call_id, sobject, record_id, account_id)})
 

@@ -243,3 +243,27 @@ def test_softphone_can_be_framed_by_salesforce_only_there(env, app):
 def test_samesite_none_setting_makes_the_cookie_secure(env):
     app = create_app(dataclasses.replace(env["settings"], session_cookie_samesite="None"))
     assert app.config["SESSION_COOKIE_SAMESITE"] == "None" and app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize("setting", ["relate", "ignore"])
+def test_outbound_from_an_account_follows_the_tenant_setting(env, setting, monkeypatch):
+    import dataclasses
+
+    app = create_app(dataclasses.replace(env["settings"], outbound_other_object=setting))
+    c = login(app, "alice1", "pw1")
+    call_id = f"{int(time.time())}.{next(_ids)}"
+    env["redis"].set(f"switchboard:offer:{call_id}:agent1", json.dumps(
+        {"call_id": call_id, "caller_number": "+358401234567", "queue_label": "", "direction": "outbound"}), ex=600)
+    account = next(r for r in c.get(f"/api/calls/{offer(env, DEMO_SHARED_PHONE)}/matches").get_json()["rows"]
+                   if r.get("AccountId"))["AccountId"]
+    r = post(c, f"/api/calls/{call_id}/choose", {"id": account, "type": "Account"})
+    assert r.status_code == 200, r.get_json()
+    assert bool(r.get_json().get("ignored")) is (setting == "ignore")
+    contact_call = f"{int(time.time())}.{next(_ids)}"
+    env["redis"].set(f"switchboard:offer:{contact_call}:agent1", json.dumps(
+        {"call_id": contact_call, "caller_number": "+358401234567", "queue_label": "", "direction": "outbound"}),
+        ex=600)
+    contact = next(r for r in c.get(f"/api/calls/{offer(env, DEMO_SHARED_PHONE)}/matches").get_json()["rows"]
+                   if r["type"] == "Contact")["Id"]
+    assert not post(c, f"/api/calls/{contact_call}/choose", {"id": contact, "type": "Contact"}).get_json().get(
+        "ignored")  # a contact is always related
