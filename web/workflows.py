@@ -303,16 +303,22 @@ def create_case(call_id: str) -> Any:
     return jsonify({"id": case_id, "type": "Case", "created": True, "context": ctx}), 201
 
 
-@bp.post("/api/calls/<call_id>/records")
-@login_required
-def create_record(call_id: str) -> Any:
-    """Create a Contact, Account or Lead with the caller's number as its phone, and choose it."""
+def _record_request(call_id: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The agent's own call, the JSON body and its Contact/Account/Lead ``type`` (CSRF-checked)."""
     require_csrf_header()
     call = agent_call(call_id)
     data = json_body()
     sobject = str(data.get("type") or "")
     if sobject not in ("Contact", "Account", "Lead"):
         raise ApiError("bad_type", "type must be Contact, Account or Lead.", 400)
+    return call, data, sobject
+
+
+@bp.post("/api/calls/<call_id>/records")
+@login_required
+def create_record(call_id: str) -> Any:
+    """Create a Contact, Account or Lead with the caller's number as its phone, and choose it."""
+    call, data, sobject = _record_request(call_id)
     number = str(call.get("caller_number") or "")[:40]
 
     def text(key: str, limit: int) -> str:
@@ -343,12 +349,7 @@ def create_record(call_id: str) -> Any:
 @login_required
 def update_phone(call_id: str) -> Response:
     """Set the caller's number as the phone of a chosen record and forget the cached lookup."""
-    require_csrf_header()
-    call = agent_call(call_id)
-    data = json_body()
-    sobject = str(data.get("type") or "")
-    if sobject not in ("Contact", "Account", "Lead"):
-        raise ApiError("bad_type", "type must be Contact, Account or Lead.", 400)
+    call, data, sobject = _record_request(call_id)
     record_id = sf_id(data.get("id"), sobject)
     number = str(call.get("caller_number") or "")[:40]
     if not number:
