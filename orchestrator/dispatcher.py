@@ -93,7 +93,7 @@ class Dispatcher:
     async def _record_offer(self, agent: str, call: dict) -> None:
         """Remember (with a TTL) that this call was offered to this agent, so the web can authorize."""
         value = json.dumps({k: call.get(k) for k in ("call_id", "caller_number", "caller_name", "queue",
-                                                     "queue_label", "direction")})
+                                                     "queue_label", "direction", "offered_at", "rang_at")})
         try:
             conn = self.jobs.queue.connection
             await asyncio.to_thread(conn.set, offer_key(str(call.get("call_id")), agent), value, ex=OFFER_TTL)
