@@ -63,6 +63,12 @@ class PresenceService:
             for agent in list(self.agents):
                 await self._advance(agent)
 
+    def paused_queues(self) -> dict[str, set[str]]:
+        """The queues each agent is to be paused in now (for rendering queue members)."""
+        now = self.clock()
+        return {agent: {q for q, reason in p.wanted(state, now).paused.items() if reason}
+                for agent, state in self.agents.items()}
+
     async def _advance(self, agent: str, before: p.AgentPresence | None = None) -> None:
         """Let time act on one agent, persist a change, apply to Asterisk, tell the page."""
         now = self.clock()

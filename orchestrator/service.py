@@ -87,7 +87,7 @@ class Orchestrator:
             return
         agents = await asyncio.to_thread(self.store.list_agents)
         agents_changed, members_changed = await asyncio.to_thread(
-            write_includes, self.settings.asterisk_generated_dir, agents)
+            write_includes, self.settings.asterisk_generated_dir, agents, self.presence.paused_queues())
         if agents_changed:
             await self.ami.action({"Action": "Command", "Command": "module reload res_pjsip.so"})
         if members_changed:

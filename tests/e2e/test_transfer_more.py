@@ -66,3 +66,34 @@ def test_consult_transfer_of_a_queue_call_to_a_queue_number(browser, stack, ami)
     assert agent1.js_errors == [] and agent3.js_errors == []  # type: ignore[attr-defined]
     agent1.context.close()
     agent3.context.close()
+
+
+def test_consult_transfer_of_a_queue_call_to_an_external_number(browser, stack, ami):
+    agent1 = login(browser, stack, "agent1")
+    ring(stack, number="+358406660008", name="Consult Out", queue_number="+35891000001")
+    agent1.wait_for_selector("#incoming", state="visible", timeout=10000)
+    agent1.click("#answer")
+    wait_state(agent1, "In call")
+    wait_audio(agent1)
+    cust = queue_caller(ami, "+35891000001")
+    external = "+358407770011"
+    agent1.fill("#transfer-target", external)
+    agent1.click("#transfer-consult")
+    ami.wait_for(lambda e: e.get("Event") == "MusicOnHoldStart" and e.get("Channel") == cust)  # customer on hold
+    # the external party (the demo customer context) answers the consultation
+    ami.wait_for(lambda e: e.get("Event") == "Newchannel" and e.get("Channel", "").startswith(
+        f"Local/{external}@sb-demo-customer"))
+    agent1.wait_for_function("document.querySelector('#consult-text').textContent.startsWith('Talking to')",
+                             timeout=10000)
+    agent1.click("#consult-complete")
+    wait_state(agent1, "Call ended")
+    ami.wait_for(lambda e: e.get("Event") == "MusicOnHoldStop" and e.get("Channel") == cust)
+    time.sleep(1.0)
+    hangups = [e for e in ami.events if e.get("Event") == "Hangup" and e.get("Channel") == cust]
+    assert hangups == [], "the customer was hung up by the transfer"
+    bridged = [e for e in ami.events if e.get("Event") == "BridgeEnter" and e.get("Channel", "").startswith(
+        f"Local/{external}@sb-demo-customer")]
+    assert bridged, "the external party was never bridged"
+    hang_up_all(stack)
+    assert agent1.js_errors == []  # type: ignore[attr-defined]
+    agent1.context.close()

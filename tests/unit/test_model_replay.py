@@ -175,3 +175,18 @@ def test_given_outbound_and_dial_events_then_translate_reads_them():
     assert translate({"Event": "DialEnd", "DialStatus": "BUSY", "Uniqueid": "1", "Linkedid": "1"}, 1) is None
     assert translate({"Event": "DialEnd", "DialStatus": "ANSWER", "Uniqueid": "1", "Linkedid": "2"}, 1) == \
         ev.DialAnswered(1, "1", "2")
+
+
+def test_given_a_paused_agent_then_the_members_include_keeps_them_paused_across_a_reload():
+    from types import SimpleNamespace as NS
+
+    from orchestrator.provisioning import render_members
+
+    q = NS(name="sales")
+    agents = [NS(sip_username="dash1", sip_md5_cred="0" * 32, user=NS(display_name="Dash One"),
+                 memberships=[NS(queue=q, penalty=0)]),
+              NS(sip_username="agent2", sip_md5_cred="0" * 32, user=NS(display_name="Ben Agent"),
+                 memberships=[NS(queue=q, penalty=0)])]
+    text = render_members(agents, {"dash1": {"sales"}})
+    assert "member => Local/dash1@sb-agent/n,0,Dash One,PJSIP/dash1,,,1\n" in text
+    assert "member => Local/agent2@sb-agent/n,0,Ben Agent,PJSIP/agent2\n" in text
