@@ -9,9 +9,9 @@ import time
 import pytest
 
 from sfemu.seed import DEMO_CONTACT_NAME
-from switchboard.stack import DEMO_PASSWORD
 from tests.conftest import ARTIFACTS
 from tests.e2e.test_queue_call_to_browser import browser, hang_up_customer, login, ring  # noqa: F401
+from tests.e2e.test_workflow_dialogs import fresh_agent
 
 pytestmark = pytest.mark.e2e
 SALES_NUMBER = "+35891000003"
@@ -21,17 +21,7 @@ MAX_WAIT = "#dashboard-rows tr[data-queue='sales'] td.dash-wait"
 
 def fresh_sales_agent(stack) -> str:
     """A new agent in Sales only (nobody else logged in there during this test)."""
-    from tests.integration.test_cli_stack import cli
-
-    name = f"dash{int(time.time()) % 100000}"
-    r = cli(stack, "agent", "add", name, "--name", f"Dashboard {name}", "--password", DEMO_PASSWORD,
-            "--queue", "Sales")
-    assert r.returncode == 0, r.stderr
-    deadline = time.monotonic() + 5
-    while "Unable to find" in stack.asterisk.cli(f"pjsip show endpoint {name}", check=False).stdout:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    return name
+    return fresh_agent(stack, queue="Sales", prefix="dash")
 
 
 def shots(page, name: str) -> None:

@@ -28,19 +28,21 @@ def set_workflow(stack, username: str, workflow: str) -> None:
 _agents = itertools.count(1)
 
 
-def fresh_agent(stack, workflow: str) -> str:
-    """A new agent in Customer Service EN (an answered call leaves an agent in wrap-up)."""
+def fresh_agent(stack, workflow: str | None = None, *, queue: str = "Customer Service EN",
+                prefix: str = "wf") -> str:
+    """A new agent in ``queue``, registered in Asterisk, with ``workflow`` when given."""
     from tests.integration.test_cli_stack import cli
 
-    name = f"wf{next(_agents)}x{int(time.time()) % 10000}"
+    name = f"{prefix}{next(_agents)}x{int(time.time()) % 10000}"
     r = cli(stack, "agent", "add", name, "--name", f"Workflow {name}", "--password", DEMO_PASSWORD,
-            "--queue", "Customer Service EN")
+            "--queue", queue)
     assert r.returncode == 0, r.stderr
     deadline = time.monotonic() + 5
     while "Unable to find" in stack.asterisk.cli(f"pjsip show endpoint {name}", check=False).stdout:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    set_workflow(stack, name, workflow)
+    if workflow:
+        set_workflow(stack, name, workflow)
     return name
 
 

@@ -129,6 +129,17 @@ function button(label, onclick, cls = 'btn small') {
   return el('button', { type: 'button', class: cls, text: label, onclick });
 }
 
+/** The caller's matching records with Choose (several matches), or "not identified". */
+async function appendMatches(sfm, onChosen) {
+  if (sfm.kind === 'multiple') {
+    const m = await request('GET', '/matches');
+    els.body.append(el('p', { class: 'wf-lead', text: "The following records found based on caller's phone number. Click 'Choose' to select one" }),
+      recordTable(m.rows, extraColumnsOf(m.columns, m.rows), onChosen));
+  } else {
+    els.body.append(el('p', { class: 'wf-lead', text: 'The caller was not identified.' }));
+  }
+}
+
 function guard(fn) {
   return async (...args) => {
     say('');
@@ -233,13 +244,7 @@ async function contactWorkflow(ident) {
     closeDialog();
   };
   openDialog(dialogTitle());
-  if (sfm.kind === 'multiple') {
-    const m = await request('GET', '/matches');
-    els.body.append(el('p', { class: 'wf-lead', text: "The following records found based on caller's phone number. Click 'Choose' to select one" }),
-      recordTable(m.rows, extraColumnsOf(m.columns, m.rows), onChosen));
-  } else {
-    els.body.append(el('p', { class: 'wf-lead', text: 'The caller was not identified.' }));
-  }
+  await appendMatches(sfm, onChosen);
   els.body.append(contactSearch(onChosen), newRecordForms(),
     el('div', { class: 'wf-footer' }, button('Close', closeDialog, 'btn small secondary')));
 }
@@ -328,13 +333,7 @@ async function caseDialogWorkflow(ident) {
     }
   };
   openDialog(dialogTitle());
-  if (sfm.kind === 'multiple') {
-    const m = await request('GET', '/matches');
-    els.body.append(el('p', { class: 'wf-lead', text: "The following records found based on caller's phone number. Click 'Choose' to select one" }),
-      recordTable(m.rows, extraColumnsOf(m.columns, m.rows), onChosen));
-  } else {
-    els.body.append(el('p', { class: 'wf-lead', text: 'The caller was not identified.' }));
-  }
+  await appendMatches(sfm, onChosen);
   els.body.append(contactSearch(onChosen), el('div', { class: 'wf-footer' },
     button('New Case', guard(() => newCase(null)), 'btn small primary'),
     button('Close', closeDialog, 'btn small secondary')));
