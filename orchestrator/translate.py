@@ -150,8 +150,8 @@ def _user_event(msg: Mapping[str, Any], at: float) -> ev.Event | None:
 
 
 def _dial_end(msg: Mapping[str, Any], at: float) -> ev.Event | None:
-    if msg.get("DialStatus") != "ANSWER":
-        return None
+    if msg.get("DialStatus") != "ANSWER" or not msg.get("Uniqueid"):
+        return None  # not answered, or an Originate's dial (it has no calling channel)
     return ev.DialAnswered(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"))
 
 

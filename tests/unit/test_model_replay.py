@@ -175,6 +175,8 @@ def test_given_outbound_and_dial_events_then_translate_reads_them():
     assert translate({"Event": "DialEnd", "DialStatus": "BUSY", "Uniqueid": "1", "Linkedid": "1"}, 1) is None
     assert translate({"Event": "DialEnd", "DialStatus": "ANSWER", "Uniqueid": "1", "Linkedid": "2"}, 1) == \
         ev.DialAnswered(1, "1", "2")
+    originate = {"Event": "DialEnd", "DialStatus": "ANSWER", "DestUniqueid": "3", "DestLinkedid": "3"}
+    assert translate(originate, 1) is None  # an Originate's dial has no calling channel: not malformed
 
 
 def test_given_a_paused_agent_then_the_members_include_keeps_them_paused_across_a_reload():
