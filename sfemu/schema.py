@@ -177,6 +177,7 @@ def call_detail_fields() -> list[FieldDef]:
         FieldDef("Advanced_Call_Details__c", "url", 255, "Advanced Call Details"),
         _phone("Phone_From__c", "Phone From"), _phone("Phone_To__c", "Phone To"),
         FieldDef("Call_Date__c", "datetime", 0, "Call Date"),
+        _text("Call_Result__c", 40, label="Call Result"),
     ]
 
 
@@ -242,7 +243,6 @@ def standard_objects() -> dict[str, ObjectDef]:
             FieldDef("Description", "textarea", 32000), _text("SuppliedPhone", 40, label="Web Phone"),
             _owner(), _record_type(), *call_detail_fields(),
             _picklist("Call_Type__c", ("Inbound", "Outbound"), "Call Type", restricted_picklist=True),
-            _text("Call_Result__c", 40, label="Call Result"),
             FieldDef("Call_Duration_Sec__c", "double", 0, "Call Duration (s)", precision=18),
             *callback_fields(),
         ], name_fields=("CaseNumber", "Subject")),

@@ -9,7 +9,8 @@ from typing import Any
 # Salesforce field lengths: values are cut to fit so one odd caller id cannot fail the job forever.
 FIELD_LENGTHS = {
     "Subject": 255, "CallObject": 255, "CallDisposition": 255, "Phone_Number_2__c": 40,
-    "Service_Pool_Queue__c": 255, "Phone_From__c": 40, "Phone_To__c": 40, "Description": 32000,
+    "Service_Pool_Queue__c": 255, "Phone_From__c": 40, "Phone_To__c": 40, "Call_Result__c": 40,
+    "Description": 32000,
 }
 
 
@@ -73,7 +74,7 @@ def _cut(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def call_details(call: Mapping[str, Any], details_url: str = "") -> dict[str, Any]:
-    """The seed's call details (section 3.1) common to Task and Case."""
+    """The seed's call details (section 3.1) common to Task and Case, with the call result (answered or not)."""
     inbound = call.get("direction") == "inbound"
     number = call.get("caller_number") or ""
     wait = int(call.get("wait_seconds") or 0)
@@ -84,6 +85,7 @@ def call_details(call: Mapping[str, Any], details_url: str = "") -> dict[str, An
         "Queue_Wait_Time_Sec__c": wait,
         "Call_End_Time__c": sf_datetime(call["ended_at"]),
         "Call_Date__c": sf_datetime(call["started_at"]),
+        "Call_Result__c": call.get("disposition") or "",
     }
     # Seed 3.1: "Phone From" is our number shown to the customer on an outbound call, "Phone To" our
     # number the customer reached (the service pool's number on an inbound queue call).
@@ -105,7 +107,6 @@ def case_fields(call: Mapping[str, Any], match: Mapping[str, Any] | None = None,
         "Origin": "Phone",
         "SuppliedPhone": call.get("caller_number") or "",
         "Call_Type__c": "Inbound" if call.get("direction") == "inbound" else "Outbound",
-        "Call_Result__c": call.get("disposition") or "",
         "Call_Duration_Sec__c": int(call.get("duration_seconds") or 0),
         **call_details(call, details_url),
     }

@@ -89,8 +89,8 @@ def tasks_for(call_id: str) -> list[dict[str, Any]]:
     sf = get_context().client.salesforce()
     result = sf.query(
         "SELECT Id, Subject, Status, TaskSubtype, CallType, CallDurationInSeconds, CallObject, CallDisposition, "
-        "ActivityDate, Phone_Number_2__c, Service_Pool_Queue__c, Queue_Wait_Time__c, Queue_Wait_Time_Sec__c, "
-        "Call_End_Time__c, Advanced_Call_Details__c, Who.Name, What.Name FROM Task "
+        "Call_Result__c, ActivityDate, Phone_Number_2__c, Service_Pool_Queue__c, Queue_Wait_Time__c, "
+        "Queue_Wait_Time_Sec__c, Call_End_Time__c, Advanced_Call_Details__c, Who.Name, What.Name FROM Task "
         f"WHERE Call_Id__c = {soql_quote(call_id)}")
     return list(result["records"])
 
@@ -125,8 +125,8 @@ def test_finish_call_twice_writes_one_task_with_the_call_fields(worker_env: dict
     assert task["Id"].startswith("00T")
     assert task["Subject"] == f"Inbound call from {DEMO_CALLER_NUMBER} (Customer Service EN)"
     assert (task["Status"], task["TaskSubtype"], task["CallType"]) == ("Completed", "Call", "Inbound")
-    assert (task["CallDurationInSeconds"], task["CallObject"], task["CallDisposition"]) \
-        == (120, call["call_id"], "answered")
+    assert (task["CallDurationInSeconds"], task["CallObject"], task["CallDisposition"], task["Call_Result__c"]) \
+        == (120, call["call_id"], "answered", "answered")
     assert task["ActivityDate"] == "2024-06-03"
     assert (task["Phone_Number_2__c"], task["Service_Pool_Queue__c"]) == (DEMO_CALLER_NUMBER, "Customer Service EN")
     assert (task["Queue_Wait_Time__c"], task["Queue_Wait_Time_Sec__c"]) == ("00:00:07", 7)
@@ -164,7 +164,19 @@ def test_unknown_and_anonymous_callers_get_a_task_without_who(worker_env: dict[s
     (task,) = tasks_for(stranger["call_id"])
     assert task["Who"] is None and task["Subject"] == "Outbound call to +1 202 555 0199"
     (task,) = tasks_for(anonymous["call_id"])
-    assert task["CallDisposition"] == "not answered" and task["Who"] is None
+    assert task["CallDisposition"] == task["Call_Result__c"] == "not answered" and task["Who"] is None
+
+
+@pytest.mark.parametrize("disposition", ["answered", "not answered"])
+def test_a_wrap_up_code_fills_call_disposition_and_the_call_result_stays_on_the_task(
+        worker_env: dict[str, str], disposition: str) -> None:
+    call = make_call(disposition=disposition)
+    tasks.finish_call(call)
+    flush()
+    assert tasks.set_wrapup_code(call["call_id"], "Manager Request") == "queued"
+    flush()
+    (task,) = tasks_for(call["call_id"])
+    assert (task["CallDisposition"], task["Call_Result__c"]) == ("Manager Request", disposition)
 
 
 def test_an_expired_session_costs_exactly_one_new_login(worker_env: dict[str, str], emulator_url: str) -> None:

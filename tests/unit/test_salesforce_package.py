@@ -34,6 +34,7 @@ CALL_FIELDS = {
     "Phone_From__c": ("Phone", None, "Phone From"),
     "Phone_To__c": ("Phone", None, "Phone To"),
     "Call_Date__c": ("DateTime", None, "Call Date"),
+    "Call_Result__c": ("Text", 40, "Call Result"),
 }
 CALLBACK_FIELDS = {
     "Callback_Channel_In__c": ("Text", 255, None),
@@ -44,7 +45,6 @@ CALLBACK_FIELDS = {
 }
 CASE_ONLY_FIELDS = {
     "Call_Type__c": ("Picklist", None, "Call Type"),
-    "Call_Result__c": ("Text", 40, "Call Result"),
     "Call_Duration_Sec__c": ("Number", (8, 0), None),
 }
 ACCOUNT_FIELDS = {

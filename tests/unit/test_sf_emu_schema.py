@@ -29,14 +29,14 @@ CALL_FIELDS = {
     "Call_Id__c": ("string", 255), "Phone_Number_2__c": ("phone", 40), "Service_Pool_Queue__c": ("string", 255),
     "Queue_Wait_Time__c": ("string", 20), "Queue_Wait_Time_Sec__c": ("double", 0), "Call_End_Time__c": ("datetime", 0),
     "Advanced_Call_Details__c": ("url", 255), "Phone_From__c": ("phone", 40), "Phone_To__c": ("phone", 40),
-    "Call_Date__c": ("datetime", 0),
+    "Call_Date__c": ("datetime", 0), "Call_Result__c": ("string", 40),
 }
 CALLBACK_FIELDS = {
     "Callback_Channel_In__c": ("string", 255), "Callback_Creation_Time__c": ("datetime", 0),
     "Callback_Contact_Number__c": ("phone", 40), "Callback_Recording_URL__c": ("url", 255),
     "Callback_Contact_Message__c": ("string", 255), "RecordTypeId": ("reference", 18),
 }
-CASE_ONLY = {"Call_Type__c": ("picklist", 255), "Call_Result__c": ("string", 40), "Call_Duration_Sec__c": ("double", 0)}
+CASE_ONLY = {"Call_Type__c": ("picklist", 255), "Call_Duration_Sec__c": ("double", 0)}
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sfemu.soql import tokenize
 from sfemu.sosl import RESERVED, parse_term, scan_term
-from worker.activity import call_subject, hms, related_ids, task_fields
+from worker.activity import call_subject, case_fields, hms, related_ids, task_fields
 from worker.salesforce import SOSL_MAX_TERM, phone_search_sosl, phone_search_terms, soql_quote, sosl_escape
 from worker.tasks import call_record_columns, finish_call_job_id
 
@@ -90,10 +90,17 @@ def test_task_fields_for_an_identified_inbound_call() -> None:
         "CallDisposition": "answered", "ActivityDate": "2024-06-03", "Phone_Number_2__c": "+358401234567",
         "Service_Pool_Queue__c": "Customer Service EN", "Queue_Wait_Time__c": "00:00:07",
         "Queue_Wait_Time_Sec__c": 7, "Call_End_Time__c": "2024-06-03T07:02:07Z",
-        "Call_Date__c": "2024-06-03T07:00:00Z", "Phone_To__c": "+35891000001",
+        "Call_Date__c": "2024-06-03T07:00:00Z", "Phone_To__c": "+35891000001", "Call_Result__c": "answered",
         "Description": "Queue: Customer Service EN\nAgent: agent1\nResult: answered\nWaited 7 s, talked 120 s",
         "WhoId": "003A", "WhatId": "001A",
     }
+
+
+@pytest.mark.parametrize("disposition", ["answered", "not answered"])
+def test_a_wrap_up_code_goes_in_call_disposition_and_the_call_result_stays(disposition: str) -> None:
+    fields = task_fields({**CALL, "disposition": disposition, "wrapup_code": "Manager Request"})
+    assert (fields["CallDisposition"], fields["Call_Result__c"]) == ("Manager Request", disposition)
+    assert case_fields({**CALL, "disposition": disposition})["Call_Result__c"] == disposition
 
 
 def test_task_fields_for_an_outbound_call_with_odd_values() -> None:
