@@ -3,8 +3,8 @@
 Unmodified simple-salesforce talks to it over plain HTTP (``worker.transport`` rewrites its https://
 URLs). Run ``python -m sfemu --port 8911 [--seed demo|large|empty] [--flows FILE|demo]
 [--jwt-public-key PEM_FILE] [--latency S] [--unavailable-for S] [--limit-exceeded-for S]
-[--faults-include-logins]`` or build the app with ``sfemu.app.create_app``. Demo credentials are
-``sfemu.auth.Credentials()``.
+[--invalid-session-for S] [--faults-include-logins] [--session-timeout S]`` or build the app with
+``sfemu.app.create_app``. Demo credentials are ``sfemu.auth.Credentials()``.
 
 Salesforce resources: SOAP login; OAuth token (password, client credentials, JWT bearer); sObject
 describe/rows/upsert; query, queryAll and ``nextRecordsUrl`` paging; SOSL search; limits; sObject
@@ -15,7 +15,11 @@ Collections (``/composite/sobjects``); Composite (``/composite``); invocable flo
 Emulator endpoints (``/__emulator``): ``GET health``; ``GET requests[?kind=api,login,control|all][&api=1]``
 (entries ``{method, path, query, status, time, duration_ms, api, kind}``; ``api`` = counted against the limit);
 ``POST reset-log``; ``POST expire-sessions``; ``GET|POST faults`` (``{"latency", "unavailable_for",
-"limit_exceeded_for", "include_logins"}``, see ``sfemu.faults``); ``POST reset-faults``.
+"limit_exceeded_for", "invalid_session_for", "include_logins"}``, see ``sfemu.faults``); ``POST reset-faults``;
+``GET|POST hidden-fields`` (``{"Task": ["Call_Result__c"]}``: those fields answer ``INVALID_FIELD`` as without
+field-level access; ``{}`` shows them again).
+
+Sessions end after ``--session-timeout`` seconds without a request (2 h by default, as in Salesforce).
 
 Deviation: ``RecordType`` is queryable and describable but left out of describe global (``GET /sobjects``).
 

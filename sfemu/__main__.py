@@ -10,7 +10,7 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 from sfemu.app import create_app
-from sfemu.auth import Credentials
+from sfemu.auth import DEFAULT_SESSION_TIMEOUT, Credentials
 from sfemu.seed import SEEDS
 from sfemu.state import DEFAULT_API_LIMIT
 from switchboard.serve import serve_until_stopped
@@ -37,8 +37,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="API requests answer 503 SERVER_UNAVAILABLE for this long after start")
     faults.add_argument("--limit-exceeded-for", type=float, default=0.0, metavar="SECONDS",
                         help="API requests answer 403 REQUEST_LIMIT_EXCEEDED for this long after start")
+    faults.add_argument("--invalid-session-for", type=float, default=0.0, metavar="SECONDS",
+                        help="API requests answer 401 INVALID_SESSION_ID for this long after start, even with "
+                             "fresh tokens")
     faults.add_argument("--faults-include-logins", action="store_true",
                         help="latency and the outage also hit SOAP login and the OAuth token endpoint")
+    parser.add_argument("--session-timeout", type=float, default=DEFAULT_SESSION_TIMEOUT, metavar="SECONDS",
+                        help="a session ends after this long without a request (Salesforce's default: 2 h)")
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
 
@@ -52,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         jwt_consumer_key=args.jwt_consumer_key)
     app = create_app(args.seed, latency=args.latency, api_limit=args.api_limit, credentials=credentials,
                      flows=args.flows, unavailable_for=args.unavailable_for,
-                     limit_exceeded_for=args.limit_exceeded_for, faults_include_logins=args.faults_include_logins)
+                     limit_exceeded_for=args.limit_exceeded_for, invalid_session_for=args.invalid_session_for,
+                     faults_include_logins=args.faults_include_logins, session_timeout=args.session_timeout)
     server = make_server(args.host, args.port, app, threaded=True)
     serve_until_stopped(server, "sfemu", args.host)
     return 0

@@ -25,13 +25,14 @@ def is_subrequest() -> bool:
 
 
 def authenticate_and_count() -> None:
-    """``before_request`` of the data blueprints: 401 without a live session, 403 over the limit, else count one."""
+    """``before_request`` of the data blueprints: 401 without a live session (or while the invalid-session fault
+    refuses every one), 403 over the limit, else count one."""
     if is_subrequest():
         g.sf_session = request.environ[SUBREQUEST_SESSION]
         return
     state = get_state()
     session = state.sessions.check(request.headers.get("Authorization"))
-    if session is None:
+    if session is None or state.faults.sessions_refused():
         raise invalid_session()
     g.sf_session = session
     if state.faults.limit_exceeded():

@@ -22,7 +22,7 @@ from sfemu import (
     routes_flows,
 )
 from sfemu.api_guard import is_subrequest
-from sfemu.auth import Credentials
+from sfemu.auth import DEFAULT_SESSION_TIMEOUT, Credentials
 from sfemu.errors import ApiError
 from sfemu.flow_rules import FlowSet, load_flows
 from sfemu.gate import admit, request_kind
@@ -39,13 +39,15 @@ def create_app(
     seed: str | None = "demo", *, latency: float = 0, api_limit: int = DEFAULT_API_LIMIT,
     credentials: Credentials | None = None, store: Store | None = None,
     flows: str | Path | Mapping[str, Any] | FlowSet | None = None, jwt_public_key: str | None = None,
-    unavailable_for: float = 0, limit_exceeded_for: float = 0, faults_include_logins: bool = False,
+    unavailable_for: float = 0, limit_exceeded_for: float = 0, invalid_session_for: float = 0,
+    faults_include_logins: bool = False, session_timeout: float = DEFAULT_SESSION_TIMEOUT,
 ) -> Flask:
     """A Salesforce-compatible REST emulator app, seeded with ``seed`` ("demo", "large", "empty" or None).
 
     ``flows`` is a rules file path ("demo" for ``sfemu/flows/demo.yaml``) or a parsed mapping;
     ``jwt_public_key`` the connected app's PEM public key or certificate for the JWT bearer flow;
-    ``unavailable_for`` / ``limit_exceeded_for`` open fault windows (seconds) from the start.
+    ``unavailable_for`` / ``limit_exceeded_for`` / ``invalid_session_for`` open fault windows (seconds) from the
+    start; ``session_timeout`` is how long a session lives without a request (seconds, 2 h by default).
     """
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -55,7 +57,8 @@ def create_app(
     store = store or Store()
     user_id = apply_seed(store, seed, credentials)
     config = EmulatorConfig(latency, api_limit, unavailable_for=unavailable_for,
-                            limit_exceeded_for=limit_exceeded_for, faults_include_logins=faults_include_logins)
+                            limit_exceeded_for=limit_exceeded_for, invalid_session_for=invalid_session_for,
+                            faults_include_logins=faults_include_logins, session_timeout=session_timeout)
     app.extensions["sfemu"] = EmulatorState(store, credentials, config, user_id, load_flows(flows))
     for module in (routes_auth, routes_data, routes_collections, routes_composite, routes_flows, routes_control):
         app.register_blueprint(module.bp)

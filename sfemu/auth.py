@@ -10,6 +10,7 @@ import secrets
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -17,6 +18,7 @@ from xml.sax.saxutils import escape
 logger = logging.getLogger(__name__)
 
 ORG_ID = "00D5g000004DEMO"
+DEFAULT_SESSION_TIMEOUT = 2 * 3600.0
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
 
@@ -59,11 +61,16 @@ class Session:
 
 
 class SessionRegistry:
-    """Issues and checks access tokens; expiring kills existing tokens only (new logins still work)."""
+    """Issues and checks access tokens. A session ends after ``timeout`` seconds without a request (Salesforce's
+    session timeout, 2 hours by default; each request extends it); expiring kills existing tokens only (new
+    logins still work)."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float = DEFAULT_SESSION_TIMEOUT, clock: Callable[[], float] = time.monotonic) -> None:
         self._sessions: dict[str, Session] = {}
+        self._last_used: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._clock = clock
+        self.timeout = timeout
         self.logins = 0
 
     def issue(self, user_id: str) -> Session:
@@ -71,24 +78,36 @@ class SessionRegistry:
         session = Session(f"{ORG_ID}!AQ{secrets.token_urlsafe(48)}", user_id, time.time())
         with self._lock:
             self._sessions[session.token] = session
+            self._last_used[session.token] = self._clock()
             self.logins += 1
         return session
 
     def check(self, authorization: str | None) -> Session | None:
-        """The live session named by an ``Authorization: Bearer <token>`` header, else None."""
+        """The live session named by an ``Authorization: Bearer <token>`` header (now used again), else None."""
         if not authorization:
             return None
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() not in ("bearer", "oauth"):
             return None
+        token = token.strip()
+        now = self._clock()
         with self._lock:
-            return self._sessions.get(token.strip())
+            session = self._sessions.get(token)
+            if session is None:
+                return None
+            if now - self._last_used[token] > self.timeout:
+                del self._sessions[token], self._last_used[token]
+                logger.info("session of %s timed out", session.user_id)
+                return None
+            self._last_used[token] = now
+            return session
 
     def expire_all(self) -> int:
         """Invalidate every issued session; returns how many there were."""
         with self._lock:
             n = len(self._sessions)
             self._sessions.clear()
+            self._last_used.clear()
         return n
 
 

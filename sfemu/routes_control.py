@@ -1,4 +1,5 @@
-"""The emulator's own endpoints under ``/__emulator``: health, request log, session expiry and fault switches."""
+"""The emulator's own endpoints under ``/__emulator``: health, request log, session expiry, fault switches and
+hidden fields."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def reset_log() -> tuple[str, int]:
 
 @bp.post("/expire-sessions")
 def expire_sessions() -> Response:
-    """Invalidate every issued session (new logins keep working), as a 2-hour timeout would."""
+    """Invalidate every issued session now (new logins keep working), as the session timeout would."""
     return jsonify({"expired": get_state().sessions.expire_all()})
 
 
@@ -59,8 +60,9 @@ def faults() -> Response:
 
 @bp.post("/faults")
 def set_faults() -> Response | tuple[Response, int]:
-    """Switch faults: a JSON object with any of ``latency``, ``unavailable_for``, ``limit_exceeded_for`` (seconds)
-    and ``include_logins`` (bool); 200 with the resulting switches, 400 for a bad body."""
+    """Switch faults: a JSON object with any of ``latency``, ``unavailable_for``, ``limit_exceeded_for``,
+    ``invalid_session_for`` (seconds) and ``include_logins`` (bool); 200 with the resulting switches, 400 for a
+    bad body."""
     body = request.get_json(silent=True)
     try:
         get_state().faults.update(body if body is not None else "not json")  # type: ignore[arg-type]
@@ -75,3 +77,20 @@ def reset_faults() -> Response:
     state = get_state()
     state.faults.reset()
     return jsonify(state.faults.as_dict())
+
+
+@bp.get("/hidden-fields")
+def hidden_fields() -> Response:
+    """The fields hidden from the API, by object."""
+    return jsonify(get_state().store.hidden_fields)
+
+
+@bp.post("/hidden-fields")
+def set_hidden_fields() -> Response | tuple[Response, int]:
+    """Hide fields from the API as missing field-level access would (``{"Task": ["Call_Result__c"]}``; ``{}``
+    shows them all again): 200 with the hidden fields, 400 for a bad body."""
+    body = request.get_json(silent=True)
+    try:
+        return jsonify(get_state().store.hide_fields(body if body is not None else "not json"))  # type: ignore[arg-type]
+    except ValueError as exc:
+        return jsonify({"error": str(exc)}), 400

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app
 
-from sfemu.auth import Credentials, SessionRegistry
+from sfemu.auth import DEFAULT_SESSION_TIMEOUT, Credentials, SessionRegistry
 from sfemu.faults import Faults
 from sfemu.flow_rules import FlowSet
 from sfemu.store import Store
@@ -30,7 +30,9 @@ class EmulatorConfig:
     request_log_size: int = 10000
     unavailable_for: float = 0.0
     limit_exceeded_for: float = 0.0
+    invalid_session_for: float = 0.0
     faults_include_logins: bool = False
+    session_timeout: float = DEFAULT_SESSION_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,9 @@ class EmulatorState:
         self.flows = flows or FlowSet()
         self.faults = Faults(latency=config.latency, unavailable_for=config.unavailable_for,
                              limit_exceeded_for=config.limit_exceeded_for,
+                             invalid_session_for=config.invalid_session_for,
                              include_logins=config.faults_include_logins)
-        self.sessions = SessionRegistry()
+        self.sessions = SessionRegistry(config.session_timeout)
         self.usage = ApiUsage(config.api_limit)
         self.log = RequestLog(config.request_log_size)
         self.cursors = QueryCursors()

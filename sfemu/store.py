@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -11,7 +12,7 @@ from typing import Any
 
 from sfemu.errors import ApiError, not_found, read_only_fields
 from sfemu.ids import IdGenerator, key_prefix, normalize_id
-from sfemu.schema import FieldDef, ObjectDef, Record, find_object, standard_objects
+from sfemu.schema import SYSTEM_FIELDS, FieldDef, ObjectDef, Record, find_object, standard_objects
 from sfemu.values import canonical_value, format_datetime
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class Store:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.objects: dict[str, ObjectDef] = dict(objects if objects is not None else standard_objects())
+        self._all_objects = dict(self.objects)
+        self.hidden_fields: dict[str, list[str]] = {}
         self.ids = ids or IdGenerator()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.lock = threading.RLock()
@@ -64,6 +67,34 @@ class Store:
         if obj is None:
             raise not_found()
         return obj
+
+    def hide_fields(self, hidden: Mapping[str, Any]) -> dict[str, list[str]]:
+        """Make these fields (``{"Task": ["Call_Result__c"]}``) unknown to the API, as for a user without
+        field-level access or an org without the field; replaces the previous set, ``{}`` shows every field.
+        ValueError for unknown objects or fields, system fields and required fields (nothing changes then)."""
+        if not isinstance(hidden, Mapping):
+            raise ValueError("the body must be a JSON object of object name -> list of field names")
+        resolved: dict[str, list[str]] = {}
+        for name, fields in hidden.items():
+            obj = find_object(self._all_objects, str(name))
+            if obj is None:
+                raise ValueError(f"unknown object {name!r}")
+            if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+                raise ValueError(f"{obj.name}: give a list of field names")
+            for field_name in fields:
+                fd = obj.field(field_name)
+                if fd is None:
+                    raise ValueError(f"unknown field {obj.name}.{field_name}")
+                if fd.name in SYSTEM_FIELDS or fd.required:
+                    raise ValueError(f"{obj.name}.{fd.name} is always accessible")
+                resolved.setdefault(obj.name, []).append(fd.name)
+        with self.lock:
+            self.objects = {
+                n: dataclasses.replace(o, fields=tuple(f for f in o.fields if f.name not in resolved[n]))
+                if n in resolved else o for n, o in self._all_objects.items()}
+            self.hidden_fields = resolved
+        logger.info("hidden fields now %s", resolved)
+        return resolved
 
     # reads ----------------------------------------------------------------------------------------
     def records(self, sobject: str, *, include_deleted: bool = False) -> list[Record]:
