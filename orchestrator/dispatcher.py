@@ -32,7 +32,8 @@ class Dispatcher:
     """Acts on each change: notify the agent, enqueue jobs, tell plugins."""
 
     def __init__(self, notifier: Notifier, jobs: JobQueue, pm: pluggy.PluginManager, hook_timeout: float = 2.0,
-                 *, ami: Callable[[dict[str, Any]], Awaitable[Any]] | None = None, live: LiveCalls | None = None):
+                 *, ami: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
+                 live: LiveCalls | None = None) -> None:
         self.notifier = notifier
         self.jobs = jobs
         self.pm = pm

@@ -168,6 +168,17 @@ class ContactChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RouteRequested(Event):
+    """An inbound call reached the routing hand-off (ARI StasisStart of ``Stasis(app,route,QUEUE)``)."""
+
+    channel_id: str
+    caller_number: str
+    caller_name: str
+    dialed: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
 class ResyncStarted(Event):
     """A resync from Asterisk begins: what follows is a full snapshot."""
 
@@ -194,6 +205,19 @@ class QueueEntryListed(Event):
     caller_name: str
     position: int
     wait: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContactListed(Event):
+    """An agent's SIP registration reported by a resync (a PJSIPShowContacts ContactList item)."""
+
+    agent: str
+    reachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncAborted(Event):
+    """A resync could not finish (a listing failed or AMI went away): nothing is diffed."""
 
 
 @dataclass(frozen=True, slots=True)

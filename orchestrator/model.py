@@ -132,6 +132,17 @@ class AgentPresence:
         }
 
 
+@dataclass
+class ResyncWindow:
+    """What a running resync has reported so far, and what happened live meanwhile."""
+
+    channels: set[str] = field(default_factory=set)  # uniqueids listed or created live
+    gone: set[str] = field(default_factory=set)  # uniqueids hung up live: a later listing of them is stale
+    members: set[tuple[str, str]] = field(default_factory=set)  # (agent, queue)
+    devices: set[str] = field(default_factory=set)  # agents whose device state was reported
+    contacts: set[str] = field(default_factory=set)  # agents whose registration was reported
+
+
 def iso(ts: float | None) -> str | None:
     """An epoch time as ISO 8601 UTC, or None."""
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
@@ -149,8 +160,7 @@ class Model:
         self.channel_names: dict[str, str] = {}  # uniqueid -> channel name
         self.first_seen: dict[str, float] = {}  # linkedid -> time its first channel appeared
         self.agents: dict[str, AgentPresence] = {}
-        self._seen_channels: set[str] | None = None
-        self._seen_members: set[tuple[str, str]] | None = None
+        self._resync: ResyncWindow | None = None  # set between ResyncStarted and ResyncCompleted
 
     # -- public -------------------------------------------------------------------------------------
     def apply(self, event: ev.Event) -> list[Change]:
@@ -184,14 +194,18 @@ class Model:
 
     # -- channels -----------------------------------------------------------------------------------
     def _on_ChannelCreated(self, e: ev.ChannelCreated) -> list[Change]:
+        if self._resync is not None:  # created after the listing: not vanished
+            self._resync.channels.add(e.uniqueid)
         self.channels[e.uniqueid] = e.linkedid
         self.channel_names[e.uniqueid] = e.channel
         self.first_seen.setdefault(e.linkedid, e.at)
         return []
 
     def _on_ChannelListed(self, e: ev.ChannelListed) -> list[Change]:
-        if self._seen_channels is not None:
-            self._seen_channels.add(e.uniqueid)
+        if self._resync is not None:
+            if e.uniqueid in self._resync.gone:
+                return []
+            self._resync.channels.add(e.uniqueid)
         if e.uniqueid not in self.channels:
             self.channels[e.uniqueid] = e.linkedid
             self.channel_names[e.uniqueid] = e.channel
@@ -199,6 +213,8 @@ class Model:
         return []
 
     def _on_ChannelHungUp(self, e: ev.ChannelHungUp) -> list[Change]:
+        if self._resync is not None:
+            self._resync.gone.add(e.uniqueid)
         linkedid = self.channels.pop(e.uniqueid, e.linkedid)
         self.channel_names.pop(e.uniqueid, None)
         if any(lid == linkedid for lid in self.channels.values()):
@@ -247,6 +263,8 @@ class Model:
         return []
 
     def _on_QueueEntryListed(self, e: ev.QueueEntryListed) -> list[Change]:
+        if self._resync is not None and e.uniqueid in self._resync.gone:
+            return []
         linkedid = self.channels.get(e.uniqueid, e.uniqueid)
         if linkedid not in self.calls:
             joined = e.at - e.wait
@@ -315,12 +333,16 @@ class Model:
         return [] if after == before else [AgentChanged(presence.name, after)]
 
     def _on_DeviceStateChanged(self, e: ev.DeviceStateChanged) -> list[Change]:
+        if self._resync is not None:
+            self._resync.devices.add(e.agent)
         presence = self.agent(e.agent)
         before = presence.view()
         presence.device_state = e.state
         return self._changed(presence, before)
 
     def _on_ContactChanged(self, e: ev.ContactChanged) -> list[Change]:
+        if self._resync is not None:
+            self._resync.contacts.add(e.agent)
         presence = self.agent(e.agent)
         before = presence.view()
         presence.registered = e.reachable
@@ -343,8 +365,8 @@ class Model:
         return changes
 
     def _on_QueueMemberUpdated(self, e: ev.QueueMemberUpdated) -> list[Change]:
-        if self._seen_members is not None:
-            self._seen_members.add((e.agent, e.queue))
+        if self._resync is not None:
+            self._resync.members.add((e.agent, e.queue))
         presence = self.agent(e.agent)
         before = presence.view()
         presence.queues[e.queue] = Membership(e.paused, e.paused_reason, e.in_call, e.calls_taken)
@@ -358,20 +380,42 @@ class Model:
 
     # -- resync: a full snapshot, then diff (expired = held - reported) ----------------------------------
     def _on_ResyncStarted(self, e: ev.ResyncStarted) -> list[Change]:
-        self._seen_channels, self._seen_members = set(), set()
+        self._resync = ResyncWindow()
         return []
 
+    def _on_ResyncAborted(self, e: ev.ResyncAborted) -> list[Change]:
+        self._resync = None  # an incomplete snapshot proves nothing gone
+        return []
+
+    def _on_ContactListed(self, e: ev.ContactListed) -> list[Change]:
+        if self._resync is not None:
+            if e.agent in self._resync.contacts and self.agent(e.agent).registered:
+                return []  # another contact of this agent is already reachable
+            self._resync.contacts.add(e.agent)
+        return self._on_ContactChanged(ev.ContactChanged(e.at, e.agent, e.reachable))
+
     def _on_ResyncCompleted(self, e: ev.ResyncCompleted) -> list[Change]:
-        seen_channels, seen_members = self._seen_channels or set(), self._seen_members or set()
-        self._seen_channels = self._seen_members = None
+        seen, self._resync = self._resync, None
+        if seen is None:
+            return []
         changes: list[Change] = []
-        for uniqueid in sorted(set(self.channels) - seen_channels):
+        for uniqueid in sorted(set(self.channels) - seen.channels):
             changes += self._on_ChannelHungUp(ev.ChannelHungUp(e.at, uniqueid, self.channels[uniqueid], "", 0))
         # calls whose channels all vanished while we were away
         for linkedid in sorted(set(self.calls) - set(self.channels.values())):
             changes += self._end(self.calls.pop(linkedid), e.at)
+        unregistered = []
         for presence in list(self.agents.values()):
+            before = presence.view()
             for queue in sorted(set(presence.queues)):
-                if (presence.name, queue) not in seen_members:
-                    changes += self._on_QueueMemberRemoved(ev.QueueMemberRemoved(e.at, queue, presence.name))
+                if (presence.name, queue) not in seen.members:
+                    presence.queues.pop(queue)
+            if presence.name not in seen.devices:  # Asterisk no longer knows the device
+                presence.device_state = "unavailable"
+            if presence.name not in seen.contacts and presence.registered is not False:
+                presence.registered = False  # no contact listed: the phone unregistered while we were away
+                unregistered.append(presence.name)
+            changes += self._changed(presence, before)
+        for agent in unregistered:
+            changes += self._legs_lost(agent)
         return changes

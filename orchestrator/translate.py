@@ -1,4 +1,4 @@
-"""The one place that reads raw AMI messages: a table from AMI event names to event builders."""
+"""The one place that reads raw AMI and ARI messages: tables from event names to event builders."""
 
 from __future__ import annotations
 
@@ -108,12 +108,25 @@ def _device(msg: Mapping[str, Any], at: float) -> ev.Event | None:
     return ev.DeviceStateChanged(at, agent, DEVICE_STATE_MAP.get(_req(msg, "State"), "unknown"))
 
 
+# Contact states (ContactStatus' ContactStatus, ContactList's Status) in which the agent is registered.
+REACHABLE_CONTACT = frozenset({"Created", "Reachable", "Updated", "NonQualified"})
+
+
 def _contact(msg: Mapping[str, Any], at: float) -> ev.Event | None:
     aor = str(msg.get("AOR") or "")
     status = str(msg.get("ContactStatus") or "")
     if not aor or not status:
         return None
-    return ev.ContactChanged(at, aor, status in {"Created", "Reachable", "Updated", "NonQualified"})
+    return ev.ContactChanged(at, aor, status in REACHABLE_CONTACT)
+
+
+def _contact_listed(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    """A PJSIPShowContacts item: ``ObjectName`` is ``<aor>;@<hash>``, ``Status`` its reachability."""
+    aor = str(msg.get("ObjectName") or "").partition(";@")[0] or str(msg.get("Endpoint") or "")
+    status = str(msg.get("Status") or "")
+    if not aor or not status:
+        return None
+    return ev.ContactListed(at, aor, status in REACHABLE_CONTACT)
 
 
 def _agent_event(cls: type, *fields: str) -> Builder:
@@ -183,6 +196,7 @@ TABLE: dict[str, Builder] = {
     "QueueMemberRemoved": lambda m, at: (
         ev.QueueMemberRemoved(at, _req(m, "Queue"), a) if (a := _agent(m)) else None),
     "ContactStatus": _contact,
+    "ContactList": _contact_listed,  # PJSIPShowContacts list item
     "CoreShowChannel": lambda m, at: ev.ChannelListed(
         at, _req(m, "Uniqueid"), _req(m, "Linkedid"), _req(m, "Channel"),
         _callerid(m, "CallerIDNum"), _callerid(m, "CallerIDName"), _duration(m.get("Duration"))),
@@ -208,6 +222,29 @@ def translate(msg: Mapping[str, Any], at: float) -> ev.Event | None:
     if builder is None:
         return None
     return builder(msg, at)
+
+
+def _route_requested(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    args = msg.get("args") or []
+    if not args or args[0] != "route":
+        return None
+    channel = msg.get("channel") or {}
+    caller = channel.get("caller") or {}
+    return ev.RouteRequested(at, _req(channel, "id"), str(caller.get("number") or ""),
+                             str(caller.get("name") or ""), str((channel.get("dialplan") or {}).get("exten") or ""),
+                             str(args[1]) if len(args) > 1 else "")
+
+
+# ARI's events (JSON objects keyed by "type"): the same one-table idea as AMI's.
+ARI_TABLE: dict[str, Builder] = {
+    "StasisStart": _route_requested,
+}
+
+
+def translate_ari(message: Mapping[str, Any], at: float) -> ev.Event | None:
+    """The event for one ARI message, or None when Switchboard does not use it; raises MalformedFrame."""
+    builder = ARI_TABLE.get(str(message.get("type") or ""))
+    return builder(message, at) if builder is not None else None
 
 
 def translate_or_skip(msg: Mapping[str, Any], at: float) -> ev.Event | None:

@@ -1,14 +1,16 @@
 """Record AMI streams from the real Asterisk (the project's asterisk-conf/) into tests/fixtures/ami/.
 
 Scenarios: a queue call answered by an agent (SIPp UAS auto-answers) and hung up by the customer;
-a call abandoned while waiting (no member answers); an agent who does not answer (SIPp refuses).
+a call abandoned while waiting (no member answers); an agent who does not answer (SIPp refuses);
+the answers of the resync listings (RESYNC_ACTIONS) with a caller waiting and agent2 registered.
 Each line of a fixture is JSON: {"t": seconds since start, "raw": "Key: Value\\r\\n..."}.
-Run: .venv/bin/python scripts/record_ami_fixtures.py
+Run: .venv/bin/python scripts/record_ami_fixtures.py [scenario ...]   (default: all)
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import socket
 import subprocess
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from panoramisk import Manager
 
+from orchestrator.ami import RESYNC_ACTIONS
 from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
 from switchboard.democall import caller_id
 from switchboard.net import free_port, free_port_range
@@ -39,14 +42,41 @@ Content-Length: 0
   <recv request="ACK" />
 </scenario>
 """
+# agent2 registers (digest auth: a first REGISTER draws the 401) and stays registered while lists are recorded.
+def _register(cseq: int, auth: bool) -> str:
+    credentials = "[authentication username=agent2 password=fixture]\n" if auth else ""
+    return f"""  <send retrans="500"><![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:agent2@[remote_ip]>;tag=[pid]reg[call_number]
+To: <sip:agent2@[remote_ip]>
+Call-ID: [call_id]
+CSeq: {cseq} REGISTER
+Contact: <sip:agent2@[local_ip]:[local_port]>
+{credentials}Max-Forwards: 70
+Expires: 300
+Content-Length: 0
+
+]]></send>
+"""
+
+
+SIPP_REGISTER = "".join([
+    '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="register">\n', _register(1, auth=False),
+    '  <recv response="401" auth="true" />\n', _register(2, auth=True),
+    '  <recv response="200" />\n  <pause milliseconds="30000" />\n</scenario>\n'])
 
 
 def agents_conf(port: int) -> str:
-    """One agent whose contact is a SIPp process on ``port`` (UDP, no WebRTC)."""
+    """agent1, whose contact is a SIPp process on ``port`` (UDP, no WebRTC), and agent2, who registers."""
+    agent2_cred = hashlib.md5(b"agent2:switchboard:fixture").hexdigest()
     return (f"[agent1](sb-agent-endpoint)\nauth = agent1\naors = agent1\ntransport = transport-udp\nwebrtc = no\n"
             f"allow = ulaw\ncallerid = \"Agent One\" <agent1>\n[agent1](sb-agent-auth)\nusername = agent1\n"
             f"md5_cred = 00000000000000000000000000000000\n[agent1](sb-agent-aor)\n"
-            f"contact = sip:agent1@127.0.0.1:{port}\n")
+            f"contact = sip:agent1@127.0.0.1:{port}\n"
+            f"[agent2](sb-agent-endpoint)\nauth = agent2\naors = agent2\ntransport = transport-udp\nwebrtc = no\n"
+            f"allow = ulaw\n[agent2](sb-agent-auth)\nusername = agent2\nmd5_cred = {agent2_cred}\n"
+            f"[agent2](sb-agent-aor)\n")
 
 
 def raw(msg: dict) -> str:
@@ -82,8 +112,36 @@ async def scenario(inst: AsteriskInstance, name: str, sipp: list[str] | None, ho
     print(f"{name}: {len(frames)} frames")
 
 
+async def resync_lists(inst: AsteriskInstance) -> None:
+    """Record the resync listings' answers while a caller waits in cs-fi and agent2 is registered."""
+    frames: list[dict] = []
+    t0 = time.time()
+    script = Path("/tmp/sb-sipp-register.xml")
+    script.write_text(SIPP_REGISTER)
+    proc = subprocess.Popen(["sipp", "-sf", str(script), "-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM)),
+                             "-m", "1", "-nostdin", f"127.0.0.1:{inst.ports.sip_udp}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    m = Manager(host="127.0.0.1", port=inst.ports.ami, username="switchboard", secret="fixture", ping_delay=0)
+    await m.connect()
+    await m.send_action({"Action": "Originate", "Channel": "Local/+35891000002@from-trunk",
+                         "Context": "sb-demo-caller", "Exten": "s", "Priority": "1",
+                         "CallerID": caller_id("+46701234567", "Waiting Caller"), "Async": "true"})
+    await asyncio.sleep(2)
+    for action in RESYNC_ACTIONS:
+        response = await m.send_action({"Action": action})
+        for msg in response if isinstance(response, list) else [response]:
+            frames.append({"t": round(time.time() - t0, 3), "raw": raw(dict(msg))})
+    await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/.*;1$/"})
+    await asyncio.sleep(0.5)
+    m.close()
+    proc.terminate()
+    proc.wait()
+    (OUT / "resync_lists.jsonl").write_text("".join(json.dumps(f) + "\n" for f in frames))
+    print(f"resync_lists: {len(frames)} frames")
+
+
 def main() -> None:
-    """Record every scenario."""
+    """Record the scenarios named on the command line (default: all)."""
     OUT.mkdir(parents=True, exist_ok=True)
     agent_port = free_port(socket.SOCK_DGRAM)
     inst = AsteriskInstance(ensure_chroot(), "fixtures", AsteriskPorts(
@@ -98,12 +156,18 @@ def main() -> None:
     refuse = Path("/tmp/sb-sipp-refuse.xml")
     refuse.write_text(SIPP_REFUSE)
     base = ["sipp", "-i", "127.0.0.1", "-p", str(agent_port), "-nostdin"]
+    scenarios = {
+        "answered_call": lambda: scenario(inst, "answered_call", ["sipp", "-sn", "uas", *base[1:]], 4),
+        "abandoned_call": lambda: scenario(inst, "abandoned_call", None, 3),
+        "agent_refused": lambda: scenario(inst, "agent_refused", ["sipp", "-sf", str(refuse), *base[1:]], 3),
+        "hostile_callerid": lambda: scenario(inst, "hostile_callerid", ["sipp", "-sn", "uas", *base[1:]], 3,
+                                             number="+358401234567",
+                                             cname="Evil\" <script>alert(1)</script> {x} [y] ~*?"),
+        "resync_lists": lambda: resync_lists(inst),
+    }
     try:
-        asyncio.run(scenario(inst, "answered_call", ["sipp", "-sn", "uas", *base[1:]], 4))
-        asyncio.run(scenario(inst, "abandoned_call", None, 3))
-        asyncio.run(scenario(inst, "agent_refused", ["sipp", "-sf", str(refuse), *base[1:]], 3))
-        asyncio.run(scenario(inst, "hostile_callerid", ["sipp", "-sn", "uas", *base[1:]], 3,
-                             number="+358401234567", cname="Evil\" <script>alert(1)</script> {x} [y] ~*?"))
+        for name in sys.argv[1:] or scenarios:
+            asyncio.run(scenarios[name]())
     finally:
         subprocess.run(["pkill", "-f", "--", f"-p {agent_port}"], check=False)
         inst.stop()

@@ -145,3 +145,80 @@ def test_given_a_waiting_caller_then_a_fresh_orchestrator_resyncs_it_and_ends_it
     assert ended[0]["disposition"] == "not answered"
     assert ended[0]["queue_label"] == "Customer Service FI"
     assert ended[0]["wait_seconds"] >= 1
+
+
+def ami_sessions(asterisk) -> set[str]:
+    """The file descriptors of the AMI sessions connected now (``manager show connected``)."""
+    rows = asterisk.cli("manager show connected").stdout.splitlines()
+    return {row.split()[4] for row in rows if row.split()[:1] == ["switchboard"]}
+
+
+async def until(predicate, timeout: float = 10) -> None:
+    """Wait until ``predicate()`` is true (poll); fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def test_given_a_dropped_ami_session_then_after_reconnecting_the_call_that_ended_meanwhile_ends_once(
+        asterisk, redis_url):
+    from orchestrator.jobs import JobQueue
+
+    async def scenario():
+        m = await ami(asterisk)
+        own_sessions = ami_sessions(asterisk)
+        joined: dict[str, dict] = {}
+        m.register_event("QueueCallerJoin", lambda _m, msg: joined.setdefault(msg["CallerIDNum"], dict(msg)))
+        for number, name in (("+46701110001", "Stays Waiting"), ("+46701110002", "Hangs Up Meanwhile")):
+            await m.send_action({"Action": "Originate", "Channel": "Local/+35891000002@from-trunk",
+                                 "Context": "sb-demo-caller", "Exten": "s", "Priority": "1",
+                                 "CallerID": caller_id(number, name), "Async": "true"})
+        await until(lambda: len(joined) == 2)
+
+        model = Model({"cs-fi": "Customer Service FI"})
+        applied: list[tuple[ev.Event, list]] = []
+        jobs = JobQueue(redis_url, f"resync-test-{time.monotonic_ns()}")
+
+        async def sink(event: ev.Event) -> None:
+            changes = model.apply(event)
+            applied.append((event, changes))
+            for change in changes:
+                if isinstance(change, CallEnded):
+                    await jobs.call_ended(change.summary)
+
+        def completed() -> int:
+            return sum(isinstance(e, ev.ResyncCompleted) for e, _ in applied)
+
+        conn = AmiConnection("127.0.0.1", asterisk.ports.ami, "switchboard", asterisk.creds.ami_secret, sink,
+                             reconnect_timeout=3)
+        await conn.connect()
+        await until(lambda: completed() == 1)
+        held_before = sorted(c.caller_number for c in model.calls.values())
+        [session] = ami_sessions(asterisk) - own_sessions
+        asterisk.cli(f"manager kick session {session}")
+        await until(lambda: not conn.booted.is_set())  # the orchestrator's session is gone
+        gone = joined["+46701110002"]
+        await m.send_action({"Action": "Hangup", "Channel": gone["Channel"]})  # nobody watching now
+        await until(lambda: completed() == 2, timeout=15)  # reconnected and resynced
+        held_after = sorted(c.caller_number for c in model.calls.values())
+        ended_by_resync = [c.summary for e, changes in applied if isinstance(e, ev.ResyncCompleted)
+                           for c in changes if isinstance(c, CallEnded)]
+
+        await m.send_action({"Action": "Hangup", "Channel": joined["+46701110001"]["Channel"]})
+        await until(lambda: not model.calls)
+        ended = [c.summary for _, changes in applied for c in changes if isinstance(c, CallEnded)]
+        job_ids = sorted(jobs.queue.job_ids)
+        conn.close()
+        await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/.*;1$/"})
+        m.close()
+        return held_before, held_after, ended_by_resync, ended, job_ids, gone["Linkedid"]
+
+    held_before, held_after, ended_by_resync, ended, job_ids, gone_id = asyncio.run(scenario())
+    assert held_before == ["+46701110001", "+46701110002"]
+    assert held_after == ["+46701110001"]
+    assert [(s["call_id"], s["caller_name"], s["disposition"]) for s in ended_by_resync] == \
+        [(gone_id, "Hangs Up Meanwhile", "not answered")]
+    assert ended_by_resync[0]["queue_label"] == "Customer Service FI"
+    assert [s["caller_number"] for s in ended] == ["+46701110002", "+46701110001"]  # one each, no false ones
+    assert len(job_ids) == 2 and len({s["call_id"] for s in ended}) == 2

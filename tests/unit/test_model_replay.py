@@ -22,6 +22,14 @@ def replay(name: str, model: Model | None = None) -> tuple[Model, list]:
     return model, changes
 
 
+def waiting_caller(model: Model, member: str = "agent1") -> Model:
+    """A caller l1 (channel u1) waiting in cs-en, and ``member`` a member of cs-en."""
+    model.apply(ev.ChannelCreated(1, "u1", "l1", "PJSIP/trunk-1", "+3584000", ""))
+    model.apply(ev.CallerJoinedQueue(1, "cs-en", "u1", "l1", "+3584000", "", 1))
+    model.apply(ev.QueueMemberUpdated(1, "cs-en", member, False, "", False, 0))
+    return model
+
+
 def test_given_an_answered_queue_call_then_agent_is_offered_answers_and_one_activity_ends_it():
     model, changes = replay("answered_call")
     offered = [c for c in changes if isinstance(c, CallOffered)]
@@ -106,10 +114,7 @@ def test_given_unknown_events_then_translate_ignores_them():
 
 
 def test_given_a_resync_without_a_held_call_then_the_call_ends_and_members_missing_are_removed():
-    model = Model(LABELS)
-    model.apply(ev.ChannelCreated(1, "u1", "l1", "PJSIP/trunk-1", "+3584000", ""))
-    model.apply(ev.CallerJoinedQueue(1, "cs-en", "u1", "l1", "+3584000", "", 1))
-    model.apply(ev.QueueMemberUpdated(1, "cs-en", "agent1", False, "", False, 0))
+    model = waiting_caller(Model(LABELS))
     model.apply(ev.ResyncStarted(10))
     changes = model.apply(ev.ResyncCompleted(10))
     ended = [c.summary for c in changes if isinstance(c, CallEnded)]
@@ -192,3 +197,68 @@ def test_given_a_paused_agent_then_the_members_include_keeps_them_paused_across_
     text = render_members(agents, {"dash1": {"sales"}})
     assert "member => Local/dash1@sb-agent/n,0,Dash One,PJSIP/dash1,,,1\n" in text
     assert "member => Local/agent2@sb-agent/n,0,Ben Agent,PJSIP/agent2\n" in text
+
+
+def listings(name: str = "resync_lists") -> list[tuple[float, dict[str, str]]]:
+    """The answers to the resync's list actions, recorded from the real Asterisk."""
+    return [(t, msg) for t, msg in messages(name) if "ActionID" in msg]
+
+
+def test_given_a_caller_who_joins_while_a_resync_runs_then_the_call_is_kept_not_ended():
+    model = Model(LABELS)
+    model.apply(ev.ResyncStarted(10))  # CoreShowChannels listed nothing; the call arrives live meanwhile
+    model.apply(ev.ChannelCreated(10.01, "u1", "l1", "PJSIP/trunk-00000001", "+358401234567", ""))
+    model.apply(ev.CallerJoinedQueue(10.02, "cs-en", "u1", "l1", "+358401234567", "", 1))
+    changes = model.apply(ev.ResyncCompleted(10.05))
+    assert not any(isinstance(c, CallEnded) for c in changes)
+    assert model.calls["l1"].caller_number == "+358401234567"
+    ended = [c.summary for c in model.apply(ev.ChannelHungUp(15, "u1", "l1", "PJSIP/trunk-00000001", 16))
+             if isinstance(c, CallEnded)]
+    assert [(s["call_id"], s["disposition"], s["wait_seconds"]) for s in ended] == [("l1", "not answered", 5)]
+
+
+def test_given_a_live_hangup_before_a_stale_listing_then_the_call_ends_once_and_is_not_revived():
+    model = waiting_caller(Model(LABELS))
+    model.apply(ev.ResyncStarted(10))
+    first = model.apply(ev.ChannelHungUp(10.1, "u1", "l1", "PJSIP/trunk-1", 16))
+    model.apply(ev.ChannelListed(10.2, "u1", "l1", "PJSIP/trunk-1", "+3584000", "", 9))  # listed before it hung up
+    model.apply(ev.QueueEntryListed(10.2, "cs-en", "u1", "+3584000", "", 1, 9))
+    later = model.apply(ev.ResyncCompleted(10.3))
+    assert [c.summary["call_id"] for c in first + later if isinstance(c, CallEnded)] == ["l1"]
+    assert model.calls == {} and model.channels == {}
+
+
+def test_given_recorded_resync_listings_then_contacts_devices_members_and_waiting_callers_are_rebuilt():
+    model = Model({"cs-fi": "Customer Service FI"})
+    model.apply(ev.ContactChanged(1, "agent1", True))  # agent1's phone registered before we went away
+    model.apply(ev.ContactChanged(1, "agent3", True))
+    model.apply(ev.DeviceStateChanged(1, "agent3", "inuse"))
+    model.apply(ev.QueueMemberUpdated(1, "sales", "agent3", False, "", False, 0))
+    model.apply(ev.ResyncStarted(2))
+    changes = [c for e in translate_all(iter(listings())) for c in model.apply(e)]
+    changes += model.apply(ev.ResyncCompleted(3))
+    agents = {name: p.view() for name, p in model.agents.items()}
+    assert agents["agent2"]["registered"] is True  # its ContactList item
+    assert agents["agent2"]["device_state"] == "not_inuse"
+    assert agents["agent1"]["registered"] is False  # no contact listed: its phone unregistered meanwhile
+    assert agents["agent1"]["queues"] == ["cs-en"]
+    assert agents["agent3"] == {"agent": "agent3", "device_state": "unavailable", "registered": False,
+                                "paused": False, "queues": [], "paused_queues": []}
+    assert {c.agent for c in changes if isinstance(c, AgentChanged)} >= {"agent1", "agent2", "agent3"}
+    assert not any(isinstance(c, CallEnded) for c in changes)
+    [call] = model.calls.values()
+    assert (call.queue, call.caller_number, call.caller_name) == ("cs-fi", "+46701234567", "Waiting Caller")
+
+
+def test_given_a_contact_list_item_then_translate_reads_the_aor_and_its_reachability():
+    [(t, item)] = [(t, m) for t, m in listings() if m.get("Event") == "ContactList"]
+    assert translate(item, t) == ev.ContactListed(t, "agent2", True)
+    assert translate({**item, "Status": "Unreachable"}, t) == ev.ContactListed(t, "agent2", False)
+
+
+def test_given_an_aborted_resync_then_nothing_held_is_ended_or_removed():
+    model = waiting_caller(Model(LABELS))
+    model.apply(ev.ResyncStarted(10))
+    assert model.apply(ev.ResyncAborted(10.5)) == []
+    assert model.apply(ev.ResyncCompleted(11)) == []  # a completion without a running resync proves nothing
+    assert list(model.calls) == ["l1"] and model.agents["agent1"].view()["queues"] == ["cs-en"]
