@@ -1,17 +1,20 @@
-"""The web phone's call APIs: the agent's own call history, display numbers, and the /dial entry point."""
+"""The web phone's call APIs: the agent's own call history, display numbers, transfer targets, and the
+/dial entry point (also the page's ``tel:`` protocol handler)."""
 
 from __future__ import annotations
 
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from flask import Blueprint, Response, jsonify, redirect, request, url_for
 
 from switchboard.outbound import DisplayChoice, display_token
-from switchboard.store import CallRecord, User
+from switchboard.store import CallRecord, ServiceQueue, User
 from web.auth import current_user, login_required
 from web.context import get_settings, get_store
+from web.directory import search_agents
 from web.errors import ApiError
 
 logger = logging.getLogger(__name__)
@@ -23,9 +26,23 @@ HISTORY_LIMIT = 50
 _DIALABLE = re.compile(r"^(\+?[0-9*#]{1,32}|[A-Za-z][A-Za-z0-9._-]{0,79})$")
 
 
+# A tel: URI (RFC 3966) as a protocol handler or a link hands it over: tel:+358-40-123;ext=1;phone-context=…
+_TEL_SCHEME = re.compile(r"^\s*tel:", re.IGNORECASE)
+MAX_AGENT_TARGETS = 500
+
+
 def clean_number(raw: str) -> str:
-    """A dialable string from what a user typed or a link carried ('' when it is not dialable)."""
-    text = re.sub(r"[\s().\-/]", "", raw or "") if not re.match(r"^[A-Za-z]", (raw or "").strip()) else raw.strip()
+    """A dialable string from what a user typed or a link carried ('' when it is not dialable).
+
+    A ``tel:`` URI loses its scheme and its ``;parameters``; visual separators (spaces, ``-.()/``) go.
+    """
+    text = (raw or "").strip()
+    if _TEL_SCHEME.match(text):
+        text = unquote(_TEL_SCHEME.sub("", text).split(";", 1)[0]).strip()
+        if re.match(r"^[A-Za-z]", text):
+            return ""  # a tel: URI carries a number, never a name
+    if not re.match(r"^[A-Za-z]", text):
+        text = re.sub(r"[\s().\-/]", "", text)
     if text.startswith("00"):
         text = "+" + text[2:]
     return text if _DIALABLE.match(text) else ""
@@ -56,6 +73,14 @@ def history_entry(record: CallRecord, agent: str) -> dict[str, Any]:
     }
 
 
+def own_queues(sip_username: str) -> list[ServiceQueue]:
+    """The queues the agent ``sip_username`` is a member of, by label."""
+    for a in get_store().list_agents():
+        if a.sip_username == sip_username:
+            return sorted((m.queue for m in a.memberships), key=lambda q: q.label)
+    return []
+
+
 def display_choices(user: User) -> list[DisplayChoice]:
     """The caller IDs ``user`` may present: company number, hidden, work number, their queues' numbers."""
     settings = get_settings()
@@ -66,14 +91,24 @@ def display_choices(user: User) -> list[DisplayChoice]:
     if user.work_number:
         choices.append(DisplayChoice("work", "My work number", user.work_number,
                                      display_token(settings.secret_key, agent, "work", user.work_number)))
-    for a in get_store().list_agents():
-        if a.sip_username != agent:
-            continue
-        for m in sorted(a.memberships, key=lambda m: m.queue.label):
-            kind = f"queue:{m.queue.name}"
-            choices.append(DisplayChoice(kind, m.queue.label, m.queue.number,
-                                         display_token(settings.secret_key, agent, kind, m.queue.number)))
+    for q in own_queues(agent):
+        kind = f"queue:{q.name}"
+        choices.append(DisplayChoice(kind, q.label, q.number,
+                                     display_token(settings.secret_key, agent, kind, q.number)))
     return choices
+
+
+def transfer_targets(user: User) -> dict[str, list[dict[str, Any]]]:
+    """Where ``user`` may transfer a call by name: every queue with a number (their own first), the other agents."""
+    assert user.agent is not None
+    mine = {q.name for q in own_queues(user.agent.sip_username)}
+    queues = sorted((q for q in get_store().list_queues() if q.number),
+                    key=lambda q: (q.name not in mine, q.label.casefold()))
+    agents = search_agents("", exclude_user_id=user.id, limit=MAX_AGENT_TARGETS)
+    return {
+        "queues": [{"name": q.name, "label": q.label, "number": q.number, "mine": q.name in mine} for q in queues],
+        "agents": [{"name": a["name"], "number": a["number"], "presence": a["presence"]} for a in agents],
+    }
 
 
 @bp.get("/api/history")
@@ -99,10 +134,19 @@ def display_numbers() -> Response:
     return response
 
 
+@bp.get("/api/transfer-targets")
+@login_required
+def transfer_targets_api() -> Response:
+    """The queues and agents the agent may pick as a transfer target, each with the number it dials."""
+    response = jsonify(transfer_targets(_agent_user()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/dial")
 @login_required
 def dial() -> Any:
-    """Click-to-dial entry point: ``/dial?number=…`` opens the phone and calls (``&call=0``: only fills in)."""
+    """Click-to-dial: ``/dial?number=<number or tel: URI>`` opens the phone and calls (``call=0``: fills in)."""
     number = clean_number(request.args.get("number", ""))
     args: dict[str, str] = {"dial": number} if number else {}
     if number and request.args.get("call") == "0":

@@ -15,10 +15,15 @@ export function formatWait(totalSeconds) {
   return m < 60 ? `${m}m ${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
+// Each figure carries its column's name: at narrow widths the rows stack and show it (app.css).
+const LABELS = { 'dash-serving': 'Serving', 'dash-active': 'Active', 'dash-waiting': 'In queue',
+  'dash-wait': 'Max wait', 'dash-today': 'Today' };
+
 function cell(text, className = '') {
   const td = document.createElement('td');
   td.textContent = String(text);
   if (className) td.className = className;
+  if (LABELS[className]) td.dataset.label = LABELS[className];
   return td;
 }
 

@@ -4,12 +4,14 @@
 // only ever set with textContent.
 
 import { cleanNumber } from './core.js';
+import { userAnswered } from './screenpop.js';
 
 const $ = (id) => document.getElementById(id);
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 const DISPLAY_STORAGE = 'switchboard.displayNumber';
 const HISTORY_URL = '/api/history';
 const DISPLAY_URL = '/api/display-numbers';
+const TARGETS_URL = '/api/transfer-targets';
 
 function formatDuration(totalSeconds) {
   const s = Math.max(0, Math.floor(totalSeconds || 0));
@@ -35,6 +37,39 @@ function isTyping(target) {
   return target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA');
 }
 
+// Inputs that are not text fields: Escape there still hangs up.
+const NOT_TEXT = new Set(['button', 'checkbox', 'radio', 'submit', 'reset', 'range', 'color', 'file', 'image']);
+
+/** Whether `target` takes text (a field, a select, an editable element): its keys belong to it. */
+function isTextField(target) {
+  if (!target || !target.tagName) return false;
+  if (target.isContentEditable || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT') return true;
+  return target.tagName === 'INPUT' && !NOT_TEXT.has(String(target.type || 'text').toLowerCase());
+}
+
+/** Whether Enter on `target` already does something (a field, a button, a link, a summary). */
+function isActionable(target) {
+  if (!target || !target.tagName) return false;
+  if (isTextField(target) || target.tagName === 'INPUT') return true;
+  return Boolean(target.closest && target.closest('button, a[href], summary, [role=button], [role=option]'));
+}
+
+/** Whether a dialog is open (a modal one, or focus sits in one): Escape belongs to it, not to the call. */
+function inDialog(target) {
+  if (document.querySelector('dialog[open]')) return true;
+  return Boolean(target && target.closest && target.closest('dialog, [role=dialog]'));
+}
+
+/** Escape in a text field: clear it (its own input event follows), or leave it when already empty. */
+function escapeField(field) {
+  if (field.tagName !== 'SELECT' && !field.isContentEditable && field.value) {
+    field.value = '';
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+  } else {
+    field.blur();
+  }
+}
+
 /** Wire the dialler, history and in-call controls to `core`; returns {dial, refreshHistory}. */
 export function initDialer(core) {
   const els = {
@@ -52,6 +87,8 @@ export function initDialer(core) {
     hold: $('hold'),
     transferRow: $('transfer'),
     transferTarget: $('transfer-target'),
+    transferTargets: $('transfer-targets'),
+    transferResolved: $('transfer-resolved'),
     transferBlind: $('transfer-blind'),
     transferConsult: $('transfer-consult'),
     consultRow: $('consult'),
@@ -61,6 +98,7 @@ export function initDialer(core) {
     transferStatus: $('transfer-status'),
   };
   let choices = [];
+  let targets = []; // transfer targets by name: {kind: 'queue'|'agent', name, aliases, number, detail}
 
   // --- keypad ------------------------------------------------------------------------------------
   for (const key of KEYS) {
@@ -169,6 +207,8 @@ export function initDialer(core) {
     els.number.removeAttribute('aria-invalid');
     els.number.value = number;
     const ok = core.dial(number, { display: selectedDisplay() });
+    // The call is placed: the field is done, so Escape (from anywhere but a text field) hangs up.
+    if (ok && document.activeElement === els.number) els.number.blur();
     updateButtons();
     return ok;
   }
@@ -251,10 +291,75 @@ export function initDialer(core) {
     els.consultRow.hidden = !active;
     els.transferRow.hidden = active || !inCall();
     if (active) {
-      els.consultText.textContent = consult.state === 'in_call'
-        ? `Talking to ${consult.number}` : `Calling ${consult.number}…`;
+      const who = targetLabel(consult.number);
+      els.consultText.textContent = consult.state === 'in_call' ? `Talking to ${who}` : `Calling ${who}…`;
       els.consultComplete.disabled = consult.state !== 'in_call';
     }
+  }
+
+  // --- transfer targets: a queue or an agent by name (a list to pick from), or any number ---------
+  async function loadTransferTargets() {
+    let body;
+    try {
+      body = await getJson(TARGETS_URL);
+    } catch (_err) {
+      return; // keep the list we have; numbers still work
+    }
+    const queues = (Array.isArray(body.queues) ? body.queues : []).map((q) => ({
+      kind: 'queue', name: String(q.label || q.name), aliases: [String(q.name)], number: String(q.number),
+      detail: `Queue · ${q.number}${q.mine ? ' · my queue' : ''}`,
+    }));
+    const agents = (Array.isArray(body.agents) ? body.agents : []).map((a) => ({
+      kind: 'agent', name: String(a.name), aliases: [String(a.number)], number: String(a.number),
+      detail: ['Agent', a.presence && a.presence.status].filter(Boolean).join(' · '),
+    }));
+    targets = [...queues, ...agents].filter((t) => t.name && cleanNumber(t.number));
+    els.transferTargets.replaceChildren(...targets.map((t) => {
+      const option = document.createElement('option');
+      option.value = t.name;
+      option.label = t.detail;
+      option.textContent = t.detail;
+      return option;
+    }));
+    showResolved();
+  }
+
+  /** What the transfer box names: {number, label, kind} of a queue or agent (by name), or a number; or null. */
+  function resolveTarget(raw) {
+    const text = String(raw || '').trim();
+    const key = text.toLocaleLowerCase();
+    if (!key) return null;
+    const hit = targets.find((t) => t.name.toLocaleLowerCase() === key)
+      || targets.find((t) => t.aliases.some((a) => a.toLocaleLowerCase() === key))
+      || targets.find((t) => cleanNumber(text) && t.number === cleanNumber(text));
+    if (hit) return { number: hit.number, label: hit.name, kind: hit.kind };
+    const number = cleanNumber(text);
+    return number ? { number, label: number, kind: 'number' } : null;
+  }
+
+  /** The name to show for a dialled transfer target (the queue or agent it belongs to, else the number). */
+  function targetLabel(number) {
+    const hit = targets.find((t) => t.number === number);
+    return hit ? hit.name : number;
+  }
+
+  function showResolved() {
+    const text = els.transferTarget.value.trim();
+    const target = resolveTarget(text);
+    els.transferResolved.dataset.kind = target ? target.kind : (text ? 'unknown' : '');
+    if (!text) els.transferResolved.textContent = '';
+    else if (!target) els.transferResolved.textContent = 'Not a queue, agent or number';
+    else if (target.kind === 'number') els.transferResolved.textContent = `Number ${target.number}`;
+    else els.transferResolved.textContent = `${target.kind === 'queue' ? 'Queue' : 'Agent'} ${target.label} · ${target.number}`;
+    els.transferTarget.removeAttribute('aria-invalid');
+  }
+
+  /** The transfer box's target, or null (and the box marked invalid). */
+  function pickedTarget() {
+    const target = resolveTarget(els.transferTarget.value);
+    if (!target) els.transferTarget.setAttribute('aria-invalid', 'true');
+    else els.transferTarget.removeAttribute('aria-invalid');
+    return target;
   }
 
   function setTransferStatus(message) {
@@ -265,17 +370,14 @@ export function initDialer(core) {
   els.mute.addEventListener('click', () => core.setMuted(!(core.call && core.call.muted)));
   els.hold.addEventListener('click', () => core.setHeld(!(core.call && core.call.onHold)));
   els.transferBlind.addEventListener('click', () => {
-    const target = cleanNumber(els.transferTarget.value);
-    if (!target) return els.transferTarget.setAttribute('aria-invalid', 'true');
-    els.transferTarget.removeAttribute('aria-invalid');
-    return core.transfer(target);
+    const target = pickedTarget();
+    return target ? core.transfer(target.number) : false;
   });
   els.transferConsult.addEventListener('click', () => {
-    const target = cleanNumber(els.transferTarget.value);
-    if (!target) return els.transferTarget.setAttribute('aria-invalid', 'true');
-    els.transferTarget.removeAttribute('aria-invalid');
-    return core.startConsult(target);
+    const target = pickedTarget();
+    return target ? core.startConsult(target.number) : false;
   });
+  els.transferTarget.addEventListener('input', showResolved);
   els.transferTarget.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {
       e.preventDefault();
@@ -307,16 +409,22 @@ export function initDialer(core) {
     setTransferStatus('');
     showCallControls();
   });
-  core.on('accepted', showCallControls);
+  core.on('accepted', () => {
+    showCallControls();
+    loadTransferTargets(); // fresh presence of the agents to pick from
+  });
   core.on('media', ({ call }) => showMedia(call));
   core.on('consult', ({ consult }) => showConsult(consult));
   core.on('transfer', ({ kind, state, target, cause }) => {
     const what = kind === 'blind' ? 'Transfer' : 'Consult transfer';
-    if (state === 'requested') setTransferStatus(`${what} to ${target}…`);
-    else if (state === 'accepted') setTransferStatus(`${what} to ${target} done.`);
-    else setTransferStatus(`${what} to ${target} failed${cause ? `: ${cause}` : ''}.`);
+    const who = targetLabel(target);
+    if (state === 'requested') setTransferStatus(`${what} to ${who}…`);
+    else if (state === 'accepted') setTransferStatus(`${what} to ${who} done.`);
+    else setTransferStatus(`${what} to ${who} failed${cause ? `: ${cause}` : ''}.`);
   });
   core.on('ended', () => {
+    els.transferTarget.value = ''; // the next call starts with an empty transfer box
+    showResolved();
     showCallControls();
     // The worker writes the call to history a moment after Asterisk ends it.
     setTimeout(refreshHistory, 1500);
@@ -324,6 +432,8 @@ export function initDialer(core) {
   });
 
   // --- keyboard: Enter calls or answers, Escape hangs up, digits are tones during a call ------------
+  // Keys typed in a text field belong to that field: Escape there clears (then leaves) the field and
+  // never ends a call; Enter there acts on the field (a search searches). A dialog keeps its Escape.
   document.addEventListener('keydown', (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey) return;
     const call = core.call;
@@ -337,6 +447,12 @@ export function initDialer(core) {
       return;
     }
     if (e.key === 'Escape') {
+      if (isTextField(e.target)) {
+        e.preventDefault();
+        escapeField(e.target);
+        return;
+      }
+      if (inDialog(e.target)) return;
       if (core.consult) core.cancelConsult();
       else if (state === 'ringing') core.decline();
       else if (state === 'in_call' || state === 'dialing') core.hangup();
@@ -345,8 +461,9 @@ export function initDialer(core) {
       return;
     }
     if (e.key === 'Enter' && state === 'ringing') {
+      if (isActionable(e.target) || inDialog(e.target)) return; // the field's or button's own Enter
       e.preventDefault();
-      core.answer();
+      if (core.answer()) userAnswered(); // the key press is the user gesture a pop-up needs
       return;
     }
     if (state === 'in_call' && !isTyping(e.target) && /^[0-9*#]$/.test(e.key)) {
@@ -364,6 +481,7 @@ export function initDialer(core) {
   });
 
   loadDisplayNumbers();
+  loadTransferTargets();
   refreshHistory();
   showCallControls();
   return { dial, refreshHistory, loadDisplayNumbers, setNumber: (n) => { els.number.value = n; updateButtons(); } };

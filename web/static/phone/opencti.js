@@ -1,5 +1,6 @@
 // Open CTI shell: when Salesforce frames /softphone, load opencti_min.js from the parent org's domain,
-// report initialization, enable click-to-dial and hand dialled numbers to the phone core.
+// report initialization, enable click-to-dial, hand dialled numbers to the phone core, and open the
+// softphone panel when a call comes in.
 // Not framed (or not by Salesforce): does nothing, the page works as the standalone phone.
 
 const SALESFORCE_HOST = /^https:\/\/[a-z0-9-]+(\.[a-z0-9-]+)*\.(lightning\.force\.com|my\.salesforce\.com|vf\.force\.com)$/i;
@@ -15,6 +16,22 @@ function parentOrigin() {
 
 function core() {
   return window.switchboardPhone && window.switchboardPhone.core;
+}
+
+/** Seed 2.1.1a: the phone UI opens by itself when a call comes in (the utility bar panel shows). */
+function showPanelOnIncoming(api, tries = 200) {
+  const c = core();
+  if (!c) {
+    if (tries > 0) setTimeout(() => showPanelOnIncoming(api, tries - 1), 25);
+    return;
+  }
+  c.on('incoming', () => {
+    try {
+      api.setSoftphonePanelVisibility({ visible: true, callback: () => {} });
+    } catch (_err) {
+      // an older library without it: the call still rings in the panel
+    }
+  });
 }
 
 function onClickToDial(payload) {
@@ -37,6 +54,7 @@ function start() {
     api.notifyInitializationComplete();
     api.enableClickToDial({ callback: () => {} });
     api.onClickToDial({ listener: onClickToDial });
+    showPanelOnIncoming(api);
     shell.ready = true;
   };
   script.onerror = () => { shell.error = 'opencti_min.js could not be loaded'; };

@@ -7,6 +7,10 @@ const panel = $('presence');
 const csrf = panel ? panel.dataset.csrf : '';
 let state = null;
 let statuses = [];
+let phoneState = 'idle'; // the page's own call: idle | ringing | dialing | in_call | ended
+
+// What a queue that is not paused is doing for the agent right now (the phone's call, not a guess).
+const ACTIVE_QUEUE_TEXT = { ringing: 'ringing', dialing: 'on a call', in_call: 'on a call' };
 
 function el(tag, props = {}, text = '') {
   const node = document.createElement(tag);
@@ -75,8 +79,10 @@ function renderQueues() {
       { active: box.checked }));
     const label = el('label', { htmlFor: id, className: 'presence-switch' });
     label.append(box, el('span', {}, q.label));
-    const reason = el('span', { className: 'queue-reason' }, q.paused ? `paused: ${q.reason}` : 'ringing');
+    const reason = el('span', { className: 'queue-reason' },
+      q.paused ? `paused: ${q.reason}` : ACTIVE_QUEUE_TEXT[phoneState] || 'taking calls');
     reason.dataset.paused = String(q.paused);
+    reason.dataset.phone = phoneState;
     list.append(Object.assign(el('li'), { className: 'presence-queue' }));
     list.lastChild.append(label, reason);
   }
@@ -140,6 +146,20 @@ function render(data) {
   renderWrapup();
 }
 
+/** Follow the page's call (window.switchboardPhone.core, set by the shell) so the queue lines tell the truth. */
+function followCall(tries = 200) {
+  const phone = window.switchboardPhone;
+  if (!phone || !phone.core) {
+    if (tries > 0) setTimeout(() => followCall(tries - 1), 25);
+    return;
+  }
+  const update = ({ call }) => {
+    phoneState = call ? call.state : 'idle';
+    if (state) renderQueues();
+  };
+  for (const type of ['incoming', 'outgoing', 'accepted', 'ended']) phone.core.on(type, update);
+}
+
 function toEpoch(value) {
   return value ? new Date(value).getTime() / 1000 : null;
 }
@@ -172,6 +192,7 @@ function wire() {
 async function start() {
   if (!panel) return;
   wire();
+  followCall();
   const response = await fetch('/api/presence', { credentials: 'same-origin' });
   if (response.ok) {
     const data = await response.json();

@@ -3,6 +3,7 @@
 
 import { PhoneCore } from './core.js';
 import { initDialer } from './dialer.js';
+import { callEnded, resetScreenPop, userAnswered } from './screenpop.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -168,6 +169,7 @@ core.on('agentstate', (data) => {
 });
 
 core.on('incoming', ({ call }) => {
+  resetScreenPop();
   stopTimer();
   els.callTimer.textContent = '00:00';
   showCaller(call);
@@ -203,6 +205,7 @@ core.on('accepted', ({ call }) => {
 });
 
 core.on('ended', ({ call, cause }) => {
+  callEnded();
   stopTimer();
   showCallState(call);
   phone.timings.ended_at_ms = nowMs();
@@ -225,6 +228,7 @@ els.answer.addEventListener('click', () => {
   els.answer.disabled = true;
   els.decline.disabled = true;
   if (!core.answer()) els.answer.disabled = els.decline.disabled = false;
+  else userAnswered(); // the click is the user gesture a pop-up needs
 });
 els.decline.addEventListener('click', () => {
   els.decline.disabled = true;
@@ -236,6 +240,7 @@ els.hangup.addEventListener('click', () => {
 });
 
 core.on('outgoing', ({ call }) => {
+  resetScreenPop(true);
   stopTimer();
   els.callTimer.textContent = '00:00';
   showCaller(call);
@@ -264,5 +269,20 @@ if (toDial) {
     });
   }
 }
+
+// tel: links anywhere in the browser open this phone (/dial cleans the tel: URI). Asked once per browser,
+// only by the top-level page (a framed phone cannot register a handler); the browser asks the agent.
+const TEL_HANDLER_ASKED = 'switchboard.telHandler';
+function registerTelHandler() {
+  if (window.top !== window || typeof navigator.registerProtocolHandler !== 'function') return;
+  if (localStorage.getItem(TEL_HANDLER_ASKED)) return;
+  try {
+    navigator.registerProtocolHandler('tel', `${window.location.origin}/dial?number=%s`);
+    localStorage.setItem(TEL_HANDLER_ASKED, String(Date.now()));
+  } catch (_err) {
+    // not allowed here (an insecure origin, an embedded page): /dial?number=… still works
+  }
+}
+registerTelHandler();
 
 core.start();

@@ -2,13 +2,14 @@
 // Salesforce screen pop. Listens to the phone core's events (see core.js); never edits the call card.
 // Every Salesforce value is untrusted text: it is only ever set with textContent.
 
+import { openRecord } from './screenpop.js';
+
 const $ = (id) => document.getElementById(id);
 const root = $('workflow');
 const els = {
   identity: $('wf-identity'), idKind: $('wf-id-kind'), idName: $('wf-id-name'), dialog: $('wf-dialog'),
   title: $('wf-title'), close: $('wf-close'), message: $('wf-message'), body: $('wf-body'),
 };
-const SF_TAB = 'switchboard-salesforce';
 const OBJECT_LABEL = { Contact: 'Contact', Account: 'Account', Lead: 'Lead', Case: 'Case' };
 
 const state = { call: null, ident: null, callId: null, declined: false };
@@ -66,7 +67,7 @@ export function screenPop(recordId, objectName) {
     return;
   }
   const base = state.ident && state.ident.lightning_url;
-  if (base) window.open(`${base}/lightning/r/${object}/${encodeURIComponent(recordId)}/view`, SF_TAB);
+  if (base) openRecord(`${base}/lightning/r/${object}/${encodeURIComponent(recordId)}/view`); // one reused tab
 }
 
 // --- identity -------------------------------------------------------------------------------------
