@@ -72,3 +72,15 @@ def test_given_the_same_call_twice_then_history_holds_it_once(store):
     assert len(history) == 1 and history[0].duration_seconds == 55
     store.set_task_id(CALL["call_id"], "00T000000000001AAA")
     assert store.call_history()[0].sf_task_id == "00T000000000001AAA"
+
+
+def test_given_the_migrations_at_head_then_the_schema_matches_the_models(store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from switchboard.store.models import Base
+
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
+        drift = compare_metadata(context, Base.metadata)
+    assert drift == [], f"models and Alembic migrations differ ({store.engine.dialect.name}): {drift}"
