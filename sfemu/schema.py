@@ -245,7 +245,7 @@ def standard_objects() -> dict[str, ObjectDef]:
             _picklist("Call_Type__c", ("Inbound", "Outbound"), "Call Type", restricted_picklist=True),
             FieldDef("Call_Duration_Sec__c", "double", 0, "Call Duration (s)", precision=18),
             *callback_fields(),
-        ], name_fields=("CaseNumber", "Subject")),
+        ], name_fields=("CaseNumber",)),  # as in Salesforce: Subject is not a name field (SOSL IN NAME FIELDS)
         _object("Task", "00T", "Task", [
             _text("Subject"), FieldDef("Status", "picklist", 255, default="Not Started", nillable_override=False),
             FieldDef("Priority", "picklist", 255, default="Normal", nillable_override=False),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,18 @@ ENV_PREFIX = "SWITCHBOARD_"
 SECRET_FIELDS = frozenset(
     {"ami_secret", "ari_password", "secret_key", "sf_password", "sf_security_token", "sf_client_secret",
      "sf_private_key"}
+)
+
+
+# A Salesforce API field name (no relationship paths): what an admin may add as a column or search field.
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
+SEARCH_SCOPES = ("NAME", "ALL", "EMAIL", "PHONE")
+OUTBOUND_OTHER_OBJECT = ("ignore", "relate")
+# Settings an admin changes at run time (``switchboard admin workflow set``): kept in the database, they
+# win over the defaults, the YAML file and the environment, and take effect without a restart.
+ADMIN_SETTINGS = (
+    "outbound_other_object", "workflow_search_in", "workflow_contact_columns", "workflow_account_columns",
+    "workflow_lead_columns", "workflow_case_columns", "workflow_case_search_fields",
 )
 
 
@@ -93,8 +106,9 @@ class Settings:
     # Save call info on the Case (upsert on Case.Call_Id__c) instead of a Task (seed section 3.1 option).
     sf_call_info_on_case: bool = False
     # An outbound call dialled from a record that is not a Contact or Lead (an Account, a Case...):
-    # "relate" relates its Task to that record (WhatId), "ignore" leaves the Task unrelated.
-    outbound_other_object: str = "relate"
+    # "ignore" (seed 2.2.4: by default not related) leaves the Task unrelated, "relate" relates it to
+    # that record (WhatId). A user's own setting (switchboard agent set --outbound-other-object) wins.
+    outbound_other_object: str = "ignore"
     # The org's Salesforce URL of a record, for links (e.g. https://example.lightning.force.com).
     sf_lightning_url: str = ""
     # Phone workflows (seed section 2): where the agent's name search looks (SOSL: NAME, ALL, EMAIL,
@@ -104,6 +118,9 @@ class Settings:
     workflow_account_columns: tuple[str, ...] = ()
     workflow_lead_columns: tuple[str, ...] = ("Company", "Email")
     workflow_case_columns: tuple[str, ...] = ("Status", "Priority", "Origin")
+    # The CaseDialog's "search another case": by case number, and by these filterable text fields an
+    # admin adds (e.g. Subject), matched with SOQL LIKE '%text%'.
+    workflow_case_search_fields: tuple[str, ...] = ()
     # The session cookie's SameSite: "Lax" (default); "None" (needs https) when the phone is embedded
     # in Salesforce through Open CTI (a third-party iframe).
     session_cookie_samesite: str = "Lax"
@@ -168,6 +185,34 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
             values[f.name] = Path(env[var + "_FILE"]).read_text().strip()
     coerced = {k: _coerce(k, v, getattr(defaults, k)) for k, v in values.items()}
     return dataclasses.replace(defaults, **coerced)
+
+
+def check_admin_setting(name: str, raw: Any) -> Any:
+    """``raw`` as the value of the admin setting ``name``; raises ConfigError when it is not valid."""
+    if name not in ADMIN_SETTINGS:
+        raise ConfigError(f"{name!r} is not a setting an admin may change; use one of {', '.join(ADMIN_SETTINGS)}")
+    value = _coerce(name, raw, getattr(Settings(), name))
+    if isinstance(value, tuple):
+        bad = [f for f in value if not FIELD_NAME.match(f)]
+        if bad:
+            raise ConfigError(f"{name}: not a Salesforce field name: {', '.join(map(repr, bad))}")
+        return tuple(dict.fromkeys(value))
+    choices = {"workflow_search_in": SEARCH_SCOPES, "outbound_other_object": OUTBOUND_OTHER_OBJECT}[name]
+    value = value.upper() if name == "workflow_search_in" else value.lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
+def with_overrides(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
+    """``settings`` with the admin's stored overrides; an invalid stored value is logged and left out."""
+    values: dict[str, Any] = {}
+    for name, raw in overrides.items():
+        try:
+            values[name] = check_admin_setting(name, raw)
+        except ConfigError as exc:
+            logger.warning("ignoring the stored admin setting: %s", exc)
+    return dataclasses.replace(settings, **values) if values else settings
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from switchboard.config import OUTBOUND_OTHER_OBJECT, Settings
 from switchboard.store import User
 from web.auth import current_user
 from web.context import get_settings, get_store
@@ -99,6 +100,34 @@ def workflow_of(user: User | None) -> str:
     return value if value in WORKFLOWS else "contact_account"
 
 
+def live_settings() -> Settings:
+    """The settings with the admin's run-time changes (``switchboard admin workflow set``)."""
+    return services().live_settings.get()
+
+
+def second_object(workflow: str) -> str:
+    """The object a workflow identifies besides Contacts: Lead for Contact&Lead, else Account."""
+    return "Lead" if workflow == "contact_lead" else "Account"
+
+
+def workflow_match(match: dict[str, Any], workflow: str) -> dict[str, Any]:
+    """The caller's match as ``workflow`` sees it: Contacts and Accounts (seed 2.3), or Contacts and Leads
+    (Contact&Lead, seed 2.4); the kind (none, single, multiple) counts only those."""
+    if match.get("kind") == "error":
+        return match
+    keep = {"Contact", second_object(workflow)}
+    records = [r for r in match.get("records", []) if r.get("type") in keep]
+    kind = "none" if not records else "single" if len(records) == 1 else "multiple"
+    return {"kind": kind, "records": records}
+
+
+def outbound_other_object(user: User | None) -> str:
+    """Whether an outbound call dialled from a non-contact record relates to it: the user's setting, else
+    the tenant's ("ignore" by default, seed 2.2.4)."""
+    own = getattr(user, "outbound_other_object", "") or ""
+    return own if own in OUTBOUND_OTHER_OBJECT else live_settings().outbound_other_object
+
+
 def save_context(call_id: str, **ids: str | None) -> dict[str, str]:
     """Merge the agent's choice (``who_id``, ``what_id``, ``case_id``) into the call's context."""
     conn = services().redis
@@ -123,15 +152,17 @@ def identity(call: dict[str, Any]) -> dict[str, Any]:
         logger.exception("caller lookup of call %s failed", call.get("call_id"))
         match = {"kind": "error", "records": []}
     settings = get_settings()
+    workflow = workflow_of(current_user())
     return {
         "call_id": call["call_id"],
         "caller_number": number,
         "caller_name": call.get("caller_name") or "",
         "direction": call.get("direction") or "inbound",
         "queue_label": queue_label(call),
-        "salesforce": match,
+        "salesforce": workflow_match(match, workflow),
         "directory": directory_match(number),
-        "workflow": workflow_of(current_user()),
+        "workflow": workflow,
+        "case_search_fields": list(live_settings().workflow_case_search_fields),
         "context": call_context(ctx.redis, call["call_id"]),
         "lightning_url": settings.sf_lightning_url.rstrip("/"),
     }

@@ -1,8 +1,8 @@
 """Phone workflows (seed section 2): JSON endpoints the web phone's workflow panel calls.
 
 Every endpoint works on one call the logged-in agent was offered or took (``web.identity.agent_call``);
-every SOQL/SOSL statement is built with ``soql_quote``/``sosl_escape`` only; POSTs need the session's
-CSRF token in an ``X-CSRF-Token`` header. The agent's choice for a call is kept in Redis
+every SOQL/SOSL statement is built with ``soql_quote``/``soql_like``/``sosl_escape`` only; POSTs need the
+session's CSRF token in an ``X-CSRF-Token`` header. The agent's choice for a call is kept in Redis
 (``switchboard:call:<id>:context``) and ``worker.tasks.finish_call`` relates the call Task to it; a
 choice made after the Task was queued re-runs ``finish_call`` so the same Task is updated.
 """
@@ -18,13 +18,26 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from rq import Queue
 
+from switchboard.config import FIELD_NAME, SEARCH_SCOPES
 from web.auth import current_user, login_required, require_csrf_header
 from web.context import get_settings
 from web.errors import ApiError, json_body
 from web.framing import salesforce_framable_csp
-from web.identity import agent_call, identity, queue_label, save_context, services, workflow_of
+from web.identity import (
+    agent_call,
+    identity,
+    live_settings,
+    outbound_other_object,
+    queue_label,
+    save_context,
+    second_object,
+    services,
+    workflow_match,
+    workflow_of,
+)
 from web.phone import BUILD_HINT, missing_vendor_files
-from worker.salesforce import plain_record, soql_quote, sosl_escape
+from worker.callerid import ACCOUNT_NAME, admin_columns, with_account_name
+from worker.salesforce import plain_record, soql_like, soql_quote, sosl_escape
 from worker.tasks import SUMMARY_KEY, finish_call_job_id
 
 logger = logging.getLogger(__name__)
@@ -33,8 +46,6 @@ bp = Blueprint("workflows", __name__)
 
 PREFIXES = {"Account": "001", "Contact": "003", "Lead": "00Q", "Case": "500"}
 SF_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
-FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
-SEARCH_IN = {"NAME", "ALL", "EMAIL", "PHONE"}
 MAX_QUERY = 100
 RECENT_CASES = 5
 LIST_LIMIT = 10
@@ -56,10 +67,9 @@ def object_of(record_id: str) -> str | None:
     return next((name for name, prefix in PREFIXES.items() if record_id.startswith(prefix)), None)
 
 
-def columns(setting: tuple[str, ...], base: tuple[str, ...]) -> list[str]:
-    """``base`` plus the admin's extra columns (valid field names only, no duplicates)."""
-    extra = [c for c in setting if FIELD.match(c)]
-    return list(dict.fromkeys([*base, *extra]))
+def fields_of(sobject: str, base: tuple[str, ...]) -> list[str]:
+    """``base`` plus the admin's extra columns of ``sobject`` (no duplicates)."""
+    return list(dict.fromkeys([*base, *extra_columns(sobject)]))
 
 
 def sf(op: Any) -> Any:
@@ -73,45 +83,39 @@ def sf(op: Any) -> Any:
         raise ApiError("salesforce", "Salesforce did not answer; try again.", 502) from exc
 
 
-def account_names(ids: list[str]) -> dict[str, str]:
-    """Names of these accounts (one query)."""
-    ids = sorted({i for i in ids if i and SF_ID.match(i)})
-    if not ids:
-        return {}
-    q = f"SELECT Id, Name FROM Account WHERE Id IN ({', '.join(soql_quote(i) for i in ids)})"
-    return {r["Id"]: r.get("Name") or "" for r in sf(lambda s: s.query(q))["records"]}
-
-
 def extra_columns(sobject: str) -> list[str]:
-    """The admin's extra result columns of an object."""
-    s = get_settings()
-    setting = {"Contact": s.workflow_contact_columns, "Account": s.workflow_account_columns,
-               "Lead": s.workflow_lead_columns, "Case": s.workflow_case_columns}[sobject]
-    return columns(setting, ())
+    """The admin's extra result columns of an object, as configured now."""
+    return admin_columns(live_settings(), sobject)
+
+
+def records_of(result: dict[str, Any] | None, key: str = "records") -> list[dict[str, Any]]:
+    """The plain records of a query (``records``) or search (``searchRecords``) result, account names flat."""
+    return [with_account_name(plain_record(r)) for r in (result or {}).get(key, [])]
 
 
 def rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Display rows: type, Id, Name, AccountId, AccountName, Phone and the admin's columns."""
-    names = account_names([r.get("AccountId") or "" for r in records if r.get("type") == "Contact"])
     out = []
     for r in records:
         kind = r.get("type") or object_of(str(r.get("Id", ""))) or ""
         extra = {c: r.get(c) for c in extra_columns(kind)} if kind in PREFIXES else {}
         out.append({"type": kind, "Id": r.get("Id"), "Name": r.get("Name") or "",
                     "AccountId": r.get("AccountId") or "", "Phone": r.get("Phone") or "",
-                    "AccountName": names.get(r.get("AccountId") or "", "") if kind == "Contact" else "",
-                    "extra": extra})
+                    "AccountName": r.get("AccountName") or "" if kind == "Contact" else "", "extra": extra})
     return out
 
 
 def returning(sobject: str, base: tuple[str, ...]) -> str:
     """``Contact(Id, Name, ... LIMIT 10)`` with the admin's columns."""
-    return f"{sobject}({', '.join(columns(tuple(extra_columns(sobject)), base))} LIMIT {LIST_LIMIT})"
+    return f"{sobject}({', '.join(fields_of(sobject, base))} LIMIT {LIST_LIMIT})"
 
 
-def second_object() -> str:
-    """Account, or Lead for the Contact&Lead workflow."""
-    return "Lead" if workflow_of(current_user()) == "contact_lead" else "Account"
+def case_search(text: str) -> str:
+    """``(CaseNumber LIKE '%text' OR Subject LIKE '%text%' ...)``: a case by its number (the end of it, so
+    "1026" finds 00001026) or by the admin's case search fields (filterable text fields)."""
+    fields = [f for f in live_settings().workflow_case_search_fields if FIELD_NAME.match(f) and f != "CaseNumber"]
+    parts = [f"CaseNumber LIKE {soql_like(text, after='')}", *(f"{f} LIKE {soql_like(text)}" for f in fields)]
+    return f"({' OR '.join(parts)})"
 
 
 def reapply_to_task(call_id: str) -> bool:
@@ -177,20 +181,10 @@ def call_identity(call_id: str) -> Response:
 def call_matches(call_id: str) -> Response:
     """The caller's matching records as display rows (Type, Full Name, Account Name, admin columns)."""
     call = agent_call(call_id)
-    match = services().directory.identify(str(call.get("caller_number") or ""))
-    by_type: dict[str, list[str]] = {}
-    for r in match["records"]:
-        by_type.setdefault(r.get("type") or "", []).append(r["Id"])
-    records: list[dict[str, Any]] = []
-    for sobject, ids in by_type.items():
-        if sobject not in ("Contact", "Account", "Lead") or not ids:
-            continue
-        base = ("Id", "Name", "Phone", "AccountId") if sobject == "Contact" else ("Id", "Name", "Phone")
-        fields = columns(tuple(extra_columns(sobject)), base)
-        q = (f"SELECT {', '.join(fields)} FROM {sobject} WHERE Id IN "
-             f"({', '.join(soql_quote(i) for i in ids[:LIST_LIMIT])}) ORDER BY Name LIMIT {LIST_LIMIT}")
-        records += [plain_record(r) for r in sf(lambda s, q=q: s.query(q))["records"]]
-    return jsonify({"kind": match["kind"], "rows": rows(records), "columns": column_heads()})
+    # The cached lookup carries the admin's columns: no Salesforce request here.
+    match = workflow_match(services().directory.identify(str(call.get("caller_number") or "")),
+                           workflow_of(current_user()))
+    return jsonify({"kind": match["kind"], "rows": rows(match["records"]), "columns": column_heads()})
 
 
 def column_heads() -> dict[str, list[str]]:
@@ -207,48 +201,40 @@ def call_search(call_id: str) -> Response:
     term = sosl_escape(text)
     if len(text.replace("*", "")) < 2 or not term:
         raise ApiError("query_too_short", "Type at least two characters.", 400)
-    where = get_settings().workflow_search_in.upper()
-    where = where if where in SEARCH_IN else "NAME"
-    other = request.args.get("scope") or second_object()
+    where = live_settings().workflow_search_in.upper()
+    where = where if where in SEARCH_SCOPES else "NAME"
+    other = request.args.get("scope") or second_object(workflow_of(current_user()))
     other = "Lead" if other == "Lead" else "Account"
     second = returning("Lead", ("Id", "Name", "Phone", "Company")) if other == "Lead" else \
         returning("Account", ("Id", "Name", "Phone"))
     sosl = (f"FIND {{{term}}} IN {where} FIELDS RETURNING "
-            f"{returning('Contact', ('Id', 'Name', 'Phone', 'AccountId'))}, {second}")
-    result = sf(lambda s: s.search(sosl)) or {}
-    records = [plain_record(r) for r in result.get("searchRecords", [])]
+            f"{returning('Contact', ('Id', 'Name', 'Phone', 'AccountId', ACCOUNT_NAME))}, {second}")
+    records = records_of(sf(lambda s: s.search(sosl)), "searchRecords")
     return jsonify({"rows": rows(records), "columns": column_heads()})
 
 
 @bp.get("/api/calls/<call_id>/cases")
 @login_required
 def call_cases(call_id: str) -> Response:
-    """The five last-modified Cases of a contact, or Cases found by number/subject (``q``)."""
+    """The five last-modified Cases of a contact, or Cases found by number or the admin's search fields
+    (``q``; SOQL LIKE, so it works on any org: Subject is not a SOSL name field of Case)."""
     agent_call(call_id)
     contact = request.args.get("contact_id")
     contact_id = sf_id(contact, "Contact") if contact else ""
     extra = extra_columns("Case")
-    fields = columns(tuple(extra), ("Id", *CASE_COLUMNS, "ContactId", "AccountId"))
+    fields = fields_of("Case", ("Id", *CASE_COLUMNS, "ContactId", "AccountId", ACCOUNT_NAME))
     text = (request.args.get("q") or "").strip()[:MAX_QUERY]
+    of_contact = f"ContactId = {soql_quote(contact_id)}" if contact_id else ""
     if text:
-        term = sosl_escape(text)
-        if not term:
-            raise ApiError("query_too_short", "Type a case number or subject.", 400)
-        where = f" WHERE ContactId = {soql_quote(contact_id)}" if contact_id else ""
-        sosl = (f"FIND {{{term}}} IN NAME FIELDS RETURNING Case({', '.join(fields)}{where} "
-                f"ORDER BY LastModifiedDate DESC LIMIT {LIST_LIMIT})")
-        result = sf(lambda s: s.search(sosl)) or {}
-        records = [plain_record(r) for r in result.get("searchRecords", [])]
+        where, limit = " AND ".join(filter(None, [of_contact, case_search(text)])), LIST_LIMIT
+    elif contact_id:
+        where, limit = of_contact, RECENT_CASES
     else:
-        if not contact_id:
-            raise ApiError("bad_request", "Give a contact_id or a search text.", 400)
-        q = (f"SELECT {', '.join(fields)} FROM Case WHERE ContactId = {soql_quote(contact_id)} "
-             f"ORDER BY LastModifiedDate DESC LIMIT {RECENT_CASES}")
-        records = [plain_record(r) for r in sf(lambda s: s.query(q))["records"]]
-    names = account_names([r.get("AccountId") or "" for r in records])
-    cases = [{"Id": r["Id"], **{c: r.get(c) for c in CASE_COLUMNS},
-              "AccountName": names.get(r.get("AccountId") or "", ""), "extra": {c: r.get(c) for c in extra}}
-             for r in records]
+        raise ApiError("bad_request", "Give a contact_id or a search text.", 400)
+    q = f"SELECT {', '.join(fields)} FROM Case WHERE {where} ORDER BY LastModifiedDate DESC LIMIT {limit}"
+    records = records_of(sf(lambda s: s.query(q)))
+    cases = [{"Id": r["Id"], **{c: r.get(c) for c in CASE_COLUMNS}, "AccountName": r.get("AccountName") or "",
+              "extra": {c: r.get(c) for c in extra}} for r in records]
     return jsonify({"cases": cases, "columns": extra})
 
 
@@ -258,9 +244,9 @@ def call_contact(call_id: str, contact_id: str) -> Response:
     """A contact's details for the CaseDialog's contact header."""
     agent_call(call_id)
     cid = sf_id(contact_id, "Contact")
-    fields = columns(tuple(extra_columns("Contact")), ("Id", "Name", "Phone", "AccountId"))
+    fields = fields_of("Contact", ("Id", "Name", "Phone", "AccountId", ACCOUNT_NAME))
     q = f"SELECT {', '.join(fields)} FROM Contact WHERE Id = {soql_quote(cid)}"
-    found = [plain_record(r) for r in sf(lambda s: s.query(q))["records"]]
+    found = records_of(sf(lambda s: s.query(q)))
     if not found:
         raise ApiError("not_found", "No such contact.", 404)
     return jsonify(rows(found)[0])
@@ -348,14 +334,19 @@ def create_record(call_id: str) -> Any:
 @bp.post("/api/calls/<call_id>/phone")
 @login_required
 def update_phone(call_id: str) -> Response:
-    """Set the caller's number as the phone of a chosen record and forget the cached lookup."""
+    """Set the caller's number as the phone of a chosen record and forget the cached lookups of both its
+    old number and the new one."""
     call, data, sobject = _record_request(call_id)
     record_id = sf_id(data.get("id"), sobject)
     number = str(call.get("caller_number") or "")[:40]
     if not number:
         raise ApiError("no_number", "The call has no caller number.", 400)
+    q = f"SELECT Id, Phone FROM {sobject} WHERE Id = {soql_quote(record_id)}"
+    found = sf(lambda s: s.query(q))["records"]
+    if not found:
+        raise ApiError("not_found", f"No such {sobject}.", 404)
     sf(lambda s: getattr(s, sobject).update(record_id, {"Phone": number}))
-    services().directory.invalidate(number)
+    services().directory.invalidate(found[0].get("Phone") or "", number)
     logger.info("call %s: phone of %s %s updated by %s", call_id, sobject, record_id, call["agent"])
     return jsonify({"id": record_id, "type": sobject, "phone": number})
 
@@ -372,7 +363,7 @@ def choose_record(call_id: str) -> Response:
     if sobject is None or (data.get("type") and data["type"] != sobject):
         raise ApiError("bad_type", "Choose a Contact, Account, Lead or Case.", 400)
     if (call.get("direction") == "outbound" and sobject not in ("Contact", "Lead")
-            and get_settings().outbound_other_object == "ignore"):
+            and outbound_other_object(current_user()) == "ignore"):
         return jsonify({"id": record_id, "type": sobject, "context": None, "ignored": True})
     account_id = sf_id(data["account_id"], "Account") if data.get("account_id") else ""
     return jsonify({"id": record_id, "type": sobject, "context": choose(call_id, sobject, record_id, account_id)})

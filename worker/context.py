@@ -10,7 +10,8 @@ import redis
 
 from switchboard.config import Settings, load_settings
 from switchboard.store import Store
-from worker.callerid import CallerDirectory
+from switchboard.store.live import LiveSettings
+from worker.callerid import CallerDirectory, lookup_returning
 from worker.client import SalesforceClient
 from worker.flusher import Flusher
 from worker.meter import Meter
@@ -48,11 +49,17 @@ class WorkerContext:
         return SalesforceClient(self.settings, self.redis, self.meter)
 
     @functools.cached_property
+    def live_settings(self) -> LiveSettings:
+        """The settings with the admin's run-time changes (lookup columns, workflow search)."""
+        return LiveSettings(self.store, self.settings)
+
+    @functools.cached_property
     def directory(self) -> CallerDirectory:
-        """Cached caller identification."""
+        """Cached caller identification, returning the admin's current result columns."""
         s = self.settings
         return CallerDirectory(self.client, self.redis, self.meter, region=s.default_region,
-                               ttl=s.sf_lookup_ttl, negative_ttl=s.sf_lookup_negative_ttl)
+                               ttl=s.sf_lookup_ttl, negative_ttl=s.sf_lookup_negative_ttl,
+                               returning=lambda: lookup_returning(self.live_settings.get()))
 
     @functools.cached_property
     def activity_outbox(self) -> Outbox:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -32,11 +33,25 @@ SOQL_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", 
 MIN_PHONE_DIGITS = 3
 MAX_PHONE_DIGITS = 20
 PER_OBJECT_LIMIT = 10
-PHONE_RETURNING = (
-    f"Contact(Id, Name, Phone, AccountId LIMIT {PER_OBJECT_LIMIT}), "
-    f"Account(Id, Name, Phone LIMIT {PER_OBJECT_LIMIT}), "
-    f"Lead(Id, Name, Phone, Company LIMIT {PER_OBJECT_LIMIT})"
-)
+# What a phone lookup returns of each object (worker.callerid adds the admin's result columns).
+LOOKUP_FIELDS: dict[str, tuple[str, ...]] = {
+    "Contact": ("Id", "Name", "Phone", "AccountId"),
+    "Account": ("Id", "Name", "Phone"),
+    "Lead": ("Id", "Name", "Phone", "Company"),
+}
+
+
+def phone_returning(extra: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The phone lookup's RETURNING list: each object's lookup fields plus its ``extra`` ones (checked
+    field names), at most 10 records of each."""
+    parts = []
+    for sobject, base in LOOKUP_FIELDS.items():
+        fields = dict.fromkeys([*base, *(extra or {}).get(sobject, ())])
+        parts.append(f"{sobject}({', '.join(fields)} LIMIT {PER_OBJECT_LIMIT})")
+    return ", ".join(parts)
+
+
+PHONE_RETURNING = phone_returning()
 
 
 # connecting -------------------------------------------------------------------------------------------
@@ -111,6 +126,13 @@ def soql_quote(text: str) -> str:
     return "'" + "".join(SOQL_ESCAPES.get(c, c) for c in text) + "'"
 
 
+def soql_like(text: str, before: str = "%", after: str = "%") -> str:
+    """A quoted SOQL LIKE pattern: ``before`` + ``text`` + ``after``, with ``text``'s own ``%`` and ``_``
+    escaped so they match only themselves (``before``/``after`` are the wildcards, e.g. ``'%text%'``)."""
+    literal = soql_quote(text)[1:-1].replace("%", "\\%").replace("_", "\\_")
+    return f"'{before}{literal}{after}'"
+
+
 # phone lookup -----------------------------------------------------------------------------------------
 def ascii_digits(text: str) -> str:
     """The decimal digits of ``text`` (any script) as ASCII."""
@@ -139,10 +161,10 @@ def phone_search_terms(number: str, default_region: str) -> list[str]:
     return list(dict.fromkeys(t for t in terms if len(ascii_digits(t)) >= MIN_PHONE_DIGITS))
 
 
-def phone_search_sosl(terms: list[str]) -> str:
+def phone_search_sosl(terms: list[str], returning: str = PHONE_RETURNING) -> str:
     """The SOSL statement searching phone fields for any of ``terms`` (each escaped)."""
     term = " OR ".join(sosl_escape(t) for t in terms)
-    return f"FIND {{{term}}} IN PHONE FIELDS RETURNING {PHONE_RETURNING}"
+    return f"FIND {{{term}}} IN PHONE FIELDS RETURNING {returning}"
 
 
 def plain_record(record: dict[str, Any]) -> dict[str, Any]:
@@ -152,13 +174,14 @@ def plain_record(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def find_by_phone(sf: Salesforce, number: str, default_region: str = "FI") -> dict[str, Any]:
+def find_by_phone(sf: Salesforce, number: str, default_region: str = "FI",
+                  returning: str = PHONE_RETURNING) -> dict[str, Any]:
     """Contacts, accounts and leads whose phone fields match ``number``:
     ``{"kind": "none"|"single"|"multiple", "records": [...]}`` (at most 10 per object)."""
     terms = phone_search_terms(number or "", default_region)
     if not terms:
         return {"kind": "none", "records": []}
-    result = sf.search(phone_search_sosl(terms)) or {}
+    result = sf.search(phone_search_sosl(terms, returning)) or {}
     records = [plain_record(r) for r in result.get("searchRecords", [])]
     kind = "none" if not records else "single" if len(records) == 1 else "multiple"
     logger.debug("phone lookup of %s found %s record(s)", number, len(records))

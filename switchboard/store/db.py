@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from switchboard.sip import sip_md5_cred
 from switchboard.store.models import (
+    AdminSetting,
     Agent,
     AgentPresenceState,
     CallRecord,
@@ -131,6 +132,21 @@ class Store:
             return list(s.scalars(select(Agent).order_by(Agent.sip_username).options(
                 selectinload(Agent.user), selectinload(Agent.memberships).selectinload(QueueMembership.queue))))
 
+    def update_user(self, username: str, **fields: Any) -> User:
+        """Change fields of a user (phone_workflow, work_number, ...); raises LookupError for an unknown user."""
+        with self.session() as s, s.begin():
+            user = s.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise LookupError(f"unknown user {username!r}")
+            for key, value in fields.items():
+                setattr(user, key, value)
+        return user
+
+    def user_with_work_number(self, number: str) -> User | None:
+        """The user whose work number is ``number``, if any."""
+        with self.session() as s:
+            return s.scalar(select(User).where(User.work_number == number))
+
     def set_sip_password(self, sip_username: str, password: str, realm: str = "switchboard") -> None:
         """Store the digest of an agent's new SIP password."""
         with self.session() as s, s.begin():
@@ -182,6 +198,24 @@ class Store:
                     QueueMembership.agent_id == agent.id, QueueMembership.queue_id == q.id))
                 if exists is None:
                     s.add(QueueMembership(agent_id=agent.id, queue_id=q.id, penalty=penalty))
+
+    # admin settings -----------------------------------------------------------------------------
+    def admin_settings(self) -> dict[str, Any]:
+        """The tenant settings an admin changed at run time, by name."""
+        with self.session() as s:
+            return {row.name: json.loads(row.value) for row in s.scalars(select(AdminSetting))}
+
+    def set_admin_setting(self, name: str, value: Any) -> None:
+        """Store an admin setting (JSON-able value); ``None`` forgets it (back to the configured value)."""
+        with self.session() as s, s.begin():
+            row = s.get(AdminSetting, name)
+            if value is None:
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(AdminSetting(name=name, value=json.dumps(value)))
+            else:
+                row.value = json.dumps(value)
 
     # call history --------------------------------------------------------------------------------
     def record_call(self, **fields: Any) -> bool:

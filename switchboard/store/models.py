@@ -25,6 +25,9 @@ class User(Base):
     phone_workflow: Mapped[str] = mapped_column(String(30), default="contact_account", server_default="contact_account")
     # The agent's personal work number, offered as a display number for outbound calls.
     work_number: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # An outbound call dialled from a record other than a Contact or Lead: "relate" | "ignore", or ""
+    # for the tenant's setting (Settings.outbound_other_object; seed section 2.2.4).
+    outbound_other_object: Mapped[str] = mapped_column(String(10), default="", server_default="")
     agent: Mapped[Agent | None] = relationship(back_populates="user", uselist=False)
 
 
@@ -95,6 +98,14 @@ class CallRecord(Base):
     duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
     sf_task_id: Mapped[str] = mapped_column(String(18), default="")
     wrapup_code: Mapped[str] = mapped_column(String(100), default="", server_default="")
+
+
+class AdminSetting(Base):
+    """A tenant setting an admin changed at run time (``switchboard admin``): a JSON value by name."""
+
+    __tablename__ = "admin_settings"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class PresenceStatus(Base):
