@@ -170,10 +170,15 @@ def test_framed_softphone_initializes_dials_on_click_to_dial_and_pops_the_caller
     frame.click("#hangup")
     poll(frame, "document.querySelector('#call-state').textContent === 'Call ended'", 10, "call ended")
 
-    # An inbound queue call from a single identified Contact pops that Contact in Salesforce.
+    # An inbound queue call from a single identified Contact opens the softphone panel (seed 2.1.1a:
+    # the phone UI opens automatically) and pops that Contact in Salesforce.
+    assert calls_named(frame, "setSoftphonePanelVisibility") == []  # not for the agent's own call
     expected = contact_id(stack, DEMO_CONTACT_NAME)
     ring(stack, number=DEMO_CALLER_NUMBER, name=DEMO_CONTACT_NAME)
     poll(frame, "!document.querySelector('#incoming').hidden", 10, "ringing")
+    shown = poll(frame, "window.__cti.calls.filter(c => c.name === 'setSoftphonePanelVisibility')", 5,
+                 "setSoftphonePanelVisibility")
+    assert [c["args"] for c in shown] == [{"visible": True}]
     pops = poll(frame, "window.__cti.calls.filter(c => c.name === 'screenPop')", 8, "screenPop")
     assert len(pops) == 1, pops
     assert pops[0]["args"]["type"] == "sobject"
