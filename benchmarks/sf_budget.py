@@ -1,9 +1,10 @@
 """Salesforce API budget: 1,000 simulated calls (30 % repeat callers) through the real worker.
 
-Starts the emulator, Redis and ``python -m worker`` (jobs in forked work horses, the flusher in a
-thread), enqueues ``finish_call`` jobs at a steady rate as the orchestrator would at each call's end,
-waits until every Task is written, then prints API requests per call (from the emulator's request
-log) and call-end -> Task-with-details latency (from the worker's meter).
+Starts the emulator, Redis and ``python -m worker`` as deployed (its default: jobs run in the worker
+process, rq's SimpleWorker, and the flusher in a thread), enqueues ``finish_call`` jobs at a steady
+rate as the orchestrator would at each call's end, waits until every Task is written, then prints API
+requests per call (from the emulator's request log) and call-end -> Task-with-details latency (from
+the worker's meter).
 
 Run: .venv/bin/python -m benchmarks.sf_budget [--calls 1000] [--rate 50]
 Targets: <= 1.2 requests per call overall, <= 0.2 for repeat callers, p95 <= 5 s.

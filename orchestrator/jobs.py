@@ -7,14 +7,13 @@ import logging
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Retry
+from rq import Queue
 
-from worker.tasks import finish_call_job_id
+from worker.tasks import RETRY, finish_call_job_id
 
 logger = logging.getLogger(__name__)
 
 FINISH_CALL = "worker.tasks.finish_call"
-RETRY = Retry(max=8, interval=[1, 2, 5, 10, 30, 60, 120, 300])
 
 
 class JobQueue:

@@ -7,6 +7,7 @@ import json
 import click
 import redis
 from rq import Queue
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
@@ -79,10 +80,17 @@ def register(main: click.Group, settings_of: callable) -> None:  # type: ignore[
         if not ids:
             raise click.ClickException("name job ids or use --all")
         queue = Queue(settings.rq_queue, connection=conn)
+        unknown = []
         for jid in ids:
-            registry.requeue(jid)
+            try:
+                registry.requeue(jid)
+            except (InvalidJobOperation, NoSuchJobError):
+                unknown.append(jid)
+                continue
             click.echo(f"requeued {jid}")
         click.echo(f"{len(queue)} job(s) queued")
+        if unknown:
+            raise click.ClickException(f"not failed jobs (see `switchboard jobs failed`): {', '.join(unknown)}")
 
     @main.command("sf-outbox")
     @click.option("--retry", is_flag=True, help="Send every refused record again.")

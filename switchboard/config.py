@@ -103,6 +103,12 @@ class Settings:
     # Transient errors (5xx, REQUEST_LIMIT_EXCEEDED, network) are retried with exponential backoff and
     # jitter, capped at this many seconds between tries.
     sf_backoff_max: float = 30.0
+    # A job's Salesforce request stops retrying after this many seconds; RQ then retries the job later
+    # (worker.tasks.RETRY) and finally keeps it in its failed registry (`switchboard jobs failed`).
+    sf_job_retry_budget: float = 60.0
+    # The flusher's Redis lock (one flusher at a time) lives this long and is renewed every third of it
+    # while a flush runs; a flusher that dies holds the outbox no longer than this.
+    sf_flush_lock_ttl: float = 30.0
     # Save call info on the Case (upsert on Case.Call_Id__c) instead of a Task (seed section 3.1 option).
     sf_call_info_on_case: bool = False
     # An outbound call dialled from a record that is not a Contact or Lead (an Account, a Case...):

@@ -5,7 +5,7 @@
 * ``INVALID_SESSION_ID`` -> log in again once (under a Redis lock; a process that finds a newer token
   than the one that failed uses it), then retry once. A second 401 is raised: never a re-login loop.
 * ``REQUEST_LIMIT_EXCEEDED``, 5xx and network errors -> exponential backoff with jitter (tenacity),
-  within a time budget; then the error is raised and the job is retried later by RQ.
+  within a time budget (``sf_job_retry_budget``); then the error is raised and the job is retried later by RQ.
 """
 
 from __future__ import annotations
@@ -105,14 +105,16 @@ class SalesforceClient:
             logger.info("Salesforce session expired; logging in again (once)")
             return op(self.login(sf.session_id))
 
-    def call(self, op: Callable[[Salesforce], T], *, budget: float | None = 60.0) -> T:
-        """Run ``op(sf)`` with one re-login on expiry and backoff on transient errors for ``budget`` seconds."""
-        if budget == 0:
+    def call(self, op: Callable[[Salesforce], T], *, budget: float | None = None) -> T:
+        """Run ``op(sf)`` with one re-login on expiry and backoff on transient errors for ``budget`` seconds
+        (default ``sf_job_retry_budget``; 0 tries once)."""
+        budget = self.settings.sf_job_retry_budget if budget is None else budget
+        if budget <= 0:
             return self._once(op)
         retrying = Retrying(
             retry=retry_if_exception(is_transient), reraise=True,
             wait=wait_exponential_jitter(initial=0.5, max=self.settings.sf_backoff_max, jitter=1.0),
-            stop=stop_after_delay(budget) if budget else (lambda _state: False),
+            stop=stop_after_delay(budget),
             before_sleep=lambda s: logger.warning("Salesforce: %s; retrying in %.1f s", s.outcome.exception(),
                                                   s.next_action.sleep if s.next_action else 0),
         )

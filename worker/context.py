@@ -74,7 +74,8 @@ class WorkerContext:
         """A flusher over every outbox, recording written ids in the call history."""
         s = self.settings
         return Flusher(self.client, self.redis, self.meter, self.outboxes(), batch_size=s.sf_batch_size,
-                       window=s.sf_batch_window, backoff_max=s.sf_backoff_max, on_written=self._written)
+                       window=s.sf_batch_window, backoff_max=s.sf_backoff_max, on_written=self._written,
+                       lock_ttl=s.sf_flush_lock_ttl)
 
     def _written(self, written: list[tuple[Entry, str]]) -> None:
         self.store.set_task_ids({entry.external_id: record_id for entry, record_id in written})

@@ -1,8 +1,10 @@
 """Writes the outbox to Salesforce: up to 200 records per sObject Collections upsert (one API request).
 
 A batch goes when it is full or when its oldest record has waited ``sf_batch_window`` seconds. One
-flusher runs at a time (Redis lock). On a transient failure the records stay and the flusher backs
-off exponentially with jitter; a record Salesforce refuses for good is parked as a dead letter.
+flusher runs at a time: a Redis lock renewed while a flush runs (``worker.lease``), so a slow request
+never lets a second flusher send the same batch. On a transient failure the records stay and the
+flusher backs off exponentially with jitter; a record Salesforce refuses for good is parked as a dead
+letter.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ import logging
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import redis
 
 from worker.client import SalesforceClient, is_transient
+from worker.lease import lease, release, renewed
 from worker.meter import Meter
 from worker.outbox import Entry, Outbox
 
@@ -39,7 +41,8 @@ class Flusher:
     """Drains outboxes into Salesforce."""
 
     def __init__(self, client: SalesforceClient, redis_client: redis.Redis, meter: Meter, outboxes: list[Outbox],
-                 *, batch_size: int, window: float, backoff_max: float, on_written: OnWritten | None = None):
+                 *, batch_size: int, window: float, backoff_max: float, on_written: OnWritten | None = None,
+                 lock_ttl: float = 30.0) -> None:
         self.client = client
         self.redis = redis_client
         self.meter = meter
@@ -48,6 +51,7 @@ class Flusher:
         self.window = window
         self.backoff_max = backoff_max
         self.on_written = on_written
+        self.lock_ttl = lock_ttl
         self._failures = 0
         self.stopping = threading.Event()
 
@@ -102,21 +106,25 @@ class Flusher:
         return age is not None and age >= self.window
 
     def run_once(self, force: bool = False) -> int:
-        """Flush every due outbox once under the lock; returns records written."""
-        token = str(uuid.uuid4())
-        if not self.redis.set(LOCK, token, nx=True, px=60000):
+        """Flush every due outbox (every pending one with ``force``) under the renewed lock; returns records
+        written."""
+        lock = lease(self.redis, LOCK, self.lock_ttl)
+        if not lock.acquire():
             return 0
         written = 0
         try:
-            for outbox in self.outboxes:
-                while (force and outbox.pending()) or self.due(outbox):
-                    n = self.flush(outbox)
-                    written += n
-                    if n == 0:
-                        break
+            ready = [o for o in self.outboxes if (force and o.pending()) or self.due(o)]
+            if not ready:
+                return 0
+            with renewed(lock, self.lock_ttl) as lost:
+                for outbox in ready:
+                    while not lost.is_set() and ((force and outbox.pending()) or self.due(outbox)):
+                        n = self.flush(outbox)
+                        written += n
+                        if n == 0:
+                            break
         finally:
-            if self.redis.get(LOCK) == token.encode():
-                self.redis.delete(LOCK)
+            release(lock)
         return written
 
     def run_forever(self, poll: float = 0.05) -> None:

@@ -14,7 +14,7 @@ import logging
 import re
 from typing import Any
 
-from rq import Queue
+from rq import Queue, Retry
 from rq.job import Job
 
 from switchboard.store import CallRecord
@@ -88,9 +88,14 @@ def finish_call_job_id(call_id: str) -> str:
     return f"finish_call-{safe}-{hashlib.sha1(call_id.encode()).hexdigest()[:8]}"
 
 
-def enqueue_finish_call(queue: Queue, call: dict[str, Any]) -> Job:
-    """Enqueue ``finish_call`` for ``call`` under its deterministic job id."""
-    return queue.enqueue(finish_call, call, job_id=finish_call_job_id(call["call_id"]))
+# A job that fails (Salesforce down longer than ``sf_job_retry_budget``) runs again later, up to 8 times
+# over about 9 minutes, then stays in RQ's failed registry (``switchboard jobs failed`` / ``requeue``).
+RETRY = Retry(max=8, interval=[1, 2, 5, 10, 30, 60, 120, 300])
+
+
+def enqueue_finish_call(queue: Queue, call: dict[str, Any], *, retry: Retry | None = RETRY) -> Job:
+    """Enqueue ``finish_call`` for ``call`` under its deterministic job id, retried as ``RETRY`` says."""
+    return queue.enqueue(finish_call, call, job_id=finish_call_job_id(call["call_id"]), retry=retry)
 
 
 WRAPUP_KEY = "switchboard:call:{}:wrapup"

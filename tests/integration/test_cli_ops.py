@@ -43,6 +43,9 @@ def test_a_failed_job_is_listed_with_its_error_and_can_be_requeued(redis_url):
     assert "requeued finish_call-broken" in requeued.stdout
     assert job.id in queue.job_ids
     assert cli(redis_url, "jobs", "failed").stdout.strip() == "no failed jobs"
+    again = cli(redis_url, "jobs", "requeue", "finish_call-broken", "no-such-job")
+    assert again.returncode == 1
+    assert "not failed jobs (see `switchboard jobs failed`): finish_call-broken, no-such-job" in again.stderr
 
 
 def test_sf_usage_prints_requests_per_call_and_the_org_budget(redis_url):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import subprocess
@@ -151,6 +152,27 @@ def test_a_batch_of_calls_costs_one_write_request_and_repeat_callers_no_lookup(
     assert snap["org_max"] > 0 and snap["org_remaining"] < snap["org_max"]
 
 
+def test_metrics_expose_requests_per_call_and_the_org_budget_on_loopback_only(
+        worker_env: dict[str, str], emulator_url: str) -> None:
+    from web import create_app
+
+    tasks.finish_call(make_call())
+    tasks.finish_call(make_call(caller_number="+1 202 555 0199"))
+    assert flush() == 2  # after one login: two lookups and one write
+    usage = emulator(emulator_url, "GET", "health")["apiUsage"]
+    app = create_app(dataclasses.replace(get_context().settings, secret_key="metrics-test"))
+    response = app.test_client().get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    lines = set(response.get_data(as_text=True).splitlines())
+    assert {"switchboard_sf_api_requests_total 3", "switchboard_sf_logins_total 1",
+            "switchboard_sf_call_activities_total 2", "switchboard_sf_requests_per_call 1.5",
+            f"switchboard_sf_org_daily_requests_max {usage['max']}",
+            f"switchboard_sf_org_daily_requests_remaining {usage['max'] - usage['used']}",
+            "# TYPE switchboard_sf_api_requests_total counter",
+            "# TYPE switchboard_sf_org_daily_requests_remaining gauge"} <= lines
+    assert app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 404
+
+
 def test_unknown_and_anonymous_callers_get_a_task_without_who(worker_env: dict[str, str], emulator_url: str) -> None:
     stranger = make_call(caller_number="+1 202 555 0199", direction="outbound", queue_label="", queue="")
     tasks.finish_call(stranger)
@@ -230,6 +252,7 @@ def test_duplicate_jobs_through_rq_simple_worker_write_one_task(worker_env: dict
     queue = Queue(worker_env["SWITCHBOARD_RQ_QUEUE"], connection=connection)
     call = make_call()
     first = tasks.enqueue_finish_call(queue, call)
+    assert (first.retries_left, first.retry_intervals) == (8, [1, 2, 5, 10, 30, 60, 120, 300])  # as the orchestrator's
     second = queue.enqueue(tasks.finish_call, call)  # a duplicate under another job id
     assert SimpleWorker([queue], connection=connection).work(burst=True)
     first.refresh()
