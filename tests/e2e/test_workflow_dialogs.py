@@ -28,14 +28,15 @@ def set_workflow(stack, username: str, workflow: str) -> None:
 _agents = itertools.count(1)
 
 
-def fresh_agent(stack, workflow: str | None = None, *, queue: str = "Customer Service EN",
+def fresh_agent(stack, workflow: str | None = None, *, queue: str | tuple[str, ...] = "Customer Service EN",
                 prefix: str = "wf") -> str:
-    """A new agent in ``queue``, registered in Asterisk, with ``workflow`` when given."""
+    """A new agent in ``queue`` (or each of several), registered in Asterisk, with ``workflow`` when given."""
     from tests.integration.test_cli_stack import cli
 
     name = f"{prefix}{next(_agents)}x{int(time.time()) % 10000}"
+    queues = (queue,) if isinstance(queue, str) else queue
     r = cli(stack, "agent", "add", name, "--name", f"Workflow {name}", "--password", DEMO_PASSWORD,
-            "--queue", queue)
+            *[arg for q in queues for arg in ("--queue", q)])
     assert r.returncode == 0, r.stderr
     deadline = time.monotonic() + 5
     while "Unable to find" in stack.asterisk.cli(f"pjsip show endpoint {name}", check=False).stdout:

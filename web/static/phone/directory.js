@@ -1,6 +1,7 @@
-// Contact directory of the web phone: search agents and Salesforce contacts, click or Enter to call.
-// Calls go through the dialler (window.switchboardPhone.dial -> PhoneCore.dial with the chosen display
-// number). Names and numbers are untrusted text: they are only ever set with textContent.
+// Contact directory of the web phone: search agents and Salesforce contacts, click or Enter to call, and
+// name the colleague a direct call comes from (findColleague). Calls go through the dialler
+// (window.switchboardPhone.dial -> PhoneCore.dial with the chosen display number). Names and numbers
+// are untrusted text: they are only ever set with textContent.
 
 const $ = (id) => document.getElementById(id);
 const panel = $('directory');
@@ -89,6 +90,22 @@ function onInput() {
     return;
   }
   timer = setTimeout(() => search(text), DEBOUNCE_MS);
+}
+
+/** The colleague (an agent in the directory) whose SIP user name is `number`, or null: who a direct call is from. */
+export async function findColleague(number) {
+  const text = String(number || '').trim();
+  if (text.length < MIN_CHARS || !/^[A-Za-z][A-Za-z0-9._-]*$/.test(text)) return null; // agents dial by name
+  try {
+    const response = await fetch(`/api/directory?q=${encodeURIComponent(text)}`,
+      { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (!response.ok) return null;
+    const body = await response.json();
+    const rows = Array.isArray(body.results) ? body.results : [];
+    return rows.find((r) => r.type === 'agent' && r.sip_username === text) || null;
+  } catch (_err) {
+    return null;
+  }
 }
 
 function focusItem(index) {

@@ -3,6 +3,7 @@
 
 import { PhoneCore } from './core.js';
 import { initDialer } from './dialer.js';
+import { findColleague } from './directory.js';
 import { callEnded, resetScreenPop, userAnswered } from './screenpop.js';
 
 const $ = (id) => document.getElementById(id);
@@ -49,6 +50,7 @@ const els = {
   callTimer: $('call-timer'),
   callerNumber: $('caller-number'),
   callerName: $('caller-name'),
+  callerTag: $('caller-tag'),
   queueName: $('queue-name'),
   incoming: $('incoming'),
   active: $('active'),
@@ -115,11 +117,27 @@ function stopTimer() {
   answeredAtPerf = null;
 }
 
+let colleague = null; // {number, name}: the directory's agent a direct call comes from
+
 function showCaller(call) {
+  const known = colleague && colleague.number === call.number && call.source !== 'switchboard' ? colleague : null;
+  const name = known ? known.name : call.name; // the directory's name, not what the caller's phone claims
   els.callerNumber.textContent = call.number || 'Unknown number';
-  els.callerName.textContent = call.name || '';
-  els.callerName.hidden = !call.name;
+  els.callerName.textContent = name || '';
+  els.callerName.hidden = !name;
+  els.callerTag.hidden = !known;
   els.queueName.textContent = call.queueLabel || call.queue || '';
+}
+
+/** A direct call (no queue offer): the directory says whether a colleague is calling, and who. */
+async function identifyColleague(call) {
+  colleague = null;
+  if (call.source === 'switchboard' || call.direction !== 'inbound') return;
+  const found = await findColleague(call.number);
+  const now = core.call;
+  if (!found || !now || now.number !== call.number || now.state === 'ended') return;
+  colleague = { number: call.number, name: found.name };
+  showCaller(now);
 }
 
 function showCallState(call) {
@@ -172,8 +190,10 @@ core.on('incoming', ({ call }) => {
   resetScreenPop();
   stopTimer();
   els.callTimer.textContent = '00:00';
+  colleague = null;
   showCaller(call);
   showCallState(call);
+  identifyColleague(call);
   phone.timings = { call_id: call.id, offered_at_ms: nowMs() };
   noteTimings(call);
   document.title = `Ringing: ${call.number || 'call'} · ${baseTitle}`;
@@ -240,6 +260,7 @@ els.hangup.addEventListener('click', () => {
 });
 
 core.on('outgoing', ({ call }) => {
+  colleague = null;
   resetScreenPop(true);
   stopTimer();
   els.callTimer.textContent = '00:00';
