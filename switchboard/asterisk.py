@@ -167,7 +167,8 @@ class AsteriskInstance:
     def render(self) -> None:
         """Copy asterisk-conf/ into the instance and write its per-run includes."""
         if self.etc.exists():
-            keep = self.generated / "pjsip_agents.conf", self.generated / "queue_members.conf"
+            keep = (self.generated / "pjsip_agents.conf", self.generated / "queue_members.conf",
+                    self.generated / "extensions_work_numbers.conf")
             saved = {p.name: p.read_text() for p in keep if p.exists()}
             shutil.rmtree(self.etc)
         else:
@@ -201,6 +202,7 @@ class AsteriskInstance:
             "pjsip_transport_udp.conf": f"bind = 127.0.0.1:{p.sip_udp}\n",
             "pjsip_agents.conf": saved.get("pjsip_agents.conf", "; no agents yet\n"),
             "queue_members.conf": saved.get("queue_members.conf", "; no members yet\n"),
+            "extensions_work_numbers.conf": saved.get("extensions_work_numbers.conf", "; no work numbers yet\n"),
             "extensions_globals.conf": render_dialplan_globals(self.dialplan_globals),
         }
         for fname, text in files.items():

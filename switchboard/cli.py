@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from switchboard import cli_ops
+from switchboard import cli_admin, cli_ops
 from switchboard.config import Settings, load_settings
 from switchboard.stack import DEMO_AGENTS, DEMO_PASSWORD, Stack, StackError
 
@@ -98,23 +98,31 @@ def demo(ctx: click.Context, web_port: int) -> None:
 @main.command()
 @click.option("--from", "caller", required=True, help="The customer's number, e.g. +358401234567.")
 @click.option("--name", default="", help="The customer's caller name.")
-@click.option("--queue", "queue", required=True, help="Queue label (\"Customer Service EN\"), name or number.")
+@click.option("--queue", "queue", help="Queue label (\"Customer Service EN\"), name or number.")
+@click.option("--to", "to", help="An inbound number instead of a queue, e.g. an agent's work number.")
 @click.option("--hangup-after", type=float, default=0, help="Hang the customer up after this many seconds.")
 @click.pass_context
-def call(ctx: click.Context, caller: str, name: str, queue: str, hangup_after: float) -> None:
-    """Place a demo customer call into a queue (the customer plays a prompt until hung up)."""
+def call(ctx: click.Context, caller: str, name: str, queue: str | None, to: str | None, hangup_after: float) -> None:
+    """Place a demo customer call into a queue, or to an inbound number (the customer plays a prompt until
+    hung up)."""
     from switchboard.democall import place_call
     from switchboard.store import Store
 
+    if bool(queue) == bool(to):
+        raise click.UsageError("give either --queue or --to")
     settings = _settings(ctx.obj["state_dir"])
-    q = Store(settings.database_url).find_queue(queue)
-    if q is None:
-        raise click.ClickException(f"unknown queue {queue!r}")
+    if queue:
+        q = Store(settings.database_url).find_queue(queue)
+        if q is None:
+            raise click.ClickException(f"unknown queue {queue!r}")
+        target, number = q.label, q.number
+    else:
+        target = number = cli_admin.work_number(str(to), settings.default_region) or str(to)
     try:
-        channel = asyncio.run(place_call(settings, caller, name, q.number, hangup_after))
+        channel = asyncio.run(place_call(settings, caller, name, number, hangup_after))
     except Exception as exc:  # connection refused, AMI error
         raise click.ClickException(f"could not place the call: {exc}") from exc
-    click.echo(f"Calling {q.label} ({q.number}) from {caller}: {channel}")
+    click.echo(f"Calling {target} ({number}) from {caller}: {channel}")
 
 
 @main.group()
@@ -143,12 +151,11 @@ def agent() -> None:
 @click.option("--name", "display_name", required=True, help="The agent's full name.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Web login password.")
 @click.option("--queue", "queues", multiple=True, help="Queue name, label or number (repeatable).")
+@click.option("--work-number", default="", help="The agent's personal work number (a DID on the trunk).")
 @click.pass_context
-def agent_add(ctx: click.Context, username: str, display_name: str, password: str, queues: tuple[str, ...]) -> None:
+def agent_add(ctx: click.Context, username: str, display_name: str, password: str, queues: tuple[str, ...],
+              work_number: str) -> None:
     """Create an agent; Asterisk learns the new endpoint within a second, without a restart."""
-    import redis
-
-    from orchestrator.commands import CHANNEL, encode
     from switchboard.sip import derive_sip_password
     from switchboard.store import Store
 
@@ -164,15 +171,17 @@ def agent_add(ctx: click.Context, username: str, display_name: str, password: st
         names.append(q.name)
     if not settings.secret_key:
         raise click.ClickException("SWITCHBOARD_SECRET_KEY is not set")
+    number = cli_admin.set_work_number(store, settings, username, work_number)
     try:
         store.create_user(username, password, display_name, sip_username=username,
                           sip_password=derive_sip_password(settings.secret_key, username, 1))
     except Exception as exc:  # IntegrityError: taken
         raise click.ClickException(f"cannot create agent {username!r}: {exc.__class__.__name__}") from exc
     store.add_member(username, names)
-    receivers = redis.Redis.from_url(settings.redis_url).publish(CHANNEL, encode("provision"))
+    if number:
+        store.update_user(username, work_number=number)
     click.echo(f"agent {username} created in {', '.join(names) or 'no queues'}"
-               + ("" if receivers else " (no orchestrator running: provisioned at its next start)"))
+               + (f", work number {number}" if number else "") + cli_admin.applied(settings))
 
 
 @main.command("install-asterisk")
@@ -190,24 +199,21 @@ def _settings_of(ctx: click.Context) -> Settings:
 
 
 cli_ops.register(main, _settings_of)
+cli_admin.register(main, agent, _settings_of)
 
 
 @agent.command("set-workflow")
 @click.argument("username")
-@click.argument("workflow", type=click.Choice(["case", "case_dialog", "contact_account", "contact_lead"]))
+@click.argument("workflow", type=click.Choice(cli_admin.WORKFLOWS))
 @click.pass_context
 def agent_set_workflow(ctx: click.Context, username: str, workflow: str) -> None:
     """Choose a user's phone workflow (seed section 2): case, case_dialog, contact_account, contact_lead."""
-    from sqlalchemy import select
+    from switchboard.store import Store
 
-    from switchboard.store import Store, User
-
-    store = Store(_settings_of(ctx).database_url)
-    with store.session() as s, s.begin():
-        user = s.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise click.ClickException(f"unknown user {username!r}")
-        user.phone_workflow = workflow
+    try:
+        Store(_settings_of(ctx).database_url).update_user(username, phone_workflow=workflow)
+    except LookupError as exc:
+        raise click.ClickException(f"unknown user {username!r}") from exc
     click.echo(f"{username} now uses the {workflow} phone workflow")
 
 

@@ -10,6 +10,7 @@ from panoramisk import Manager
 from switchboard.config import Settings
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+RINGING_AFTER = 3.0  # seconds without an answer to the Originate: the call is ringing, placed
 
 
 def caller_id(number: str, name: str = "") -> str:
@@ -26,12 +27,18 @@ async def place_call(settings: Settings, number: str, name: str, dialed: str, ha
     await manager.connect()
     try:
         dialed = _CONTROL.sub("", dialed)
-        response = await manager.send_action({
+        pending = manager.send_action({
             "Action": "Originate", "Channel": f"Local/{dialed}@from-trunk", "Context": "sb-demo-caller",
             "Exten": "s", "Priority": "1", "CallerID": caller_id(number, name), "Async": "true", "Timeout": "60000",
         })
-        messages = response if isinstance(response, list) else [response]
-        if not any(m.get("Response") == "Success" for m in messages):
+        try:
+            # The OriginateResponse comes when the inbound side answers: at once for a queue, only when the
+            # agent answers for a direct call (an agent's work number). A failure comes at once.
+            response = await asyncio.wait_for(pending, RINGING_AFTER)
+        except TimeoutError:
+            response = None  # ringing
+        messages = response if isinstance(response, list) else [response] if response is not None else []
+        if response is not None and not any(m.get("Response") == "Success" for m in messages):
             raise RuntimeError(f"Originate failed: {messages[0].get('Message') if messages else response}")
         channel = f"Local/{dialed}@from-trunk"
         if hangup_after:

@@ -24,5 +24,6 @@ printf 'rtpstart = %s\nrtpend = %s\n' "${RTP_START:-10000}" "${RTP_END:-20000}" 
 echo "bind = ${SIP_BIND:-0.0.0.0:5060}" > "$gen/pjsip_transport_udp.conf"
 [ -f "$gen/pjsip_agents.conf" ] || echo "; written by the orchestrator" > "$gen/pjsip_agents.conf"
 [ -f "$gen/queue_members.conf" ] || echo "; written by the orchestrator" > "$gen/queue_members.conf"
+[ -f "$gen/extensions_work_numbers.conf" ] || echo "; written by the orchestrator" > "$gen/extensions_work_numbers.conf"
 chmod 600 "$gen/manager_users.conf" "$gen/ari_users.conf"
 exec /usr/sbin/asterisk -f -U asterisk -G asterisk -vvv
