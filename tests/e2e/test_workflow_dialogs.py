@@ -175,26 +175,65 @@ def test_case_declined_creates_no_case(browser, stack):  # noqa: F811
     page.context.close()
 
 
-def test_case_dialog_single_shows_contact_recent_cases_and_choose(browser, stack):  # noqa: F811
+def contact_with_cases(stack, n: int = 7) -> tuple[str, str, list[dict]]:
+    """A new contact (its own phone number) with ``n`` cases, the first one modified after the others were
+    made: (phone, name, cases most recently modified first)."""
+    sf = sf_client(stack)
+    phone = f"+35845{int(time.time() * 1000) % 10**7:07d}"
+    last = f"Dialog{next(_agents)}"
+    account = sf.Account.create({"Name": f"{last} Oy", "Phone": "+358 9 555 0199"})["id"]
+    contact = sf.Contact.create({"FirstName": "Casey", "LastName": last, "Phone": phone, "AccountId": account})["id"]
+    ids = [sf.Case.create({"Subject": f"Router {i} rebooting", "ContactId": contact, "AccountId": account,
+                           "Origin": "Phone"})["id"] for i in range(n)]
+    time.sleep(0.05)
+    sf.Case.update(ids[0], {"Status": "Working"})
+    cases = sf.query(f"SELECT Id, CaseNumber, Subject FROM Case WHERE ContactId = {soql_quote(contact)} "
+                     "ORDER BY LastModifiedDate DESC")["records"]
+    return phone, f"Casey {last}", cases
+
+
+def search_cases(page, text: str) -> list[str]:
+    """Search another case in the CaseDialog; the ids listed afterwards ([] for "No cases found.")."""
+    page.evaluate("delete document.querySelector('#wf-cases').dataset.query")
+    page.fill("#wf-case-search", text)
+    page.click("#wf-dialog form:has(#wf-case-search) button[type=submit]")
+    page.wait_for_function("t => document.querySelector('#wf-cases').dataset.query === t", arg=text, timeout=5000)
+    return page.eval_on_selector_all("#wf-cases tbody tr", "rows => rows.map(r => r.dataset.id)")
+
+
+def test_case_dialog_single_shows_five_recent_cases_searches_another_and_choose(browser, stack):  # noqa: F811
+    from switchboard.store.live import REFRESH_SECONDS
+    from tests.integration.test_cli_stack import cli
+
+    phone, name, cases = contact_with_cases(stack)
+    assert cases[0]["Subject"] == "Router 0 rebooting"  # modified last, so first
     page = login(browser, stack, fresh_agent(stack, "case_dialog"))
-    call_id = ringing(page, stack, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
+    call_id = ringing(page, stack, phone, name)
     page.wait_for_selector("#wf-contact", timeout=5000)
     page.wait_for_selector("#wf-dialog .wf-footer", timeout=5000)
-    assert DEMO_CONTACT_NAME in page.text_content("#wf-contact")
-    assert "Customer Service EN" in page.text_content("#wf-contact")
+    assert name in page.text_content("#wf-contact") and "Customer Service EN" in page.text_content("#wf-contact")
     for label in ("New Case", "New Case – Not identified", "Close"):
         assert page.is_visible(f"#wf-dialog button:text-is('{label}')")
-    rows = page.locator("#wf-cases tbody tr")
+    shown = page.eval_on_selector_all("#wf-cases tbody tr", "rows => rows.map(r => r.dataset.id)")
+    assert shown == [c["Id"] for c in cases[:5]]  # exactly five, most recently modified first
+    assert page.get_attribute("#wf-case-search", "placeholder") == "Case number"
     shots(page, "case_dialog-single")
+
+    older = cases[-1]  # not among the five
+    assert search_cases(page, older["CaseNumber"]) == [older["Id"]]
+    wanted = next(c for c in cases if c["Subject"] == "Router 3 rebooting")
+    assert search_cases(page, "Router 3") == []  # by default only by case number (seed 2.2.2)
+    r = cli(stack, "admin", "workflow", "set", "--case-search-fields", "Subject")
+    assert r.returncode == 0, r.stderr
+    try:
+        time.sleep(REFRESH_SECONDS)
+        assert search_cases(page, "Router 3") == [wanted["Id"]]  # the admin-added field
+        shots(page, "case_dialog-search")
+    finally:
+        assert cli(stack, "admin", "workflow", "reset", "workflow_case_search_fields").returncode == 0
     page.click("#answer")
-    if rows.count():
-        case_id = rows.first.get_attribute("data-id")
-        rows.first.locator("button.choose").click()
-    else:
-        page.click("#wf-dialog button:text-is('New Case')")
-        page.wait_for_function("window.switchboardWorkflows.caseId", timeout=5000)
-        case_id = page.evaluate("window.switchboardWorkflows.caseId")
+    page.locator(f"#wf-cases tbody tr[data-id='{wanted['Id']}'] button.choose").click()
     page.wait_for_selector("#wf-dialog", state="hidden", timeout=5000)
     finish(page)
-    assert task_of(stack, call_id)["WhatId"] == case_id
+    assert task_of(stack, call_id)["WhatId"] == wanted["Id"]
     page.context.close()

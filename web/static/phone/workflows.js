@@ -306,11 +306,14 @@ async function caseDialogFor(contactId) {
   const recent = await request('GET', `/cases?contact_id=${encodeURIComponent(contact.Id)}`);
   const list = el('div', { id: 'wf-cases' });
   list.append(recent.cases.length ? caseTable(recent.cases, recent.columns) : el('p', { class: 'muted', text: 'No cases yet.' }));
-  const input = el('input', { type: 'search', class: 'wf-input', id: 'wf-case-search', placeholder: 'Case number or subject', maxlength: '100' });
+  const fields = (state.ident.case_search_fields || []).join(', ');
+  const input = el('input', { type: 'search', class: 'wf-input', id: 'wf-case-search', maxlength: '100',
+    placeholder: fields ? `Case number or ${fields}` : 'Case number', 'aria-label': 'Search another case' });
   const form = el('form', { class: 'wf-search', onsubmit: guard(async (e) => {
     e.preventDefault();
     const found = await request('GET', `/cases?contact_id=${encodeURIComponent(contact.Id)}&q=${encodeURIComponent(input.value)}`);
     list.replaceChildren(found.cases.length ? caseTable(found.cases, found.columns) : el('p', { class: 'muted', text: 'No cases found.' }));
+    list.dataset.query = input.value; // what the list shows now
   }) }, input, el('button', { type: 'submit', class: 'btn small', text: 'Search' }));
   els.body.append(el('h3', { text: 'Five recent cases are displayed, search for more' }), form, list,
     el('div', { class: 'wf-footer' },
