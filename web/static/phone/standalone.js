@@ -118,9 +118,10 @@ function stopTimer() {
 }
 
 let colleague = null; // {number, name}: the directory's agent a direct call comes from
+let lookedUp = ''; // the number last looked up in the directory for the current call
 
 function showCaller(call) {
-  const known = colleague && colleague.number === call.number && call.source !== 'switchboard' ? colleague : null;
+  const known = colleague && colleague.number === call.number && !call.queue ? colleague : null;
   const name = known ? known.name : call.name; // the directory's name, not what the caller's phone claims
   els.callerNumber.textContent = call.number || 'Unknown number';
   els.callerName.textContent = name || '';
@@ -129,10 +130,10 @@ function showCaller(call) {
   els.queueName.textContent = call.queueLabel || call.queue || '';
 }
 
-/** A direct call (no queue offer): the directory says whether a colleague is calling, and who. */
+/** A direct call (not from a queue): the directory says whether a colleague is calling, and who. */
 async function identifyColleague(call) {
-  colleague = null;
-  if (call.source === 'switchboard' || call.direction !== 'inbound') return;
+  if (call.queue || call.direction !== 'inbound' || !call.number || lookedUp === call.number) return;
+  lookedUp = call.number;
   const found = await findColleague(call.number);
   const now = core.call;
   if (!found || !now || now.number !== call.number || now.state === 'ended') return;
@@ -191,6 +192,7 @@ core.on('incoming', ({ call }) => {
   stopTimer();
   els.callTimer.textContent = '00:00';
   colleague = null;
+  lookedUp = '';
   showCaller(call);
   showCallState(call);
   identifyColleague(call);
@@ -208,6 +210,7 @@ function noteTimings(call) {
 
 core.on('callupdate', ({ call }) => {
   showCaller(call);
+  if (call.state !== 'ended') identifyColleague(call); // the server's offer may name the caller anew
   noteTimings(call);
 });
 
