@@ -252,6 +252,36 @@ def test_contact_account_not_identified_new_contact_gets_the_caller_number(brows
     page.context.close()
 
 
+@pytest.mark.parametrize("workflow", ["contact_account", "contact_lead"])
+def test_a_contact_beside_a_lead_is_single_for_contact_account_and_two_for_contact_lead(browser, stack, workflow):  # noqa: F811
+    """2.3 identifies contacts and accounts, 2.4 contacts and leads: a number on one Contact and one Lead
+    is a single identified caller (the contact pops, the Task names it) for the first, two matches for
+    the second."""
+    sf = sf_client(stack)
+    number = unknown_number()
+    contact_id = sf.Contact.create({"FirstName": "Both", "LastName": "Kinds", "Phone": number})["id"]
+    lead_id = sf.Lead.create({"FirstName": "Both", "LastName": "Kinds", "Company": "Kinds Oy", "Phone": number})["id"]
+    page = login(browser, stack, fresh_agent(stack, workflow))
+    call_id = ringing(page, stack, number)
+    if workflow == "contact_account":
+        assert page.text_content("#wf-id-kind") == "Contact"
+        page.wait_for_function("window.switchboardWorkflows.popped.length === 1", timeout=3000)
+        assert page.evaluate("window.switchboardWorkflows.popped[0].recordId") == contact_id
+        assert page.is_hidden("#wf-dialog")
+        page.wait_for_function(f"window.switchboardWorkflows.chosen === {contact_id!r}", timeout=3000)
+        answer(page)
+        finish(page)
+        assert task_of(stack, call_id)["WhoId"] == contact_id
+    else:
+        assert page.text_content("#wf-id-kind") == "2 matches"
+        page.wait_for_selector("#wf-dialog .wf-table tbody tr", timeout=5000)
+        rows = page.eval_on_selector_all("#wf-dialog .wf-table tbody tr", "rs => rs.map(r => r.dataset.id)")
+        assert sorted(rows) == sorted([contact_id, lead_id])
+        answer(page)
+        finish(page)
+    page.context.close()
+
+
 # Contact&Lead workflow -----------------------------------------------------------------------------------
 def test_contact_lead_single_identified_lead_pops(browser, stack):  # noqa: F811
     """2.4 (as 2.3.2): a caller with one Lead: the lead pops, no dialog; the Task names the lead."""

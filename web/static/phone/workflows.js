@@ -237,6 +237,8 @@ async function contactWorkflow(ident) {
   const sfm = ident.salesforce;
   if (sfm.kind === 'single') {
     screenPop(sfm.records[0].Id, sfm.records[0].type);
+    // The workflow may single out one of several matches (a contact beside a lead): relate the Task to it.
+    await chooseRecord(sfm.records[0]);
     return;
   }
   const onChosen = async (r) => {
