@@ -11,12 +11,11 @@ import time
 
 import pytest
 
-from tests.conftest import ARTIFACTS
 from tests.e2e import test_queue_call_to_browser as base
 from tests.e2e.test_phone_calls import ami, customer_channel, hang_up_all, wait_audio, wait_state
 from tests.e2e.test_presence_in_browser import choose, member_line, wait_for
 from tests.e2e.test_queue_call_to_browser import hang_up_customer, login, ring
-from tests.e2e.test_workflow_dialogs import fresh_agent
+from tests.e2e.test_workflow_dialogs import fresh_agent, shots
 
 browser = base.browser  # the module-scoped Chromium fixture
 __all__ = ["ami", "browser"]
@@ -25,15 +24,6 @@ pytestmark = pytest.mark.e2e
 
 CS_EN, CS_FI = "+35891000001", "+35891000002"
 QUIET_SECONDS = 3.0  # how long a call that must not ring is watched
-
-
-def shots(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"availability-{name}-full.png"), full_page=True)
-    page.set_viewport_size({"width": 400, "height": 900})
-    time.sleep(0.2)
-    page.screenshot(path=str(ARTIFACTS / f"availability-{name}-400.png"), full_page=True)
-    page.set_viewport_size({"width": 1100, "height": 760})
 
 
 def stays_quiet(page) -> None:
@@ -64,7 +54,7 @@ def test_pool_calls_off_pauses_the_agent_and_on_rings_the_waiting_call(browser, 
         ring(stack, number="+358406660401", name="Pool Caller", queue_number=CS_EN)
         stays_quiet(page)
         assert paused(stack, agent)
-        shots(page, "pool-calls-off")
+        shots(page, "availability-pool-calls-off")
 
         page.check("#pool-calls-toggle")  # the caller still waits in the queue: now it rings here
         wait_for(lambda: not paused(stack, agent), 5, "still paused in Asterisk")
@@ -98,7 +88,7 @@ def test_a_queue_switched_off_does_not_ring_and_another_queue_does(browser, stac
         assert reason_shown(page, "cs-fi") == "taking calls"
         ring(stack, number="+358406660402", name="Switched Off", queue_number=CS_EN)
         stays_quiet(page)
-        shots(page, "queue-switched-off")
+        shots(page, "availability-queue-switched-off")
 
         ring(stack, number="+358406660403", name="Other Queue", queue_number=CS_FI)
         page.wait_for_selector("#incoming", state="visible", timeout=10000)
@@ -151,7 +141,7 @@ def test_offwork_takes_no_queue_call_but_a_colleagues_direct_call_and_calls_out(
         b.wait_for_selector("#caller-tag", state="visible", timeout=5000)  # the directory match
         assert b.text_content("#caller-tag") == "Colleague"
         assert b.text_content("#caller-name") == f"Workflow {colleague}"
-        shots(b, "offwork-direct-call")
+        shots(b, "availability-offwork-direct-call")
         b.click("#answer")
         wait_state(b, "In call")
         wait_state(a, "In call")
@@ -195,7 +185,7 @@ def test_busy_takes_queue_calls_and_dnd_refuses_a_direct_call(browser, stack):
         wait_state(a, "Call ended", timeout=15000)  # refused: busy
         assert b.is_hidden("#incoming")
         assert b.evaluate("window.switchboardPhone.call.number") == "+358406660405"  # no call since the last
-        shots(a, "dnd-direct-refused")
+        shots(a, "availability-dnd-direct-refused")
     finally:
         hang_up_all(stack)
     assert a.js_errors == [] and b.js_errors == []  # type: ignore[attr-defined]

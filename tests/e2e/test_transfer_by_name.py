@@ -9,11 +9,10 @@ import time
 
 import pytest
 
-from tests.conftest import ARTIFACTS
 from tests.e2e import test_queue_call_to_browser as base
 from tests.e2e.test_phone_calls import ami, customer_channel, hang_up_all, wait_audio, wait_state
 from tests.e2e.test_queue_call_to_browser import login, ring
-from tests.e2e.test_workflow_dialogs import fresh_agent
+from tests.e2e.test_workflow_dialogs import fresh_agent, shots
 
 browser = base.browser  # the module-scoped Chromium fixture
 __all__ = ["ami", "browser"]
@@ -25,15 +24,6 @@ def options(page) -> list[list[str]]:
     """The transfer box's suggestions: [value, label] each."""
     page.wait_for_function("document.querySelectorAll('#transfer-targets option').length >= 3", timeout=5000)
     return page.eval_on_selector_all("#transfer-targets option", "els => els.map(o => [o.value, o.label])")
-
-
-def shots(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
-    page.set_viewport_size({"width": 400, "height": 900})
-    time.sleep(0.2)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-400.png"), full_page=True)
-    page.set_viewport_size({"width": 1100, "height": 760})
 
 
 def test_blind_transfer_of_an_outbound_call_to_a_queue_picked_by_name(browser, stack, ami):
