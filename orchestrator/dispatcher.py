@@ -68,6 +68,9 @@ class Dispatcher:
                     "call_id": call_id, "disposition": "not answered", "reason": reason, "duration_seconds": 0})
             case m.AgentLegLost(agent=agent, call_id=call_id, leg_channel=leg, agent_channel=browser):
                 await self.reconnect(agent, call_id, leg, browser)
+            case m.AgentLeftCall(agent=agent, call_id=call_id):
+                if self.live is not None:
+                    await self.live.ended(agent, call_id)
             case m.CallEnded(summary=summary):
                 await self.jobs.call_ended(summary)
                 if self.live is not None and summary.get("agent"):
@@ -84,11 +87,11 @@ class Dispatcher:
                 await safe_call(self.pm, "agent_changed", self.hook_timeout, agent=agent, view=view)
 
     async def reconnect(self, agent: str, call_id: str, leg: str, browser: str) -> None:
-        """Tell the server-owned leg to hold the customer and re-ring the agent, then drop the dead leg."""
+        """Mark the channel that keeps the call ([sb-reconnect]: hold music, re-ring ``agent``); drop the dead leg."""
         if self.ami is None:
             return
-        logger.info("agent %s lost call %s (page reload or network): reconnecting", agent, call_id)
-        await self.ami({"Action": "Setvar", "Channel": leg, "Variable": "SB_RECONNECT", "Value": "1"})
+        logger.info("agent %s lost call %s (page reload or network): %s takes it back", agent, call_id, leg)
+        await self.ami({"Action": "Setvar", "Channel": leg, "Variable": "SB_RECONNECT", "Value": agent})
         await self.ami({"Action": "Hangup", "Channel": browser, "Cause": "44"})
 
     async def _record_offer(self, agent: str, call: dict) -> None:

@@ -125,10 +125,33 @@ class OutboundDialed(Event):
 
 @dataclass(frozen=True, slots=True)
 class DialAnswered(Event):
-    """The party a channel dialled answered."""
+    """The party a channel dialled answered (``channel`` dialled ``dest_channel``)."""
 
     uniqueid: str
     linkedid: str
+    channel: str = ""
+    dest_uniqueid: str = ""
+    dest_channel: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectDialed(Event):
+    """A direct call (a colleague, a work number, a transfer) rings an agent (the SwitchboardDirect user event)."""
+
+    uniqueid: str
+    linkedid: str
+    agent: str
+    caller_number: str
+    caller_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeChanged(Event):
+    """A channel entered (it talks to the bridge's other channels) or left a bridge."""
+
+    uniqueid: str
+    bridge: str
+    entered: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +216,7 @@ class ChannelListed(Event):
     caller_number: str
     caller_name: str
     seconds: int
+    bridge: str = ""
 
 
 @dataclass(frozen=True, slots=True)

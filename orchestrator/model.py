@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import events as ev
-from orchestrator.translate import agent_from_channel, agent_of_leg
+from orchestrator.legs import Bridges, keeper
+from orchestrator.translate import agent_from_channel
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +65,22 @@ class CallEnded(Change):
 
 @dataclass(frozen=True, slots=True)
 class AgentLegLost(Change):
-    """An agent's browser went away mid-call: reconnect the server-owned leg to their next registration."""
+    """An agent's browser went away mid-call: ``leg_channel`` (see orchestrator/legs.py) takes the call
+    back and rings the agent's next registration; ``agent_channel`` is the dead browser leg."""
 
     agent: str
     call_id: str
     leg_channel: str
     agent_channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLeftCall(Change):
+    """An agent is no longer on a call: it was transferred to someone else, or (the caller's side of a
+    colleague's call) it ended."""
+
+    agent: str
+    call_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +110,10 @@ class Call:
     wait_seconds: int | None = None
     display_number: str = ""
     dialer_uniqueid: str = ""
+    queue_caller: str = ""  # uniqueid of the customer's channel in the queue (takes the call back on a reload)
+    direct: set[str] = field(default_factory=set)  # agents rung directly (a direct call, a transfer)
+    caller_agent: str = ""  # the agent who placed a direct call to a colleague
+    caller_answered_at: float | None = None
 
 
 @dataclass
@@ -160,6 +175,7 @@ class Model:
         self.channel_names: dict[str, str] = {}  # uniqueid -> channel name
         self.first_seen: dict[str, float] = {}  # linkedid -> time its first channel appeared
         self.agents: dict[str, AgentPresence] = {}
+        self.bridges = Bridges()
         self._resync: ResyncWindow | None = None  # set between ResyncStarted and ResyncCompleted
 
     # -- public -------------------------------------------------------------------------------------
@@ -184,6 +200,12 @@ class Model:
             "agent": call.agent,
             "answered_at": call.answered_at,
         }
+
+    def caller_view(self, call: Call) -> dict[str, Any]:
+        """The colleague's call as the agent who placed it sees it (an outbound call to the callee)."""
+        callee = call.agent or next(iter(sorted(call.direct)), "")
+        return {**self.call_view(call), "caller_number": callee, "caller_name": "", "direction": "outbound",
+                "agent": call.caller_agent, "answered_at": call.caller_answered_at}
 
     def agent(self, name: str) -> AgentPresence:
         """The presence record of an agent, created on first mention."""
@@ -210,6 +232,11 @@ class Model:
             self.channels[e.uniqueid] = e.linkedid
             self.channel_names[e.uniqueid] = e.channel
             self.first_seen.setdefault(e.linkedid, e.at - e.seconds)
+        self.bridges.enter(e.uniqueid, e.bridge)
+        return []
+
+    def _on_BridgeChanged(self, e: ev.BridgeChanged) -> list[Change]:
+        (self.bridges.enter if e.entered else self.bridges.leave)(e.uniqueid, e.bridge)
         return []
 
     def _on_ChannelHungUp(self, e: ev.ChannelHungUp) -> list[Change]:
@@ -217,6 +244,7 @@ class Model:
             self._resync.gone.add(e.uniqueid)
         linkedid = self.channels.pop(e.uniqueid, e.linkedid)
         self.channel_names.pop(e.uniqueid, None)
+        self.bridges.forget(e.uniqueid)
         if any(lid == linkedid for lid in self.channels.values()):
             return []
         self.first_seen.pop(linkedid, None)
@@ -250,6 +278,8 @@ class Model:
             "duration_seconds": max(0, round(at - call.answered_at)) if call.answered_at is not None else 0,
         }
         changes.append(CallEnded(summary))
+        if call.caller_agent and call.caller_answered_at is not None and call.caller_agent != call.agent:
+            changes.append(AgentLeftCall(call.caller_agent, call.call_id))
         return changes
 
     # -- queue calls ---------------------------------------------------------------------------------
@@ -257,7 +287,7 @@ class Model:
         call = self.calls.get(e.linkedid)
         if call is None:
             self.calls[e.linkedid] = Call(e.linkedid, e.caller_number, e.caller_name, e.queue,
-                                          self.first_seen.get(e.linkedid, e.at), e.at)
+                                          self.first_seen.get(e.linkedid, e.at), e.at, queue_caller=e.uniqueid)
         else:  # moved to another queue
             call.queue, call.joined_at, call.left_queue_at = e.queue, e.at, None
         return []
@@ -269,7 +299,7 @@ class Model:
         if linkedid not in self.calls:
             joined = e.at - e.wait
             self.calls[linkedid] = Call(linkedid, e.caller_number, e.caller_name, e.queue,
-                                        self.first_seen.get(linkedid, joined), joined)
+                                        self.first_seen.get(linkedid, joined), joined, queue_caller=e.uniqueid)
         return []
 
     def _on_CallerLeftQueue(self, e: ev.CallerLeftQueue) -> list[Change]:
@@ -321,11 +351,53 @@ class Model:
 
     def _on_DialAnswered(self, e: ev.DialAnswered) -> list[Change]:
         call = self.calls.get(e.linkedid)
-        if call is None or call.direction != "outbound" or call.answered_at is not None \
-                or e.uniqueid != call.dialer_uniqueid:
+        if call is None:
             return []
-        call.answered_at = e.at
-        return [CallAnswered(call.agent, call.call_id, e.at, self.call_view(call))]
+        changes: list[Change] = []
+        if call.direction == "outbound" and call.answered_at is None and e.uniqueid == call.dialer_uniqueid:
+            call.answered_at = e.at
+            changes.append(CallAnswered(call.agent, call.call_id, e.at, self.call_view(call)))
+        callee = agent_from_channel(e.dest_channel)
+        if callee and callee in call.direct:
+            changes += self._taken_directly(call, callee, e.at)
+        if call.caller_agent and call.caller_answered_at is None and agent_from_channel(e.channel) == call.caller_agent:
+            call.caller_answered_at = e.at
+            changes.append(CallAnswered(call.caller_agent, call.call_id, e.at, self.caller_view(call)))
+        return changes
+
+    # -- direct calls: a colleague, a work number, a transfer to an agent ---------------------------------
+    def _on_DirectDialed(self, e: ev.DirectDialed) -> list[Change]:
+        changes: list[Change] = []
+        call = self.calls.get(e.linkedid)
+        if call is None:  # a new direct call (a transfer rings an agent for a call we already have)
+            caller = agent_from_channel(self.channel_names.get(e.uniqueid, "")) or ""
+            if caller not in self.agents or not self.agents[caller].registered:
+                caller = ""  # a trunk's channel (PJSIP/trunk-…), not an agent's browser
+            call = Call(e.linkedid, e.caller_number, e.caller_name, "", self.first_seen.get(e.linkedid, e.at), e.at,
+                        wait_seconds=0, caller_agent=caller if caller != e.agent else "")
+            self.calls[e.linkedid] = call
+            call.direct.add(e.agent)
+            if call.caller_agent:
+                changes.append(CallPlaced(call.caller_agent, self.caller_view(call)))
+        if e.agent in call.direct and e.agent in call.ringing:
+            return changes
+        call.direct.add(e.agent)
+        call.ringing.add(e.agent)
+        changes.append(CallOffered(e.agent, {**self.call_view(call), "rang_at": e.at}))
+        return changes
+
+    def _taken_directly(self, call: Call, agent: str, at: float) -> list[Change]:
+        """``agent`` answered a direct call or took a transferred one: the call is theirs now."""
+        call.direct.discard(agent)
+        call.ringing.discard(agent)
+        changes: list[Change] = []
+        if call.agent and call.agent != agent:
+            changes.append(AgentLeftCall(call.agent, call.call_id))
+        call.agent = agent
+        if call.answered_at is None:
+            call.answered_at = at
+        changes.append(CallAnswered(agent, call.call_id, at, {**self.call_view(call), "answered_at": at}))
+        return changes
 
     # -- agents ------------------------------------------------------------------------------------------
     def _changed(self, presence: AgentPresence, before: dict[str, Any]) -> list[Change]:
@@ -352,16 +424,16 @@ class Model:
         return changes
 
     def _legs_lost(self, agent: str) -> list[Change]:
-        """The agent's answered calls whose browser leg must be replaced."""
+        """The agent's browser legs in a call, each with the channel that takes the call back."""
         changes: list[Change] = []
-        for call in self.calls.values():
-            if call.agent != agent or call.answered_at is None:
+        for uniqueid, name in sorted(self.channel_names.items()):
+            if agent_from_channel(name) != agent:
                 continue
-            names = [n for u, n in self.channel_names.items() if self.channels.get(u) == call.call_id]
-            legs = [n for n in names if agent_of_leg(n) == agent]
-            browser = [n for n in names if agent_from_channel(n) == agent]
-            if legs and browser:
-                changes.append(AgentLegLost(agent, call.call_id, legs[0], browser[0]))
+            linkedid = self.channels.get(uniqueid, "")
+            call = self.calls.get(linkedid)
+            target = keeper(uniqueid, call.queue_caller if call else "", self.channels, self.bridges)
+            if target:
+                changes.append(AgentLegLost(agent, linkedid, self.channel_names.get(target, ""), name))
         return changes
 
     def _on_QueueMemberUpdated(self, e: ev.QueueMemberUpdated) -> list[Change]:

@@ -26,7 +26,6 @@ DEVICE_STATE_MAP = {
 # legs Local/<agent>@sb-agent/n that dial them (their state interface is PJSIP/<agent>).
 _AGENT_INTERFACE = re.compile(r"^(?:PJSIP/([A-Za-z0-9_.\-]+)|Local/([A-Za-z0-9_.\-]+)@sb-agent(?:/n)?)$")
 _AGENT_CHANNEL = re.compile(r"^PJSIP/([A-Za-z0-9_.\-]+)-[0-9a-f]+$")
-_AGENT_LEG = re.compile(r"^Local/([A-Za-z0-9_.\-]+)@sb-agent-[0-9a-f]+;2$")
 
 
 class MalformedFrame(ValueError):
@@ -42,12 +41,6 @@ def agent_from_interface(interface: str) -> str | None:
 def agent_from_channel(channel: str) -> str | None:
     """The agent's name for a channel (``PJSIP/agent1-0000002a``), else None."""
     m = _AGENT_CHANNEL.match(channel or "")
-    return m.group(1) if m else None
-
-
-def agent_of_leg(channel: str) -> str | None:
-    """The agent a server-owned agent leg (``Local/agent1@sb-agent-0000001a;2``) dials, else None."""
-    m = _AGENT_LEG.match(channel or "")
     return m.group(1) if m else None
 
 
@@ -155,6 +148,9 @@ def _agent_complete(msg: Mapping[str, Any], at: float) -> ev.Event | None:
 
 
 def _user_event(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    if msg.get("UserEvent") == "SwitchboardDirect":  # [sb-agent-direct]: the caller is the channel's caller ID
+        return ev.DirectDialed(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), _req(msg, "Agent"),
+                               _callerid(msg, "CallerIDNum"), _callerid(msg, "CallerIDName"))
     if msg.get("UserEvent") != "SwitchboardOutbound":
         return None
     return ev.OutboundDialed(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), _req(msg, "Agent"),
@@ -165,12 +161,15 @@ def _user_event(msg: Mapping[str, Any], at: float) -> ev.Event | None:
 def _dial_end(msg: Mapping[str, Any], at: float) -> ev.Event | None:
     if msg.get("DialStatus") != "ANSWER" or not msg.get("Uniqueid"):
         return None  # not answered, or an Originate's dial (it has no calling channel)
-    return ev.DialAnswered(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"))
+    return ev.DialAnswered(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), str(msg.get("Channel") or ""),
+                           str(msg.get("DestUniqueid") or ""), str(msg.get("DestChannel") or ""))
 
 
 TABLE: dict[str, Builder] = {
     "UserEvent": _user_event,
     "DialEnd": _dial_end,
+    "BridgeEnter": lambda m, at: ev.BridgeChanged(at, _req(m, "Uniqueid"), _req(m, "BridgeUniqueid"), True),
+    "BridgeLeave": lambda m, at: ev.BridgeChanged(at, _req(m, "Uniqueid"), _req(m, "BridgeUniqueid"), False),
     "FullyBooted": lambda m, at: ev.AsteriskBooted(at),
     "Newchannel": lambda m, at: ev.ChannelCreated(
         at, _req(m, "Uniqueid"), _req(m, "Linkedid"), _req(m, "Channel"),
@@ -199,7 +198,8 @@ TABLE: dict[str, Builder] = {
     "ContactList": _contact_listed,  # PJSIPShowContacts list item
     "CoreShowChannel": lambda m, at: ev.ChannelListed(
         at, _req(m, "Uniqueid"), _req(m, "Linkedid"), _req(m, "Channel"),
-        _callerid(m, "CallerIDNum"), _callerid(m, "CallerIDName"), _duration(m.get("Duration"))),
+        _callerid(m, "CallerIDNum"), _callerid(m, "CallerIDName"), _duration(m.get("Duration")),
+        str(m.get("BridgeId") or "")),
     "QueueEntry": lambda m, at: ev.QueueEntryListed(
         at, _req(m, "Queue"), _req(m, "Uniqueid"), _callerid(m, "CallerIDNum"),
         _callerid(m, "CallerIDName"), _int(m, "Position"), _int(m, "Wait")),

@@ -117,13 +117,29 @@ def test_given_a_change_that_fails_to_dispatch_then_the_following_changes_still_
         ("agent:agent2", "agent_state", view), ("board", "agent_state", view)]
 
 
-def test_given_a_lost_agent_leg_then_the_server_leg_is_told_to_reconnect_and_the_dead_leg_is_hung_up(jobs):
+def test_given_a_lost_agent_leg_then_the_keeping_channel_is_told_whom_to_ring_and_the_dead_leg_is_hung_up(jobs):
     ami: list[dict[str, Any]] = []
-    lost = m.AgentLegLost("agent1", "c1", "Local/agent1@sb-agent-0000001a;2", "PJSIP/agent1-0000002a")
+    lost = m.AgentLegLost("agent1", "c1", "Local/+35891000001@from-trunk-00000000;2", "PJSIP/agent1-0000002a")
     asyncio.run(dispatcher(jobs, Emits(), ami=ami).dispatch([lost]))
-    assert ami == [
-        {"Action": "Setvar", "Channel": "Local/agent1@sb-agent-0000001a;2", "Variable": "SB_RECONNECT", "Value": "1"},
+    assert ami == [  # in this order: the keeper must be marked before the dead leg's end reaches it
+        {"Action": "Setvar", "Channel": "Local/+35891000001@from-trunk-00000000;2", "Variable": "SB_RECONNECT",
+         "Value": "agent1"},
         {"Action": "Hangup", "Channel": "PJSIP/agent1-0000002a", "Cause": "44"}]
+
+
+def test_given_an_agent_transferred_away_then_their_kept_call_is_forgotten(jobs):
+    class Live:
+        def __init__(self) -> None:
+            self.forgotten: list[tuple[str, str]] = []
+
+        async def ended(self, agent: str, call_id: str) -> None:
+            self.forgotten.append((agent, call_id))
+
+    live = Live()
+    d = dispatcher(jobs, Emits())
+    d.live = live  # type: ignore[assignment]
+    asyncio.run(d.dispatch([m.AgentLeftCall("agent1", "c1")]))
+    assert live.forgotten == [("agent1", "c1")]
 
 
 def test_given_the_same_call_ended_twice_then_its_job_is_enqueued_once_and_again_only_after_a_failure(jobs):

@@ -6,6 +6,8 @@
 //                 ('disconnected': the SIP WebSocket is down and JsSIP retries by itself)
 //   socket        {state: 'connecting'|'connected'|'disconnected'|'refused', reason}
 //   incoming      {call}             a call starts ringing (caller details already known)
+//   restoring     {call}             the server holds our call (page reloaded, network lost): it rings
+//                                    back by itself and is answered at once ('accepted', call.reconnected)
 //   callupdate    {call}             call details changed (late socket offer, answered/ended info)
 //   accepted      {call}             the agent answered; media is being set up
 //   ended         {call, cause, originator}
@@ -81,6 +83,8 @@ export class PhoneCore extends EventTarget {
     this._registration = { state: 'connecting', cause: '' };
     this._consult = null; // {session, number, state, connection}: the consultation call of a warm transfer
     this._transferring = false;
+    this._resuming = null; // the new session of a call that came back after our SIP connection was lost
+    this._offline = false;
     this.me = null;
   }
 
@@ -129,7 +133,48 @@ export class PhoneCore extends EventTarget {
     await this._restoreCurrentCall();
     this._connectSocket();
     this._startUserAgent(body.sip);
+    this._watchNetwork();
     return true;
+  }
+
+  /** React to the browser losing and regaining its network (a reload needs nothing: the page starts over). */
+  _watchNetwork() {
+    if (typeof window === 'undefined' || !window.addEventListener) return;
+    window.addEventListener('offline', () => this._onOffline());
+    window.addEventListener('online', () => this._onOnline());
+  }
+
+  /**
+   * The network is gone: close the SIP connection now rather than keep a dead one. The server then
+   * takes our call back (the other party hears music on hold) and rings us again once we have
+   * registered on a fresh connection, when the network returns.
+   */
+  _onOffline() {
+    this._offline = true;
+    const transport = this._ua && this._ua.transport;
+    if (!transport) return;
+    try {
+      transport.disconnect();
+    } catch (_err) {
+      // already closed
+    }
+    const call = this._call;
+    if (call && this._session && call.state === 'in_call') {
+      this._emit('restoring', { call: { call_id: call.id, caller_number: call.number, caller_name: call.name } });
+    }
+  }
+
+  /** The network is back: connect and register at once, not after JsSIP's and Socket.IO's growing retry delays. */
+  _onOnline() {
+    if (!this._offline) return;
+    this._offline = false;
+    const transport = this._ua && this._ua.transport;
+    if (transport && !transport.isConnected() && !transport.isConnecting()) transport.connect();
+    const socket = this._socket;
+    if (socket && !socket.connected) {
+      socket.disconnect();
+      socket.connect();
+    }
   }
 
   /** Ask the server whether it holds a call of ours (we were reloaded mid-call). */
@@ -438,8 +483,9 @@ export class PhoneCore extends EventTarget {
     call.number = text(data.caller_number) || call.number;
     call.name = text(data.caller_name) || call.name;
     call.queue = text(data.queue);
-    call.queueLabel = text(data.queue_label) || text(data.queue) || call.queueLabel;
     call.direction = text(data.direction) || call.direction;
+    const fallback = call.direction === 'outbound' ? OUTBOUND_LABEL : call.queueLabel;
+    call.queueLabel = text(data.queue_label) || text(data.queue) || fallback;
     call.offeredAt = typeof data.offered_at === 'number' ? data.offered_at : call.offeredAt;
     call.rangAt = typeof data.rang_at === 'number' ? data.rang_at : call.rangAt;
     call.source = 'switchboard';
@@ -483,12 +529,29 @@ export class PhoneCore extends EventTarget {
 
   _onNewSession({ originator, session, request }) {
     if (originator !== 'remote') return;
-    if (this._session) {
-      // One call at a time: a second INVITE while busy is refused.
-      session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
-      return;
-    }
     const callId = text(request && request.getHeader(CALL_ID_HEADER)).trim() || null;
+    const reconnect = Boolean(request && request.getHeader(RECONNECT_HEADER));
+    if (this._session) {
+      if (reconnect && this._isCurrent(callId) && this._call.state === 'in_call') {
+        this._resume(session); // our call, rung again after our SIP connection was lost
+        return;
+      }
+      const restoring = reconnect && this._restored && this._restored.call_id === callId;
+      if (!restoring || this._call.state !== 'ringing') {
+        // One call at a time: a second INVITE while busy is refused.
+        session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
+        return;
+      }
+      // The call the server kept for us comes back while another one rings: the kept one wins.
+      const ringing = this._session;
+      this._session = null;
+      clearInterval(this._statsTimer);
+      try {
+        ringing.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
+      } catch (_err) {
+        // it stopped ringing meanwhile
+      }
+    }
     const identity = session.remote_identity;
     this._session = session;
     this._connection = null;
@@ -514,7 +577,6 @@ export class PhoneCore extends EventTarget {
     if (offer) this._applyOffer(offer.data);
     // After a page reload the server re-rings this phone for the call it kept: take it back at once.
     const restored = this._restored;
-    const reconnect = Boolean(request && request.getHeader(RECONNECT_HEADER));
     if (restored && reconnect && callId && restored.call_id === callId) {
       this._applyOffer(restored);
       this._call.answeredAt = restored.answered_at;
@@ -541,6 +603,32 @@ export class PhoneCore extends EventTarget {
     }
   }
 
+  /**
+   * The server rings us again for the call we are in (our SIP connection was lost, so it took the
+   * call back): answer at once on a new session and keep the call as it is (id, caller, timer).
+   */
+  _resume(session) {
+    const old = this._session;
+    this._session = session;
+    this._resuming = session;
+    this._connection = null;
+    this._lastBytesReceived = 0;
+    Object.assign(this._call, { reconnected: true, muted: false, onHold: false });
+    session.on('peerconnection', (e) => this._attachConnection(e.peerconnection, session));
+    this._watchSession(session);
+    try {
+      old.terminate(); // the server already hung that leg up; this only frees its media here
+    } catch (_err) {
+      // already over
+    }
+    this._emit('media', { call: this.call });
+    try {
+      session.answer(ANSWER_OPTIONS);
+    } catch (err) {
+      this._fail('answer_failed', err.message);
+    }
+  }
+
   /** A call the server kept for this agent across a page reload (from /api/calls/current). */
   restore(call) {
     if (!call || typeof call !== 'object' || !call.call_id) return;
@@ -550,9 +638,11 @@ export class PhoneCore extends EventTarget {
 
   _watchSession(session) {
     const up = () => {
-      if (this._session !== session || this._call.state === 'in_call') return;
+      if (this._session !== session || (this._call.state === 'in_call' && this._resuming !== session)) return;
+      this._resuming = null;
       this._call.state = 'in_call';
       // A closed RTCPeerConnection reports nothing: sample while the call is up.
+      clearInterval(this._statsTimer);
       this._statsTimer = setInterval(() => this.stats(), 1000);
       this._emit('accepted', { call: this.call });
     };
