@@ -37,6 +37,10 @@ class Bridges:
         """A channel is gone."""
         self._bridge_of.pop(uniqueid, None)
 
+    def members(self, bridge: str) -> list[str]:
+        """The channels in ``bridge``."""
+        return sorted(u for u, b in self._bridge_of.items() if b == bridge)
+
     def peer(self, uniqueid: str) -> str:
         """The one other channel in ``uniqueid``'s bridge, or '' (not bridged, or a conference)."""
         bridge = self._bridge_of.get(uniqueid)

@@ -236,8 +236,18 @@ class Model:
         return []
 
     def _on_BridgeChanged(self, e: ev.BridgeChanged) -> list[Change]:
-        (self.bridges.enter if e.entered else self.bridges.leave)(e.uniqueid, e.bridge)
-        return []
+        if not e.entered:
+            self.bridges.leave(e.uniqueid, e.bridge)
+            return []
+        self.bridges.enter(e.uniqueid, e.bridge)
+        # A call answered after the agent's browser went away (an outbound call the customer picks up
+        # while the agent is offline): take it back at once rather than leave the customer in silence.
+        changes: list[Change] = []
+        for uniqueid in self.bridges.members(e.bridge):
+            agent = agent_from_channel(self.channel_names.get(uniqueid, ""))
+            if agent and agent in self.agents and self.agents[agent].registered is False:
+                changes += self._leg_lost(agent, uniqueid)
+        return changes
 
     def _on_ChannelHungUp(self, e: ev.ChannelHungUp) -> list[Change]:
         if self._resync is not None:
@@ -427,14 +437,17 @@ class Model:
         """The agent's browser legs in a call, each with the channel that takes the call back."""
         changes: list[Change] = []
         for uniqueid, name in sorted(self.channel_names.items()):
-            if agent_from_channel(name) != agent:
-                continue
-            linkedid = self.channels.get(uniqueid, "")
-            call = self.calls.get(linkedid)
-            target = keeper(uniqueid, call.queue_caller if call else "", self.channels, self.bridges)
-            if target:
-                changes.append(AgentLegLost(agent, linkedid, self.channel_names.get(target, ""), name))
+            if agent_from_channel(name) == agent:
+                changes += self._leg_lost(agent, uniqueid)
         return changes
+
+    def _leg_lost(self, agent: str, browser: str) -> list[Change]:
+        linkedid = self.channels.get(browser, "")
+        call = self.calls.get(linkedid)
+        target = keeper(browser, call.queue_caller if call else "", self.channels, self.bridges)
+        if not target:
+            return []
+        return [AgentLegLost(agent, linkedid, self.channel_names.get(target, ""), self.channel_names[browser])]
 
     def _on_QueueMemberUpdated(self, e: ev.QueueMemberUpdated) -> list[Change]:
         if self._resync is not None:

@@ -68,6 +68,22 @@ def test_given_a_ringing_or_unbridged_browser_when_its_contact_goes_then_nothing
     assert lost(other, "agent3") == []  # a conference or a bridge being torn down: no single other party
 
 
+def test_given_a_customer_who_answers_while_the_agent_is_offline_then_the_call_is_taken_back_at_once():
+    model = Model(LABELS)
+    model.apply(ev.ContactChanged(9, "agent3", True))
+    channel(model, 10, "u1", "u1", "PJSIP/agent3-00000001", "agent3")
+    model.apply(ev.OutboundDialed(10.1, "u1", "u1", "agent3", "+358401234567", "+35891000000", False))
+    channel(model, 10.2, "u2", "u1", "Local/+358401234567@sb-demo-customer-00000001;1")
+    assert lost(model, "agent3", 11) == []  # still ringing: nothing to take back yet
+    model.apply(ev.DialAnswered(12, "u1", "u1", "PJSIP/agent3-00000001", "u2", "x"))
+    assert model.apply(ev.BridgeChanged(12, "u1", "b1", True)) == []  # alone in the bridge so far
+    legs = of(model.apply(ev.BridgeChanged(12, "u2", "b1", True)), AgentLegLost)
+    assert [(c.leg_channel, c.agent_channel) for c in legs] == [
+        ("Local/+358401234567@sb-demo-customer-00000001;1", "PJSIP/agent3-00000001")]
+    model.apply(ev.ContactChanged(13, "agent3", True))
+    assert model.apply(ev.BridgeChanged(14, "u2", "b2", True)) == []  # registered again: a normal call
+
+
 def colleague_call(model: Model) -> list:
     """agent1's browser (u1) calls agent2 (browser u2): the SwitchboardDirect user event, then the answer."""
     model.apply(ev.ContactChanged(9, "agent1", True))
