@@ -18,12 +18,12 @@ def route_call(*, call: dict[str, Any]) -> str | None:
 
 @hookspec
 def call_offered(*, agent: str, call: dict[str, Any]) -> None:
-    """An agent's phone started ringing for a queue call."""
+    """An agent's phone started ringing for a call: a queue call, a direct call or a transfer to them."""
 
 
 @hookspec
 def call_answered(*, agent: str, call_id: str) -> None:
-    """An agent answered a queue call."""
+    """An agent's call was answered: by them (a queue, direct or transferred call) or by whom they called."""
 
 
 @hookspec
