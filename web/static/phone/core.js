@@ -536,13 +536,12 @@ export class PhoneCore extends EventTarget {
         this._resume(session); // our call, rung again after our SIP connection was lost
         return;
       }
-      const restoring = reconnect && this._restored && this._restored.call_id === callId;
-      if (!restoring || this._call.state !== 'ringing') {
+      if (!reconnect || this._call.state !== 'ringing') {
         // One call at a time: a second INVITE while busy is refused.
         session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
         return;
       }
-      // The call the server kept for us comes back while another one rings: the kept one wins.
+      // A call the server kept for us comes back while another one rings: the kept one wins.
       const ringing = this._session;
       this._session = null;
       clearInterval(this._statsTimer);
@@ -575,13 +574,16 @@ export class PhoneCore extends EventTarget {
     };
     const offer = callId ? this._offers.get(callId) : null;
     if (offer) this._applyOffer(offer.data);
-    // After a page reload the server re-rings this phone for the call it kept: take it back at once.
+    // After a page reload the server re-rings this phone for a call of ours it kept: take it back at
+    // once, with the details it kept for us (the timer runs from the first answer) when it is that call.
     const restored = this._restored;
-    if (restored && reconnect && callId && restored.call_id === callId) {
-      this._applyOffer(restored);
-      this._call.answeredAt = restored.answered_at;
+    if (reconnect) {
+      if (restored && callId && restored.call_id === callId) {
+        this._applyOffer(restored);
+        this._call.answeredAt = restored.answered_at;
+        this._restored = null;
+      }
       this._call.reconnected = true;
-      this._restored = null;
     }
 
     session.on('peerconnection', (e) => this._attachConnection(e.peerconnection, session));
