@@ -2,7 +2,9 @@
 colleague's (direct) call on either side, a call blind-transferred to the agent, and a queue call whose
 page goes offline for a few seconds. Each time the other party's own channel stays up and hears music on
 hold (AMI MusicOnHoldStart) while the agent is away, the page is back on the same call (same call id,
-caller details, timer counting on) within 10 s with audio flowing again, and one Task lands at the end."""
+caller details, timer counting on) within 10 s with audio flowing again, and one Task lands at the end.
+A call consult-transferred to the agent comes back too (the music then plays on the server leg next to
+the customer, and the timer starts again: see docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -201,6 +203,47 @@ def test_call_blind_transferred_to_the_agent_survives_a_reload(browser, stack, a
     wait_state(agent2, "Call ended")
     task = one_task(stack, call_id)
     assert task["CallDisposition"] == "answered" and task["Service_Pool_Queue__c"] == "Customer Service FI"
+    hang_up_all(stack)
+    agent1.context.close()
+    agent2.context.close()
+
+
+def test_call_consult_transferred_to_the_agent_survives_a_reload(browser, stack, ami):
+    number = "+358406661003"
+    agent1 = login(browser, stack, "agent1")
+    agent2 = login(browser, stack, "agent2")
+    cust, call_id = answer_queue_call(agent1, stack, ami, number, "Consulted Reload", "+35891000002")
+    agent1.fill("#transfer-target", "agent2")
+    agent1.click("#transfer-consult")
+    agent2.wait_for_selector("#incoming", state="visible", timeout=10000)
+    agent2.click("#answer")
+    wait_state(agent2, "In call")
+    agent1.wait_for_function("document.querySelector('#consult-text').textContent.startsWith('Talking to')")
+    agent1.click("#consult-complete")
+    wait_state(agent1, "Call ended")
+    time.sleep(1.0)
+    wait_audio(agent2)
+
+    mark, started = reload(agent2, ami)
+    # the joined call now has the customer's call id; the page answers the reconnect by itself
+    agent2.wait_for_function(
+        "([id]) => { const p = window.switchboardPhone; const s = document.querySelector('#call-state');"
+        " return p && s && s.textContent === 'In call' && p.currentCallId() === id && p.core.call.reconnected; }",
+        arg=[call_id], timeout=BACK_WITHIN * 1000)
+    away = time.monotonic() - started
+    assert away <= BACK_WITHIN
+    assert events_since(ami, mark, "Hangup", cust) == [], "the customer was hung up"
+    # the music plays on the server's leg bridged to the customer (the consultation joined them there)
+    moh = [e for e in ami.events[mark:] if e.get("Event") == "MusicOnHoldStart"]
+    assert any(e.get("Channel", "").startswith("Local/agent1@sb-agent-") for e in moh), moh
+    assert agent2.text_content("#caller-number").strip() == number
+    first = wait_audio(agent2)
+    time.sleep(1.0)
+    assert agent2.evaluate("window.switchboardPhone.stats()") > first, "no audio after the reconnect"
+    print(f"\ne2e: consult-transferred call, reload -> back in {away * 1000:.0f} ms")
+    agent2.click("#hangup")
+    wait_state(agent2, "Call ended")
+    assert one_task(stack, call_id)["CallDisposition"] == "answered"
     hang_up_all(stack)
     agent1.context.close()
     agent2.context.close()
