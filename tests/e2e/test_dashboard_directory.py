@@ -12,6 +12,7 @@ from sfemu.seed import DEMO_CONTACT_NAME
 from tests.conftest import ARTIFACTS
 from tests.e2e.test_queue_call_to_browser import browser, hang_up_customer, login, ring  # noqa: F401
 from tests.e2e.test_workflow_dialogs import fresh_agent
+from tests.integration.test_presence_schedule import member_line, wait_for
 
 pytestmark = pytest.mark.e2e
 SALES_NUMBER = "+35891000003"
@@ -46,6 +47,7 @@ def test_waiting_caller_shows_in_dashboard_and_directory_calls_a_contact(browser
     assert page.text_content("#dashboard-rows tr[data-queue='sales'] td.dash-label") == "Sales"
     page.wait_for_function("document.querySelector('#presence-select').options.length > 0", timeout=5000)
     page.select_option("#presence-select", label="DND")  # paused: the caller waits in Sales
+    wait_for(lambda: "paused" in (member_line(stack, agent, "sales") or ""), 10, "DND did not pause the agent in Sales")
     page.wait_for_function(
         "document.querySelector(\"#dashboard-rows tr[data-queue='sales'] td.dash-serving\").textContent === '0'",
         timeout=10000)
