@@ -38,7 +38,7 @@ from web.identity import (
 from web.phone import BUILD_HINT, missing_vendor_files
 from worker.callerid import ACCOUNT_NAME, admin_columns, with_account_name
 from worker.salesforce import plain_record, soql_like, soql_quote, sosl_escape
-from worker.tasks import SUMMARY_KEY, finish_call_job_id
+from worker.tasks import RETRY, SUMMARY_KEY, finish_call_job_id
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def reapply_to_task(call_id: str) -> bool:
         return False
     summary = json.loads(raw)
     job_id = f"{finish_call_job_id(call_id)}-ctx-{int(time.time() * 1000)}"
-    Queue(get_settings().rq_queue, connection=conn).enqueue(FINISH_CALL, summary, job_id=job_id)
+    Queue(get_settings().rq_queue, connection=conn).enqueue(FINISH_CALL, summary, job_id=job_id, retry=RETRY)
     logger.info("call %s: workflow choice after the activity was queued; re-queued as %s", call_id, job_id)
     return True
 
