@@ -141,6 +141,8 @@ def test_offwork_takes_no_queue_call_but_a_colleagues_direct_call_and_calls_out(
         b.wait_for_selector("#caller-tag", state="visible", timeout=5000)  # the directory match
         assert b.text_content("#caller-tag") == "Colleague"
         assert b.text_content("#caller-name") == f"Workflow {colleague}"
+        b.wait_for_function("document.querySelector('#wf-identity').dataset.kind === 'directory'", timeout=5000)
+        assert b.locator("#wf-identity").is_hidden()  # the server names the colleague too: said once, on the card
         shots(b, "availability-offwork-direct-call")
         b.click("#answer")
         wait_state(b, "In call")

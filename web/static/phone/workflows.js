@@ -89,7 +89,7 @@ function showIdentity(ident) {
   els.idKind.textContent = kind;
   els.idName.textContent = name;
   els.identity.dataset.kind = ident.directory ? 'directory' : sfm.kind;
-  els.identity.hidden = false;
+  els.identity.hidden = Boolean(ident.directory); // a colleague is named on the call card (standalone.js)
   root.hidden = false;
 }
 
