@@ -184,10 +184,12 @@ class QueueMemberRemoved(Event):
 
 @dataclass(frozen=True, slots=True)
 class ContactChanged(Event):
-    """An agent's SIP registration appeared or went away."""
+    """One SIP registration (``contact``: its URI; '' = the agent's registration as a whole) of an agent
+    appeared or went away."""
 
     agent: str
     reachable: bool
+    contact: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +239,7 @@ class ContactListed(Event):
 
     agent: str
     reachable: bool
+    contact: str = ""
 
 
 @dataclass(frozen=True, slots=True)

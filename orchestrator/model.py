@@ -134,6 +134,7 @@ class AgentPresence:
     device_state: str = "unknown"
     registered: bool | None = None
     queues: dict[str, Membership] = field(default_factory=dict)
+    contacts: set[str] = field(default_factory=set)  # reachable registrations (URIs): a second tab is one more
 
     def view(self) -> dict[str, Any]:
         """A JSON-able view for the web phone and the board."""
@@ -156,6 +157,7 @@ class ResyncWindow:
     members: set[tuple[str, str]] = field(default_factory=set)  # (agent, queue)
     devices: set[str] = field(default_factory=set)  # agents whose device state was reported
     contacts: set[str] = field(default_factory=set)  # agents whose registration was reported
+    contact_uris: set[tuple[str, str]] = field(default_factory=set)  # (agent, contact) reported or created live
 
 
 def iso(ts: float | None) -> str | None:
@@ -425,11 +427,21 @@ class Model:
     def _on_ContactChanged(self, e: ev.ContactChanged) -> list[Change]:
         if self._resync is not None:
             self._resync.contacts.add(e.agent)
+            if e.reachable:
+                self._resync.contact_uris.add((e.agent, e.contact))
         presence = self.agent(e.agent)
         before = presence.view()
-        presence.registered = e.reachable
+        if e.reachable:
+            presence.contacts.add(e.contact)
+        elif e.contact:
+            presence.contacts.discard(e.contact)
+        else:
+            presence.contacts.clear()
+        # A second tab's registration removes the first one's (remove_existing) after it was added: the
+        # agent is still registered, and the first tab's call is alive on its own connection.
+        presence.registered = bool(presence.contacts)
         changes = self._changed(presence, before)
-        if not e.reachable:
+        if not presence.registered:
             changes += self._legs_lost(e.agent)
         return changes
 
@@ -473,11 +485,10 @@ class Model:
         return []
 
     def _on_ContactListed(self, e: ev.ContactListed) -> list[Change]:
-        if self._resync is not None:
+        if self._resync is not None and not e.contact:
             if e.agent in self._resync.contacts and self.agent(e.agent).registered:
                 return []  # another contact of this agent is already reachable
-            self._resync.contacts.add(e.agent)
-        return self._on_ContactChanged(ev.ContactChanged(e.at, e.agent, e.reachable))
+        return self._on_ContactChanged(ev.ContactChanged(e.at, e.agent, e.reachable, e.contact))
 
     def _on_ResyncCompleted(self, e: ev.ResyncCompleted) -> list[Change]:
         seen, self._resync = self._resync, None
@@ -497,7 +508,8 @@ class Model:
                     presence.queues.pop(queue)
             if presence.name not in seen.devices:  # Asterisk no longer knows the device
                 presence.device_state = "unavailable"
-            if presence.name not in seen.contacts and presence.registered is not False:
+            presence.contacts = {c for c in presence.contacts if (presence.name, c) in seen.contact_uris}
+            if not presence.contacts and presence.registered is not False:
                 presence.registered = False  # no contact listed: the phone unregistered while we were away
                 unregistered.append(presence.name)
             changes += self._changed(presence, before)

@@ -110,7 +110,7 @@ def _contact(msg: Mapping[str, Any], at: float) -> ev.Event | None:
     status = str(msg.get("ContactStatus") or "")
     if not aor or not status:
         return None
-    return ev.ContactChanged(at, aor, status in REACHABLE_CONTACT)
+    return ev.ContactChanged(at, aor, status in REACHABLE_CONTACT, str(msg.get("URI") or ""))
 
 
 def _contact_listed(msg: Mapping[str, Any], at: float) -> ev.Event | None:
@@ -119,7 +119,7 @@ def _contact_listed(msg: Mapping[str, Any], at: float) -> ev.Event | None:
     status = str(msg.get("Status") or "")
     if not aor or not status:
         return None
-    return ev.ContactListed(at, aor, status in REACHABLE_CONTACT)
+    return ev.ContactListed(at, aor, status in REACHABLE_CONTACT, str(msg.get("Uri") or ""))
 
 
 def _agent_event(cls: type, *fields: str) -> Builder:

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
@@ -70,6 +70,7 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    argv: list[str] = field(default_factory=list)
 
 
 def _wait(check: Callable[[], bool], what: str, timeout: float, proc: Child | None = None) -> None:
@@ -177,9 +178,24 @@ class Stack:
         fh = path.open("ab")
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
                                 env=self.env(), cwd=str(self.workdir), start_new_session=True)
-        child = Child(name, proc, path)
+        child = Child(name, proc, path, argv)
         self.children.append(child)
         return child
+
+    def stop_child(self, name: str) -> None:
+        """Stop one child and leave the others running (tests: the orchestrator down mid-call)."""
+        for child in self.children:
+            if child.name == name and child.process.poll() is None:
+                os.killpg(child.process.pid, signal.SIGTERM)
+                child.process.wait(10)
+
+    def start_child(self, name: str) -> Child:
+        """Start a stopped child again with the arguments it first had (its log goes on in the same file)."""
+        old = next(c for c in self.children if c.name == name)
+        if old.process.poll() is None:
+            raise StackError(f"{name} is running")
+        self.children.remove(old)
+        return self._spawn(name, old.argv)
 
     def start(self) -> Settings:
         """Start everything and wait until each part answers."""

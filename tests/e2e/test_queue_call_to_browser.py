@@ -39,7 +39,11 @@ def browser():
 def login(browser, stack, username: str):
     """A page logged in as ``username`` and registered to Asterisk."""
     context = browser.new_context(viewport={"width": 1100, "height": 760}, bypass_csp=True)  # for wait_for_function
-    page = context.new_page()
+    return sign_in(context.new_page(), stack, username)
+
+
+def sign_in(page, stack, username: str):
+    """``page`` (of any context: a persistent one too) logged in as ``username`` and registered to Asterisk."""
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{stack.settings.public_url}/login")

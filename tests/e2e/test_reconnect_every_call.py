@@ -106,16 +106,21 @@ def answer_queue_call(page, stack, ami: AmiWatch, number: str, name: str, queue_
     return queue_caller(ami, queue_number), page.evaluate("window.switchboardPhone.currentCallId()")
 
 
-def test_outbound_call_survives_two_reloads(browser, stack, ami):
-    number = "+358407001001"
-    page = login(browser, stack, "agent2")
+def place_outbound_call(page, ami: AmiWatch, number: str) -> tuple[str, str]:
+    """``page`` calls ``number`` (the demo customer answers), with audio: the customer's channel and the call id."""
     page.fill("#dial-number", number)
     page.click("#dial-call")
     wait_state(page, "In call")
     wait_audio(page)
     cust = customer_channel(ami, number)
     page.wait_for_function("window.switchboardPhone.currentCallId() !== null", timeout=5000)
-    call_id = page.evaluate("window.switchboardPhone.currentCallId()")
+    return cust, page.evaluate("window.switchboardPhone.currentCallId()")
+
+
+def test_outbound_call_survives_two_reloads(browser, stack, ami):
+    number = "+358407001001"
+    page = login(browser, stack, "agent2")
+    cust, call_id = place_outbound_call(page, ami, number)
     answered = time.monotonic()
     time.sleep(2.2)
     for _ in range(2):  # the second time the customer's channel already is the one that dialled the agent

@@ -181,3 +181,49 @@ def test_given_bridge_dial_and_direct_frames_then_translate_reads_them():
     listed = translate({"Event": "CoreShowChannel", "Uniqueid": "1.1", "Linkedid": "1.1", "Channel": "PJSIP/a-1",
                         "Duration": "00:00:05", "BridgeId": "b-9"}, 1)
     assert listed.bridge == "b-9" and listed.seconds == 5
+
+
+def contact(agent: str, uri: str, status: str) -> dict[str, str]:
+    """An AMI ContactStatus frame as Asterisk 22 sends it."""
+    return {"Event": "ContactStatus", "URI": uri, "ContactStatus": status, "AOR": agent, "EndpointName": agent}
+
+
+def test_given_a_second_tab_registering_then_the_agent_stays_registered_and_no_call_is_taken_back():
+    model = Model(LABELS)
+    first, second = "sip:k1d3@x1.invalid;transport=ws", "sip:p9q2@x2.invalid;transport=ws"
+    model.apply(translate(contact("agent3", first, "Created"), 9))
+    outbound_call(model)
+    # the second tab's registration is added, then remove_existing drops the first tab's contact
+    model.apply(translate(contact("agent3", second, "Created"), 20))
+    changes = model.apply(translate(contact("agent3", first, "Removed"), 20.03))
+    assert of(changes, AgentLegLost) == []  # the first tab's call lives on its own open connection
+    assert model.agents["agent3"].registered is True
+    # a call bridged to the agent now is an ordinary call, not one answered while offline
+    channel(model, 21, "u3", "u3", "PJSIP/agent3-00000003", "agent3")
+    channel(model, 21, "u4", "u3", "Local/+358401234568@sb-demo-customer-00000002;1")
+    assert of(model.apply(ev.BridgeChanged(22, "u3", "b3", True)), AgentLegLost) == []
+    assert of(model.apply(ev.BridgeChanged(22, "u4", "b3", True)), AgentLegLost) == []
+    # the tab that is left closes its connection: now the call is taken back
+    legs = of(model.apply(translate(contact("agent3", second, "Removed"), 30)), AgentLegLost)
+    assert [c.agent_channel for c in legs] == ["PJSIP/agent3-00000001", "PJSIP/agent3-00000003"]
+    assert model.agents["agent3"].registered is False
+
+
+def test_given_a_resync_then_contacts_not_listed_any_more_are_forgotten():
+    model = Model(LABELS)
+    stale, live = "sip:old@x1.invalid;transport=ws", "sip:new@x2.invalid;transport=ws"
+    model.apply(ev.ContactChanged(1, "agent3", True, stale))
+    model.apply(ev.ContactChanged(1, "agent3", True, live))
+    outbound_call(model)
+    model.apply(ev.ResyncStarted(20))
+    model.apply(ev.ChannelListed(20, "u1", "u1", "PJSIP/agent3-00000001", "agent3", "", 10, "b1"))
+    model.apply(ev.ChannelListed(20, "u2", "u1", "Local/+358401234567@sb-demo-customer-00000001;1", "", "", 8, "b1"))
+    model.apply(ev.ContactListed(20, "agent3", True, live))
+    assert of(model.apply(ev.ResyncCompleted(21)), AgentLegLost) == []
+    assert model.agents["agent3"].contacts == {live}
+    # so when the live one goes, the agent is unregistered (the stale one does not keep them "registered")
+    assert [c.agent_channel for c in lost_contact(model, "agent3", live)] == ["PJSIP/agent3-00000001"]
+
+
+def lost_contact(model: Model, agent: str, uri: str) -> list[AgentLegLost]:
+    return of(model.apply(ev.ContactChanged(30, agent, False, uri)), AgentLegLost)

@@ -253,8 +253,9 @@ def test_given_recorded_resync_listings_then_contacts_devices_members_and_waitin
 
 def test_given_a_contact_list_item_then_translate_reads_the_aor_and_its_reachability():
     [(t, item)] = [(t, m) for t, m in listings() if m.get("Event") == "ContactList"]
-    assert translate(item, t) == ev.ContactListed(t, "agent2", True)
-    assert translate({**item, "Status": "Unreachable"}, t) == ev.ContactListed(t, "agent2", False)
+    uri = "sip:agent2@127.0.0.1:33807"
+    assert translate(item, t) == ev.ContactListed(t, "agent2", True, uri)
+    assert translate({**item, "Status": "Unreachable"}, t) == ev.ContactListed(t, "agent2", False, uri)
 
 
 def test_given_an_aborted_resync_then_nothing_held_is_ended_or_removed():

@@ -6,8 +6,9 @@
 //                 ('disconnected': the SIP WebSocket is down and JsSIP retries by itself)
 //   socket        {state: 'connecting'|'connected'|'disconnected'|'refused', reason}
 //   incoming      {call}             a call starts ringing (caller details already known)
-//   restoring     {call}             the server holds our call (page reloaded, network lost): it rings
-//                                    back by itself and is answered at once ('accepted', call.reconnected)
+//   restoring     {call}             the server holds our call (page reloaded, network lost, our leg ended
+//                                    by the server as lost): it rings back by itself and is answered at once
+//                                    ('accepted', call.reconnected)
 //   callupdate    {call}             call details changed (late socket offer, answered/ended info)
 //   accepted      {call}             the agent answered; media is being set up
 //   ended         {call, cause, originator}
@@ -25,6 +26,12 @@
 export const CALL_ID_HEADER = 'X-Switchboard-Call-Id';
 export const RECONNECT_HEADER = 'X-Switchboard-Reconnect';
 const OFFER_FETCH_DELAY_MS = 300;
+// Asterisk ends a lost leg of ours itself (its RTP timeout: our network died silently or the laptop
+// slept; or the orchestrator, once our SIP connection closed) with this Q.850 cause in the BYE's Reason
+// header, takes the call back and rings us again; an ordinary hang-up by the other party says 16.
+export const TAKEN_BACK_CAUSE = 44;
+// How long a call taken back waits on screen for that ring: the server rings at least every 16 s.
+const RECONNECT_WAIT_MS = 20000;
 export const DIRECT_LABEL = 'Direct';
 export const DISPLAY_HEADER = 'X-Switchboard-Display';
 export const DISPLAY_TOKEN_HEADER = 'X-Switchboard-Display-Token';
@@ -49,6 +56,14 @@ const ANSWER_OPTIONS = Object.freeze({
 
 function text(value) {
   return value === undefined || value === null ? '' : String(value);
+}
+
+/** JsSIP's ended event of a BYE from the server saying it took our call back (Reason: Q.850;cause=44). */
+function takenBack(e) {
+  const message = e && e.originator === 'remote' ? e.message : null;
+  if (!message || typeof message.getHeader !== 'function') return false;
+  const match = /Q\.850\s*;\s*cause\s*=\s*(\d+)/i.exec(text(message.getHeader('Reason')));
+  return Boolean(match) && Number(match[1]) === TAKEN_BACK_CAUSE;
 }
 
 export class PhoneCore extends EventTarget {
@@ -84,6 +99,8 @@ export class PhoneCore extends EventTarget {
     this._consult = null; // {session, number, state, connection}: the consultation call of a warm transfer
     this._transferring = false;
     this._resuming = null; // the new session of a call that came back after our SIP connection was lost
+    this._lost = null; // {callId, timer}: the server ended our leg as lost and rings us again for that call
+    this._dropped = null; // call id the agent hung up while it was taken back: its ring is answered and ended
     this._offline = false;
     this.me = null;
   }
@@ -219,7 +236,14 @@ export class PhoneCore extends EventTarget {
   }
 
   hangup() {
+    if (this._lost) {
+      // The server holds the call for us: end it when it rings us again (the other party is told at once).
+      this._dropped = this._lost.callId;
+      this._endLost('Hung up');
+      return true;
+    }
     if (!this._session || !this._call || this._call.state === 'ended') return false;
+    if (this._offline && this._call.id) this._dropped = this._call.id;
     return this._terminate();
   }
 
@@ -233,8 +257,8 @@ export class PhoneCore extends EventTarget {
       this._fail('bad_number', 'Not a number to call');
       return false;
     }
-    if (!this._ua || this._session || this._registration.state !== 'registered') {
-      this._fail('dial_failed', this._session ? 'Already in a call' : 'The phone is not registered');
+    if (!this._ua || this._session || this._lost || this._registration.state !== 'registered') {
+      this._fail('dial_failed', this._session || this._lost ? 'Already in a call' : 'The phone is not registered');
       return false;
     }
     const headers = [];
@@ -522,6 +546,7 @@ export class PhoneCore extends EventTarget {
     const callId = text(data.call_id);
     this._offers.delete(callId);
     if (!this._isCurrent(callId)) return;
+    if (this._lost) this._endLost('Call ended'); // the other party hung up while the server held the call
     this._call.disposition = text(data.disposition);
     this._call.durationSeconds = typeof data.duration_seconds === 'number' ? data.duration_seconds : null;
     this._emit('callupdate', { call: this.call });
@@ -531,6 +556,23 @@ export class PhoneCore extends EventTarget {
     if (originator !== 'remote') return;
     const callId = text(request && request.getHeader(CALL_ID_HEADER)).trim() || null;
     const reconnect = Boolean(request && request.getHeader(RECONNECT_HEADER));
+    if (reconnect && callId && callId === this._dropped) {
+      this._dropped = null;
+      this._answerAndEnd(session); // the agent hung up this call while it was being taken back
+      return;
+    }
+    if (this._lost) {
+      if (!reconnect) {
+        session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
+        return;
+      }
+      if (this._isCurrent(callId)) {
+        this._resume(session); // our call, rung again
+        return;
+      }
+      // A consult transfer joined our call to the customer's: it comes back under the customer's call id.
+      this._stopWaiting();
+    }
     if (this._session) {
       if (reconnect && this._isCurrent(callId) && this._call.state === 'in_call') {
         this._resume(session); // our call, rung again after our SIP connection was lost
@@ -611,6 +653,7 @@ export class PhoneCore extends EventTarget {
    */
   _resume(session) {
     const old = this._session;
+    this._stopWaiting();
     this._session = session;
     this._resuming = session;
     this._connection = null;
@@ -619,7 +662,7 @@ export class PhoneCore extends EventTarget {
     session.on('peerconnection', (e) => this._attachConnection(e.peerconnection, session));
     this._watchSession(session);
     try {
-      old.terminate(); // the server already hung that leg up; this only frees its media here
+      if (old) old.terminate(); // the server already hung that leg up; this only frees its media here
     } catch (_err) {
       // already over
     }
@@ -759,11 +802,56 @@ export class PhoneCore extends EventTarget {
     clearInterval(this._statsTimer);
     this._statsTimer = null;
     this._session = null;
+    if (this._call.state === 'in_call' && this._call.id && !this._transferring && takenBack(e)) {
+      this._waitForReconnect();
+      return;
+    }
     this._transferring = false;
+    this._finish(text(e && e.cause), text(e && e.originator));
+  }
+
+  /** The server ended our leg as lost and takes the call back: keep the call on screen until it rings us. */
+  _waitForReconnect() {
+    const call = this._call;
+    this._lost = { callId: call.id, timer: setTimeout(() => this._endLost('Connection lost'), RECONNECT_WAIT_MS) };
+    this._emit('restoring', { call: { call_id: call.id, caller_number: call.number, caller_name: call.name } });
+  }
+
+  _stopWaiting() {
+    if (!this._lost) return;
+    clearTimeout(this._lost.timer);
+    this._lost = null;
+  }
+
+  /** The call taken back did not come back (or was hung up meanwhile). */
+  _endLost(cause) {
+    if (!this._lost) return;
+    this._stopWaiting();
+    this._finish(cause, 'local');
+  }
+
+  _finish(cause, originator) {
     this._call.state = 'ended';
-    this._call.cause = text(e && e.cause);
+    this._call.cause = cause;
     if (this._audio && !this._consultAudible()) this._audio.srcObject = null;
-    this._emit('ended', { call: this.call, cause: this._call.cause, originator: text(e && e.originator) });
+    this._emit('ended', { call: this.call, cause, originator });
+  }
+
+  /** Answer a ring only to hang it up: a real hang-up, so the server ends the call for the other party. */
+  _answerAndEnd(session) {
+    const end = () => {
+      try {
+        session.terminate();
+      } catch (_err) {
+        // over already
+      }
+    };
+    session.on('confirmed', end);
+    try {
+      session.answer(ANSWER_OPTIONS);
+    } catch (_err) {
+      end();
+    }
   }
 
   _terminate(options) {
