@@ -114,6 +114,36 @@ def register(main: click.Group, agent: click.Group, settings_of: SettingsOf) -> 
         store.upsert_status(name, kind, minutes)
         click.echo(f"status {name!r}: {kind}" + (f", {minutes} min" if minutes else "") + applied(settings))
 
+    @status.command("rename")
+    @click.argument("name")
+    @click.argument("new_name")
+    @click.pass_context
+    def status_rename(ctx: click.Context, name: str, new_name: str) -> None:
+        """Rename the status NAME; agents in it and their schedules keep it under NEW_NAME."""
+        new_name = new_name.strip()
+        if not new_name or len(new_name) > 100:
+            raise click.BadParameter("a status name has 1 to 100 characters", param_hint="NEW_NAME")
+        settings, store = store_of(ctx)
+        try:
+            store.rename_status(name, new_name)
+        except (LookupError, ValueError) as exc:
+            raise click.ClickException(str(exc).strip('"')) from exc
+        click.echo(f"status {name!r} is now {new_name!r}" + applied(settings))
+
+    @status.command("delete")
+    @click.argument("name")
+    @click.pass_context
+    def status_delete(ctx: click.Context, name: str) -> None:
+        """Delete the status NAME: agents in it keep its type and end time; its schedules are dropped."""
+        settings, store = store_of(ctx)
+        try:
+            users, dropped = store.delete_status(name)
+        except LookupError as exc:
+            raise click.ClickException(str(exc).strip('"')) from exc
+        kept = f"; {', '.join(users)} keep its type until they choose another" if users else ""
+        schedules = f"; {dropped} scheduled availabilit{'y' if dropped == 1 else 'ies'} dropped" if dropped else ""
+        click.echo(f"status {name!r} deleted{kept}{schedules}" + applied(settings))
+
     # queues ---------------------------------------------------------------------------------------
     @admin.group("queue")
     def queue() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine, delete, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -259,6 +259,31 @@ class Store:
     def upsert_status(self, name: str, kind: str, duration_minutes: int | None = None) -> PresenceStatus:
         """Create or update an admin-defined availability status (idempotent by name)."""
         return self._upsert(PresenceStatus, {"name": name}, {"kind": kind, "duration_minutes": duration_minutes})
+
+    def rename_status(self, name: str, new_name: str) -> None:
+        """Rename a status; agents in it and schedules of it follow (they refer to its id)."""
+        with self.session() as s, s.begin():
+            row = s.scalar(select(PresenceStatus).where(PresenceStatus.name == name))
+            if row is None:
+                raise LookupError(f"unknown status {name!r}")
+            if new_name != name and s.scalar(select(PresenceStatus).where(PresenceStatus.name == new_name)):
+                raise ValueError(f"a status {new_name!r} exists already")
+            row.name = new_name
+
+    def delete_status(self, name: str) -> tuple[list[str], int]:
+        """Delete a status: agents in it keep its type (and end time) under the type's plain name; schedules
+        of it are dropped. Returns (usernames that were in it, schedules dropped)."""
+        with self.session() as s, s.begin():
+            row = s.scalar(select(PresenceStatus).where(PresenceStatus.name == name))
+            if row is None:
+                raise LookupError(f"unknown status {name!r}")
+            users = list(s.scalars(select(Agent.sip_username).join(
+                AgentPresenceState, AgentPresenceState.agent_id == Agent.id).where(
+                AgentPresenceState.status_id == row.id).order_by(Agent.sip_username)))
+            s.execute(update(AgentPresenceState).where(AgentPresenceState.status_id == row.id).values(status_id=None))
+            dropped = s.execute(delete(ScheduledPresence).where(ScheduledPresence.status_id == row.id)).rowcount
+            s.delete(row)
+            return users, dropped or 0
 
     def list_statuses(self) -> list[PresenceStatus]:
         """Every availability status, in the order an admin created them."""

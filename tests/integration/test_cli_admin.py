@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,30 @@ def test_statuses_and_queue_wrapup_are_stored_and_listed(db):
     ok(admin_cli(db, "admin", "queue", "wrapup", "cs-en", "--no-codes", "--optional", "--seconds", "0"))
     assert "no wrap-up time" in ok(admin_cli(db, "admin", "queue", "list"))
     assert "unknown queue" in admin_cli(db, "admin", "queue", "wrapup", "nope", "--seconds", "1").stderr
+
+
+def test_a_status_is_renamed_and_deleted_without_moving_the_agents_in_it(db):
+    ok(admin_cli(db, "admin", "status", "set", "Available", "--type", "available"))
+    ok(admin_cli(db, "admin", "status", "set", "Training", "--type", "dnd", "--minutes", "90"))
+    store = Store(db)
+    training = next(s for s in store.list_statuses() if s.name == "Training")
+    store.save_presence("anna", status_id=training.id, kind="dnd")
+    store.add_schedule("ben", training.id, datetime(2030, 1, 1, 9, tzinfo=UTC))
+
+    assert "is now 'Course'" in ok(admin_cli(db, "admin", "status", "rename", "Training", "Course"))
+    assert store.get_presence("anna").status_id == training.id  # the agent follows the new name
+    assert "Course" in ok(admin_cli(db, "admin", "status", "list"))
+    clash = admin_cli(db, "admin", "status", "rename", "Course", "Available")
+    assert clash.returncode != 0 and "exists already" in clash.stderr
+    assert "unknown status" in admin_cli(db, "admin", "status", "rename", "Nope", "X").stderr
+
+    out = ok(admin_cli(db, "admin", "status", "delete", "Course"))
+    assert "anna keep its type" in out and "1 scheduled availability dropped" in out
+    assert [s.name for s in store.list_statuses()] == ["Available"]
+    anna = store.get_presence("anna")
+    assert (anna.status_id, anna.kind) == (None, "dnd")  # still not reached by calls until she chooses
+    assert store.list_schedules("ben") == []
+    assert "unknown status" in admin_cli(db, "admin", "status", "delete", "Course").stderr
 
 
 def test_workflow_settings_override_the_configuration_and_reset(db):
