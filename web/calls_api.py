@@ -57,7 +57,7 @@ def _agent_user() -> User:
     return user
 
 
-def history_entry(record: CallRecord, agent: str) -> dict[str, Any]:
+def history_entry(record: CallRecord, agent: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
     """One call of the agent's history as JSON (the other party, result, duration, when)."""
     return {
         "call_id": record.call_id,
@@ -65,6 +65,7 @@ def history_entry(record: CallRecord, agent: str) -> dict[str, Any]:
         "number": record.caller_number,
         "name": record.caller_name,
         "queue": record.queue,
+        "queue_label": (labels or {}).get(record.queue, record.queue),
         "disposition": record.disposition,
         "duration_seconds": record.duration_seconds,
         "started_at": record.started_at.isoformat() if record.started_at else None,
@@ -119,7 +120,8 @@ def history() -> Response:
     assert user.agent is not None
     agent = user.agent.sip_username
     records = get_store().call_history(agent=agent, limit=HISTORY_LIMIT)
-    response = jsonify({"calls": [history_entry(r, agent) for r in records]})
+    labels = {q.name: q.label for q in get_store().list_queues()}
+    response = jsonify({"calls": [history_entry(r, agent, labels) for r in records]})
     response.headers["Cache-Control"] = "no-store"
     return response
 

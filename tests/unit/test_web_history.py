@@ -41,6 +41,7 @@ def test_given_an_agent_then_history_lists_only_their_calls_newest_first(client)
     assert [c["number"] for c in calls if c["call_id"].startswith("77")] == ["+358400000001", "+358400000000"]
     assert all(c["agent"] == "agent1" for c in calls)
     assert calls[0]["duration_seconds"] == 31 and calls[0]["disposition"] == "answered"
+    assert (calls[0]["queue"], calls[0]["queue_label"]) == ("sales", "Sales")  # the page shows the label
 
 
 def test_given_no_login_then_history_is_refused_as_json(client):

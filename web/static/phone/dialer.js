@@ -243,7 +243,7 @@ export function initDialer(core) {
       num.textContent = c.number || 'Unknown number';
       const sub = document.createElement('span');
       sub.className = 'history-sub';
-      sub.textContent = [c.name, c.queue].filter(Boolean).join(' · ');
+      sub.textContent = [c.name, c.queue_label || c.queue].filter(Boolean).join(' · ');
       who.append(num, sub);
       const meta = document.createElement('span');
       meta.className = 'history-meta';

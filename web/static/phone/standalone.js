@@ -180,7 +180,11 @@ core.on('socket', ({ state, reason }) => {
 core.on('agentstate', (data) => {
   const parts = [];
   parts.push(data.paused ? 'Paused' : DEVICE_STATE_TEXT[data.device_state] || String(data.device_state || ''));
-  if (Array.isArray(data.queues) && data.queues.length) parts.push(`Queues: ${data.queues.join(', ')}`);
+  if (Array.isArray(data.queues) && data.queues.length) {
+    const known = (window.switchboardPresence && window.switchboardPresence.state().queues) || [];
+    const label = (key) => (known.find((q) => q.name === key) || {}).label || key;
+    parts.push(`Queues: ${data.queues.map(label).join(', ')}`);
+  }
   els.agentState.textContent = parts.filter(Boolean).join(' · ');
   els.agentState.dataset.deviceState = String(data.device_state || '');
   els.agentState.dataset.paused = data.paused ? 'true' : 'false';
