@@ -127,7 +127,7 @@ def register(main: click.Group, agent: click.Group, settings_of: SettingsOf) -> 
         try:
             store.rename_status(name, new_name)
         except (LookupError, ValueError) as exc:
-            raise click.ClickException(str(exc).strip('"')) from exc
+            raise click.ClickException(str(exc)) from exc
         click.echo(f"status {name!r} is now {new_name!r}" + applied(settings))
 
     @status.command("delete")
@@ -139,7 +139,7 @@ def register(main: click.Group, agent: click.Group, settings_of: SettingsOf) -> 
         try:
             users, dropped = store.delete_status(name)
         except LookupError as exc:
-            raise click.ClickException(str(exc).strip('"')) from exc
+            raise click.ClickException(str(exc)) from exc
         kept = f"; {', '.join(users)} keep its type until they choose another" if users else ""
         schedules = f"; {dropped} scheduled availabilit{'y' if dropped == 1 else 'ies'} dropped" if dropped else ""
         click.echo(f"status {name!r} deleted{kept}{schedules}" + applied(settings))

@@ -57,15 +57,15 @@ def _agent_user() -> User:
     return user
 
 
-def history_entry(record: CallRecord, agent: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    """One call of the agent's history as JSON (the other party, result, duration, when)."""
+def history_entry(record: CallRecord, agent: str, labels: dict[str, str]) -> dict[str, Any]:
+    """One call of the agent's history as JSON (the other party, result, duration, when, queue label)."""
     return {
         "call_id": record.call_id,
         "direction": record.direction,
         "number": record.caller_number,
         "name": record.caller_name,
         "queue": record.queue,
-        "queue_label": (labels or {}).get(record.queue, record.queue),
+        "queue_label": labels.get(record.queue, record.queue),
         "disposition": record.disposition,
         "duration_seconds": record.duration_seconds,
         "started_at": record.started_at.isoformat() if record.started_at else None,

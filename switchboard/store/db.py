@@ -260,12 +260,18 @@ class Store:
         """Create or update an admin-defined availability status (idempotent by name)."""
         return self._upsert(PresenceStatus, {"name": name}, {"kind": kind, "duration_minutes": duration_minutes})
 
+    @staticmethod
+    def _status_named(s: Session, name: str) -> PresenceStatus:
+        """The status called ``name``; LookupError when there is none."""
+        row = s.scalar(select(PresenceStatus).where(PresenceStatus.name == name))
+        if row is None:
+            raise LookupError(f"unknown status {name!r}")
+        return row
+
     def rename_status(self, name: str, new_name: str) -> None:
         """Rename a status; agents in it and schedules of it follow (they refer to its id)."""
         with self.session() as s, s.begin():
-            row = s.scalar(select(PresenceStatus).where(PresenceStatus.name == name))
-            if row is None:
-                raise LookupError(f"unknown status {name!r}")
+            row = self._status_named(s, name)
             if new_name != name and s.scalar(select(PresenceStatus).where(PresenceStatus.name == new_name)):
                 raise ValueError(f"a status {new_name!r} exists already")
             row.name = new_name
@@ -274,9 +280,7 @@ class Store:
         """Delete a status: agents in it keep its type (and end time) under the type's plain name; schedules
         of it are dropped. Returns (usernames that were in it, schedules dropped)."""
         with self.session() as s, s.begin():
-            row = s.scalar(select(PresenceStatus).where(PresenceStatus.name == name))
-            if row is None:
-                raise LookupError(f"unknown status {name!r}")
+            row = self._status_named(s, name)
             users = list(s.scalars(select(Agent.sip_username).join(
                 AgentPresenceState, AgentPresenceState.agent_id == Agent.id).where(
                 AgentPresenceState.status_id == row.id).order_by(Agent.sip_username)))
