@@ -18,6 +18,13 @@ class AsteriskBooted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class AgentsProvisioned(Event):
+    """The PJSIP endpoints Switchboard provisioned for its agents (from the database): only these are agents."""
+
+    agents: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelCreated(Event):
     """A channel appeared."""
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import events as ev
 from orchestrator.legs import Bridges, keeper
-from orchestrator.translate import agent_from_channel
+from orchestrator.translate import endpoint_of_channel
+from switchboard.numbers import display_number, normalize_number
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +161,12 @@ class ResyncWindow:
     contact_uris: set[tuple[str, str]] = field(default_factory=set)  # (agent, contact) reported or created live
 
 
+# Events about one endpoint (``agent``): the model acts on them only for provisioned agents.
+AGENT_EVENTS = (ev.DeviceStateChanged, ev.QueueMemberUpdated, ev.QueueMemberRemoved, ev.ContactChanged,
+                ev.ContactListed, ev.AgentRinging, ev.AgentRingNoAnswer, ev.AgentConnected, ev.AgentCompleted,
+                ev.OutboundDialed, ev.DirectDialed)
+
+
 def iso(ts: float | None) -> str | None:
     """An epoch time as ISO 8601 UTC, or None."""
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
@@ -169,9 +176,14 @@ class Model:
     """Calls, queue entries and agents, changed only by ``apply``."""
 
     def __init__(self, queue_labels: Mapping[str, str] | None = None,
-                 queue_numbers: Mapping[str, str] | None = None) -> None:
+                 queue_numbers: Mapping[str, str] | None = None, agents: Iterable[str] = (),
+                 region: str = "FI") -> None:
         self.queue_labels = dict(queue_labels or {})
+        self.region = region  # for numbers without a country code (switchboard.numbers)
         self.queue_numbers = dict(queue_numbers or {})
+        # The endpoints provisioned for agents (AgentsProvisioned): any other endpoint (a trunk, a phone
+        # we do not manage) is a customer or another party, whatever its channel looks like.
+        self.provisioned: frozenset[str] = frozenset(agents)
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, str] = {}  # uniqueid -> linkedid
         self.channel_names: dict[str, str] = {}  # uniqueid -> channel name
@@ -186,6 +198,8 @@ class Model:
         handler = getattr(self, "_on_" + type(event).__name__, None)
         if handler is None:
             return []
+        if isinstance(event, AGENT_EVENTS) and not self.is_agent(event.agent):
+            return []  # an endpoint that is no agent of ours (the trunk, an unmanaged phone)
         return handler(event)
 
     def call_view(self, call: Call) -> dict[str, Any]:
@@ -193,6 +207,7 @@ class Model:
         return {
             "call_id": call.call_id,
             "caller_number": call.caller_number,
+            "caller_display": display_number(call.caller_number),
             "caller_name": call.caller_name,
             "queue": call.queue,
             "queue_label": self.queue_labels.get(call.queue, call.queue),
@@ -206,8 +221,21 @@ class Model:
     def caller_view(self, call: Call) -> dict[str, Any]:
         """The colleague's call as the agent who placed it sees it (an outbound call to the callee)."""
         callee = call.agent or next(iter(sorted(call.direct)), "")
-        return {**self.call_view(call), "caller_number": callee, "caller_name": "", "direction": "outbound",
+        return {**self.call_view(call), "caller_number": callee, "caller_display": callee, "caller_name": "",
+                "direction": "outbound",
                 "agent": call.caller_agent, "answered_at": call.caller_answered_at}
+
+    def _number(self, raw: str) -> str:
+        return normalize_number(raw, self.region)
+
+    def is_agent(self, endpoint: str | None) -> bool:
+        """Whether ``endpoint`` is one Switchboard provisioned for an agent."""
+        return bool(endpoint) and endpoint in self.provisioned
+
+    def agent_of_channel(self, channel: str) -> str | None:
+        """The agent whose endpoint ``channel`` belongs to (``PJSIP/agent1-0000002a``), else None."""
+        endpoint = endpoint_of_channel(channel)
+        return endpoint if self.is_agent(endpoint) else None
 
     def agent(self, name: str) -> AgentPresence:
         """The presence record of an agent, created on first mention."""
@@ -215,6 +243,12 @@ class Model:
         if presence is None:
             presence = self.agents[name] = AgentPresence(name)
         return presence
+
+    def _on_AgentsProvisioned(self, e: ev.AgentsProvisioned) -> list[Change]:
+        self.provisioned = frozenset(e.agents)
+        for name in set(self.agents) - self.provisioned:
+            del self.agents[name]  # deleted from the database: no longer an agent
+        return []
 
     # -- channels -----------------------------------------------------------------------------------
     def _on_ChannelCreated(self, e: ev.ChannelCreated) -> list[Change]:
@@ -246,7 +280,7 @@ class Model:
         # while the agent is offline): take it back at once rather than leave the customer in silence.
         changes: list[Change] = []
         for uniqueid in self.bridges.members(e.bridge):
-            agent = agent_from_channel(self.channel_names.get(uniqueid, ""))
+            agent = self.agent_of_channel(self.channel_names.get(uniqueid, ""))
             if agent and agent in self.agents and self.agents[agent].registered is False:
                 changes += self._leg_lost(agent, uniqueid)
         return changes
@@ -276,6 +310,7 @@ class Model:
             "call_id": call.call_id,
             "direction": call.direction,
             "caller_number": call.caller_number,
+            "caller_display": display_number(call.caller_number),
             "caller_name": call.caller_name,
             "queue": call.queue,
             "queue_label": self.queue_labels.get(call.queue, call.queue),
@@ -298,7 +333,7 @@ class Model:
     def _on_CallerJoinedQueue(self, e: ev.CallerJoinedQueue) -> list[Change]:
         call = self.calls.get(e.linkedid)
         if call is None:
-            self.calls[e.linkedid] = Call(e.linkedid, e.caller_number, e.caller_name, e.queue,
+            self.calls[e.linkedid] = Call(e.linkedid, self._number(e.caller_number), e.caller_name, e.queue,
                                           self.first_seen.get(e.linkedid, e.at), e.at, queue_caller=e.uniqueid)
         else:  # moved to another queue
             call.queue, call.joined_at, call.left_queue_at = e.queue, e.at, None
@@ -310,7 +345,7 @@ class Model:
         linkedid = self.channels.get(e.uniqueid, e.uniqueid)
         if linkedid not in self.calls:
             joined = e.at - e.wait
-            self.calls[linkedid] = Call(linkedid, e.caller_number, e.caller_name, e.queue,
+            self.calls[linkedid] = Call(linkedid, self._number(e.caller_number), e.caller_name, e.queue,
                                         self.first_seen.get(linkedid, joined), joined, queue_caller=e.uniqueid)
         return []
 
@@ -355,7 +390,7 @@ class Model:
     def _on_OutboundDialed(self, e: ev.OutboundDialed) -> list[Change]:
         if e.linkedid in self.calls:
             return []
-        call = Call(e.linkedid, e.number, "", "", self.first_seen.get(e.linkedid, e.at), e.at,
+        call = Call(e.linkedid, self._number(e.number), "", "", self.first_seen.get(e.linkedid, e.at), e.at,
                     direction="outbound", agent=e.agent, display_number="" if e.hidden else e.display,
                     dialer_uniqueid=e.uniqueid, wait_seconds=0)
         self.calls[e.linkedid] = call
@@ -369,10 +404,11 @@ class Model:
         if call.direction == "outbound" and call.answered_at is None and e.uniqueid == call.dialer_uniqueid:
             call.answered_at = e.at
             changes.append(CallAnswered(call.agent, call.call_id, e.at, self.call_view(call)))
-        callee = agent_from_channel(e.dest_channel)
+        callee = self.agent_of_channel(e.dest_channel)
         if callee and callee in call.direct:
             changes += self._taken_directly(call, callee, e.at)
-        if call.caller_agent and call.caller_answered_at is None and agent_from_channel(e.channel) == call.caller_agent:
+        caller_answered = self.agent_of_channel(e.channel) == call.caller_agent
+        if call.caller_agent and call.caller_answered_at is None and caller_answered:
             call.caller_answered_at = e.at
             changes.append(CallAnswered(call.caller_agent, call.call_id, e.at, self.caller_view(call)))
         return changes
@@ -382,10 +418,9 @@ class Model:
         changes: list[Change] = []
         call = self.calls.get(e.linkedid)
         if call is None:  # a new direct call (a transfer rings an agent for a call we already have)
-            caller = agent_from_channel(self.channel_names.get(e.uniqueid, "")) or ""
-            if caller not in self.agents or not self.agents[caller].registered:
-                caller = ""  # a trunk's channel (PJSIP/trunk-…), not an agent's browser
-            call = Call(e.linkedid, e.caller_number, e.caller_name, "", self.first_seen.get(e.linkedid, e.at), e.at,
+            caller = self.agent_of_channel(self.channel_names.get(e.uniqueid, "")) or ""
+            call = Call(e.linkedid, self._number(e.caller_number), e.caller_name, "",
+                        self.first_seen.get(e.linkedid, e.at), e.at,
                         wait_seconds=0, caller_agent=caller if caller != e.agent else "")
             self.calls[e.linkedid] = call
             call.direct.add(e.agent)
@@ -449,7 +484,7 @@ class Model:
         """The agent's browser legs in a call, each with the channel that takes the call back."""
         changes: list[Change] = []
         for uniqueid, name in sorted(self.channel_names.items()):
-            if agent_from_channel(name) == agent:
+            if endpoint_of_channel(name) == agent:
                 changes += self._leg_lost(agent, uniqueid)
         return changes
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from orchestrator import commands
 from orchestrator import events as ev
@@ -31,7 +32,7 @@ class Orchestrator:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings.database_url)
-        self.model = Model()
+        self.model = Model(region=settings.default_region)
         self.pm = plugin_manager(settings.plugins_enabled)
         self.dispatcher = Dispatcher(Notifier(settings.redis_url, settings.socketio_channel),
                                      JobQueue(settings.redis_url, settings.rq_queue), self.pm,
@@ -80,12 +81,18 @@ class Orchestrator:
         if self.router is not None:
             self.router.queues = set(self.model.queue_labels)
 
+    async def load_agents(self) -> list:
+        """The agents from the database; the model learns which endpoints are agents (in event order)."""
+        agents = await asyncio.to_thread(self.store.list_agents)
+        await self.events.put(ev.AgentsProvisioned(time.time(), frozenset(a.sip_username for a in agents)))
+        return agents
+
     async def provision(self, _command: dict | None = None) -> None:
         """Write agents and queue members from the database into Asterisk and reload what changed."""
         await self.load_queues()
+        agents = await self.load_agents()
         if not self.settings.asterisk_generated_dir:
             return
-        agents = await asyncio.to_thread(self.store.list_agents)
         agents_changed, members_changed = await asyncio.to_thread(
             write_includes, self.settings.asterisk_generated_dir, agents, self.presence.paused_queues())
         if agents_changed:
@@ -102,6 +109,7 @@ class Orchestrator:
         """Run until cancelled."""
         self.router = Router(self.ari, self.pm, self.settings.routing_timeout, set())
         await self.load_queues()
+        await self.load_agents()  # before AMI's first events: which endpoints are agents
         consumer = asyncio.create_task(self._consume())
         ari_task = asyncio.create_task(self.ari.run())
         await self.ami.connect()

@@ -22,25 +22,27 @@ DEVICE_STATE_MAP = {
     "INVALID": "unavailable",
     "UNKNOWN": "unknown",
 }
-# Agents are PJSIP endpoints named after the agent's SIP user name; queue members are the server-owned
-# legs Local/<agent>@sb-agent/n that dial them (their state interface is PJSIP/<agent>).
-_AGENT_INTERFACE = re.compile(r"^(?:PJSIP/([A-Za-z0-9_.\-]+)|Local/([A-Za-z0-9_.\-]+)@sb-agent(?:/n)?)$")
-_AGENT_CHANNEL = re.compile(r"^PJSIP/([A-Za-z0-9_.\-]+)-[0-9a-f]+$")
+# Which endpoints are agents is not read from names here: translate only says which PJSIP endpoint an
+# interface, device or channel belongs to, and the model knows which endpoints Switchboard provisioned
+# (``AgentsProvisioned``). A trunk's channel (PJSIP/trunk-00000004) is the endpoint "trunk", a customer.
+# Queue members are the server-owned legs Local/<endpoint>@sb-agent/n (state interface PJSIP/<endpoint>).
+_ENDPOINT_INTERFACE = re.compile(r"^(?:PJSIP/([^/@\s]+)|Local/([^/@\s]+)@sb-agent(?:/n)?)$")
+_ENDPOINT_CHANNEL = re.compile(r"^PJSIP/([^/@\s]+)-[0-9a-f]+$")
 
 
 class MalformedFrame(ValueError):
     """An AMI frame that cannot be parsed or lacks a required header."""
 
 
-def agent_from_interface(interface: str) -> str | None:
-    """The agent's name for a queue interface or device (``PJSIP/agent1``), else None."""
-    m = _AGENT_INTERFACE.match(interface or "")
+def endpoint_of_interface(interface: str) -> str | None:
+    """The PJSIP endpoint of a queue interface or device (``PJSIP/agent1``, ``Local/agent1@sb-agent/n``)."""
+    m = _ENDPOINT_INTERFACE.match(interface or "")
     return (m.group(1) or m.group(2)) if m else None
 
 
-def agent_from_channel(channel: str) -> str | None:
-    """The agent's name for a channel (``PJSIP/agent1-0000002a``), else None."""
-    m = _AGENT_CHANNEL.match(channel or "")
+def endpoint_of_channel(channel: str) -> str | None:
+    """The PJSIP endpoint of a channel (``PJSIP/agent1-0000002a`` -> ``agent1``), else None."""
+    m = _ENDPOINT_CHANNEL.match(channel or "")
     return m.group(1) if m else None
 
 
@@ -73,13 +75,35 @@ def _req(msg: Mapping[str, Any], key: str) -> str:
     return str(value)
 
 
-def _callerid(msg: Mapping[str, Any], key: str) -> str:
+def _callerid(msg: Mapping[str, Any], key: str, absent: tuple[str, ...] = ("<unknown>",)) -> str:
     value = str(msg.get(key) or "")
-    return "" if value == "<unknown>" else value
+    return "" if value in absent else value
+
+
+_C_ESCAPE = re.compile(r"\\(.)", re.S)
+_C_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def caller_name_text(value: str, *, ami_escaped: bool = True) -> str:
+    """A caller name as the caller sent it, from AMI's ``CallerIDName``.
+
+    The one place that undoes the escaping on the way: AMI C-escapes names in channel snapshots
+    (``O\\'Brien \\?`` for ``O'Brien ?``; QueueStatus' QueueEntry does not), and Asterisk keeps a SIP
+    display name's quoted-pairs (``\\"`` and ``\\\\``) as they came in the From header.
+    """
+    if ami_escaped:
+        value = _C_ESCAPE.sub(lambda m: _C_ESCAPES.get(m.group(1), m.group(1)), value)
+    return _C_ESCAPE.sub(lambda m: m.group(1), value)
+
+
+def _name(msg: Mapping[str, Any], key: str = "CallerIDName", *, ami_escaped: bool = True,
+          absent: tuple[str, ...] = ("<unknown>",)) -> str:
+    return caller_name_text(_callerid(msg, key, absent), ami_escaped=ami_escaped)
 
 
 def _agent(msg: Mapping[str, Any], key: str = "Interface") -> str | None:
-    return agent_from_interface(str(msg.get(key) or ""))
+    """The endpoint an interface names (the model decides whether it is an agent's)."""
+    return endpoint_of_interface(str(msg.get(key) or ""))
 
 
 Builder = Callable[[Mapping[str, Any], float], ev.Event | None]
@@ -95,7 +119,7 @@ def _member(msg: Mapping[str, Any], at: float) -> ev.Event | None:
 
 
 def _device(msg: Mapping[str, Any], at: float) -> ev.Event | None:
-    agent = agent_from_interface(str(msg.get("Device") or ""))
+    agent = endpoint_of_interface(str(msg.get("Device") or ""))
     if agent is None:
         return None
     return ev.DeviceStateChanged(at, agent, DEVICE_STATE_MAP.get(_req(msg, "State"), "unknown"))
@@ -150,7 +174,7 @@ def _agent_complete(msg: Mapping[str, Any], at: float) -> ev.Event | None:
 def _user_event(msg: Mapping[str, Any], at: float) -> ev.Event | None:
     if msg.get("UserEvent") == "SwitchboardDirect":  # [sb-agent-direct]: the caller is the channel's caller ID
         return ev.DirectDialed(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), _req(msg, "Agent"),
-                               _callerid(msg, "CallerIDNum"), _callerid(msg, "CallerIDName"))
+                               _callerid(msg, "CallerIDNum"), _name(msg))
     if msg.get("UserEvent") != "SwitchboardOutbound":
         return None
     return ev.OutboundDialed(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), _req(msg, "Agent"),
@@ -165,6 +189,9 @@ def _dial_end(msg: Mapping[str, Any], at: float) -> ev.Event | None:
                            str(msg.get("DestUniqueid") or ""), str(msg.get("DestChannel") or ""))
 
 
+# QueueStatus' QueueEntry says "unknown" (not "<unknown>") for no caller ID, and does not escape names.
+QUEUE_ENTRY_ABSENT = ("unknown", "<unknown>")
+
 TABLE: dict[str, Builder] = {
     "UserEvent": _user_event,
     "DialEnd": _dial_end,
@@ -173,12 +200,12 @@ TABLE: dict[str, Builder] = {
     "FullyBooted": lambda m, at: ev.AsteriskBooted(at),
     "Newchannel": lambda m, at: ev.ChannelCreated(
         at, _req(m, "Uniqueid"), _req(m, "Linkedid"), _req(m, "Channel"),
-        _callerid(m, "CallerIDNum"), _callerid(m, "CallerIDName")),
+        _callerid(m, "CallerIDNum"), _name(m)),
     "Hangup": lambda m, at: ev.ChannelHungUp(
         at, _req(m, "Uniqueid"), _req(m, "Linkedid"), _req(m, "Channel"), _int(m, "Cause")),
     "QueueCallerJoin": lambda m, at: ev.CallerJoinedQueue(
         at, _req(m, "Queue"), _req(m, "Uniqueid"), _req(m, "Linkedid"),
-        _callerid(m, "CallerIDNum"), _callerid(m, "CallerIDName"), _int(m, "Position")),
+        _callerid(m, "CallerIDNum"), _name(m), _int(m, "Position")),
     "QueueCallerLeave": lambda m, at: ev.CallerLeftQueue(
         at, _req(m, "Queue"), _req(m, "Uniqueid"), _req(m, "Linkedid")),
     "QueueCallerAbandon": lambda m, at: ev.CallerAbandoned(
@@ -198,11 +225,11 @@ TABLE: dict[str, Builder] = {
     "ContactList": _contact_listed,  # PJSIPShowContacts list item
     "CoreShowChannel": lambda m, at: ev.ChannelListed(
         at, _req(m, "Uniqueid"), _req(m, "Linkedid"), _req(m, "Channel"),
-        _callerid(m, "CallerIDNum"), _callerid(m, "CallerIDName"), _duration(m.get("Duration")),
+        _callerid(m, "CallerIDNum"), _name(m), _duration(m.get("Duration")),
         str(m.get("BridgeId") or "")),
     "QueueEntry": lambda m, at: ev.QueueEntryListed(
-        at, _req(m, "Queue"), _req(m, "Uniqueid"), _callerid(m, "CallerIDNum"),
-        _callerid(m, "CallerIDName"), _int(m, "Position"), _int(m, "Wait")),
+        at, _req(m, "Queue"), _req(m, "Uniqueid"), _callerid(m, "CallerIDNum", QUEUE_ENTRY_ABSENT),
+        _name(m, ami_escaped=False, absent=QUEUE_ENTRY_ABSENT), _int(m, "Position"), _int(m, "Wait")),
 }
 
 

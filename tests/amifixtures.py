@@ -10,6 +10,8 @@ from pathlib import Path
 from orchestrator.translate import parse_frame
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ami"
+# The agents' endpoints the recordings were made with (the demo's); PJSIP/trunk is the customer trunk.
+AGENTS = frozenset({"agent1", "agent2", "agent3", "agent9"})
 
 
 def raw_frames(name: str) -> list[tuple[float, str]]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, send_file
 
+from switchboard.numbers import display_number
 from switchboard.store import CallRecord
 from web.auth import current_user, login_required
 from web.context import get_settings, get_store
@@ -45,7 +46,8 @@ def recording_path(call_id: str) -> Path | None:
 def call_details(call_id: str) -> Any:
     """The call's details and, when recorded, a player."""
     record = _visible_call(call_id)
-    return render_template("call_details.html", call=record, has_recording=recording_path(call_id) is not None)
+    return render_template("call_details.html", call=record, has_recording=recording_path(call_id) is not None,
+                           display_number=display_number)
 
 
 @bp.get("/calls/<call_id>/recording.wav")

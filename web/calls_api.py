@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 from flask import Blueprint, Response, jsonify, redirect, request, url_for
 
+from switchboard.numbers import display_number
 from switchboard.outbound import DisplayChoice, display_token
 from switchboard.store import CallRecord, ServiceQueue, User
 from web.auth import current_user, login_required
@@ -63,6 +64,7 @@ def history_entry(record: CallRecord, agent: str, labels: dict[str, str]) -> dic
         "call_id": record.call_id,
         "direction": record.direction,
         "number": record.caller_number,
+        "display": display_number(record.caller_number),
         "name": record.caller_name,
         "queue": record.queue,
         "queue_label": labels.get(record.queue, record.queue),

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from switchboard.numbers import display_number
+
 # Salesforce field lengths: values are cut to fit so one odd caller id cannot fail the job forever.
 FIELD_LENGTHS = {
     "Subject": 255, "CallObject": 255, "CallDisposition": 255, "Phone_Number_2__c": 40,
@@ -33,7 +35,7 @@ def hms(seconds: int) -> str:
 
 def call_subject(call: Mapping[str, Any]) -> str:
     """``Inbound call from +358401234567 (Customer Service EN)`` / ``Outbound call to ...``."""
-    number = call.get("caller_number") or "unknown number"
+    number = display_number(call.get("caller_number"))
     label = call.get("queue_label") or call.get("queue")
     text = f"Inbound call from {number}" if call.get("direction") == "inbound" else f"Outbound call to {number}"
     return f"{text} ({label})" if label else text

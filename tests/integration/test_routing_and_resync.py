@@ -16,6 +16,7 @@ from orchestrator.model import CallEnded, Model
 from orchestrator.plugins import plugin_manager
 from orchestrator.routing import Router
 from switchboard.democall import caller_id
+from tests.amifixtures import AGENTS
 
 pytestmark = pytest.mark.integration
 QUEUES = {"cs-en", "cs-fi", "sales"}
@@ -115,7 +116,7 @@ def test_given_a_waiting_caller_then_a_fresh_orchestrator_resyncs_it_and_ends_it
                              "Context": "sb-demo-caller", "Exten": "s", "Priority": "1",
                              "CallerID": caller_id("+46701234567", "Waiting Caller"), "Async": "true"})
         await asyncio.sleep(1.5)  # the caller now waits in cs-fi; no one is watching
-        model = Model({"cs-fi": "Customer Service FI"})
+        model = Model({"cs-fi": "Customer Service FI"}, agents=AGENTS)
         changes = []
 
         async def sink(event: ev.Event) -> None:
@@ -176,7 +177,7 @@ def test_given_a_dropped_ami_session_then_after_reconnecting_the_call_that_ended
                                  "CallerID": caller_id(number, name), "Async": "true"})
         await until(lambda: len(joined) == 2)
 
-        model = Model({"cs-fi": "Customer Service FI"})
+        model = Model({"cs-fi": "Customer Service FI"}, agents=AGENTS)
         applied: list[tuple[ev.Event, list]] = []
         jobs = JobQueue(redis_url, f"resync-test-{time.monotonic_ns()}")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from orchestrator import events as ev
 from orchestrator.model import AgentLeftCall, AgentLegLost, CallAnswered, CallEnded, CallOffered, CallPlaced, Model
 from orchestrator.translate import translate
+from tests.amifixtures import AGENTS
 
 LABELS = {"cs-fi": "Customer Service FI"}
 
@@ -39,7 +40,7 @@ def outbound_call(model: Model) -> None:
 
 
 def test_given_an_outbound_call_when_the_agents_browser_dies_then_the_customer_takes_it_back():
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     outbound_call(model)
     legs = lost(model, "agent3")
     assert [(c.call_id, c.leg_channel, c.agent_channel) for c in legs] == [
@@ -58,18 +59,18 @@ def test_given_an_outbound_call_when_the_agents_browser_dies_then_the_customer_t
 
 
 def test_given_a_ringing_or_unbridged_browser_when_its_contact_goes_then_nothing_is_reconnected():
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     channel(model, 10, "u1", "u1", "PJSIP/agent3-00000001", "agent3")
     model.apply(ev.OutboundDialed(10.1, "u1", "u1", "agent3", "+358401234567", "+35891000000", False))
     assert lost(model, "agent3") == []
-    other = Model(LABELS)
+    other = Model(LABELS, agents=AGENTS)
     outbound_call(other)
     other.apply(ev.BridgeChanged(13, "u2", "b1", False))
     assert lost(other, "agent3") == []  # a conference or a bridge being torn down: no single other party
 
 
 def test_given_a_customer_who_answers_while_the_agent_is_offline_then_the_call_is_taken_back_at_once():
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     model.apply(ev.ContactChanged(9, "agent3", True))
     channel(model, 10, "u1", "u1", "PJSIP/agent3-00000001", "agent3")
     model.apply(ev.OutboundDialed(10.1, "u1", "u1", "agent3", "+358401234567", "+35891000000", False))
@@ -97,7 +98,7 @@ def colleague_call(model: Model) -> list:
 
 
 def test_given_a_colleagues_call_then_both_sides_are_tracked_and_either_side_is_taken_back_by_the_other():
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     changes = colleague_call(model)
     placed, offered = of(changes, CallPlaced), of(changes, CallOffered)
     assert [(c.agent, c.call["caller_number"], c.call["direction"]) for c in placed] == [
@@ -118,7 +119,7 @@ def test_given_a_colleagues_call_then_both_sides_are_tracked_and_either_side_is_
 
 
 def test_given_a_direct_call_nobody_answers_then_the_ringing_agent_is_told_and_one_unanswered_call_ends():
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     channel(model, 10, "u1", "u1", "PJSIP/trunk-00000001", "+358401112233", "Customer")
     offered = model.apply(ev.DirectDialed(10.1, "u1", "u1", "agent2", "+358401112233", "Customer"))
     assert [c.agent for c in of(offered, CallOffered)] == ["agent2"]
@@ -128,7 +129,7 @@ def test_given_a_direct_call_nobody_answers_then_the_ringing_agent_is_told_and_o
 
 
 def test_given_a_queue_call_blind_transferred_to_an_agent_then_it_is_theirs_and_the_customer_takes_it_back():
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     channel(model, 1, "c1", "c1", "Local/+35891000002@from-trunk-00000001;2", "+358406660001", "Blind Transfer")
     model.apply(ev.CallerJoinedQueue(1, "cs-fi", "c1", "c1", "+358406660001", "Blind Transfer", 1))
     channel(model, 2, "l1", "c1", "Local/agent1@sb-agent-00000001;1")
@@ -159,7 +160,7 @@ def test_given_a_queue_call_blind_transferred_to_an_agent_then_it_is_theirs_and_
 
 
 def test_given_a_resync_then_bridges_come_back_from_the_channel_list():
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     model.apply(ev.ResyncStarted(1))
     model.apply(ev.ChannelListed(1, "u1", "u1", "PJSIP/agent3-00000001", "agent3", "", 20, "b1"))
     model.apply(ev.ChannelListed(1, "u2", "u1", "PJSIP/trunk-00000002", "+358401234567", "", 20, "b1"))
@@ -189,7 +190,7 @@ def contact(agent: str, uri: str, status: str) -> dict[str, str]:
 
 
 def test_given_a_second_tab_registering_then_the_agent_stays_registered_and_no_call_is_taken_back():
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     first, second = "sip:k1d3@x1.invalid;transport=ws", "sip:p9q2@x2.invalid;transport=ws"
     model.apply(translate(contact("agent3", first, "Created"), 9))
     outbound_call(model)
@@ -210,7 +211,7 @@ def test_given_a_second_tab_registering_then_the_agent_stays_registered_and_no_c
 
 
 def test_given_a_resync_then_contacts_not_listed_any_more_are_forgotten():
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     stale, live = "sip:old@x1.invalid;transport=ws", "sip:new@x2.invalid;transport=ws"
     model.apply(ev.ContactChanged(1, "agent3", True, stale))
     model.apply(ev.ContactChanged(1, "agent3", True, live))
@@ -227,3 +228,47 @@ def test_given_a_resync_then_contacts_not_listed_any_more_are_forgotten():
 
 def lost_contact(model: Model, agent: str, uri: str) -> list[AgentLegLost]:
     return of(model.apply(ev.ContactChanged(30, agent, False, uri)), AgentLegLost)
+
+
+def trunk_queue_call(model: Model) -> list:
+    """A carrier's call (PJSIP/trunk-…) waits in cs-fi and agent3 answers it through the server leg."""
+    changes: list = []
+    for event in (
+        ev.DeviceStateChanged(1, "trunk", "inuse"),  # the trunk's own device state: not an agent's
+        ev.ResyncStarted(2), ev.ResyncCompleted(2.1),  # the trunk has no registration: listed as absent
+        ev.ContactChanged(3, "agent3", True),
+        ev.ChannelCreated(10, "t1", "t1", "PJSIP/trunk-00000004", "+358401234567", "Maija"),
+        ev.CallerJoinedQueue(10.5, "cs-fi", "t1", "t1", "+358401234567", "Maija", 1),
+        ev.ChannelCreated(11, "l1", "t1", "Local/agent3@sb-agent-00000001;1", "", ""),
+        ev.ChannelCreated(11, "l2", "t1", "Local/agent3@sb-agent-00000001;2", "", ""),
+        ev.AgentRinging(11, "cs-fi", "agent3", "t1", "l1"),
+        ev.ChannelCreated(11.1, "a1", "t1", "PJSIP/agent3-00000005", "agent3", ""),
+        ev.AgentConnected(13, "cs-fi", "agent3", "t1", 3),
+        ev.BridgeChanged(13, "t1", "b1", True), ev.BridgeChanged(13, "l1", "b1", True),
+        ev.BridgeChanged(13, "l2", "b2", True), ev.BridgeChanged(13, "a1", "b2", True),
+    ):
+        changes += model.apply(event)
+    return changes
+
+
+def test_given_a_call_from_the_trunk_when_the_agent_answers_then_the_trunk_is_no_agent_and_nothing_is_taken_back():
+    model = Model(LABELS, agents=AGENTS)
+    changes = trunk_queue_call(model)
+    assert of(changes, AgentLegLost) == []
+    assert "trunk" not in model.agents
+    assert [c.agent for c in of(changes, CallAnswered)] == ["agent3"]
+    for u in ("a1", "l2", "l1"):
+        model.apply(ev.ChannelHungUp(40, u, "t1", "", 16))
+    (ended,) = of(model.apply(ev.ChannelHungUp(40, "t1", "t1", "PJSIP/trunk-00000004", 16)), CallEnded)
+    assert (ended.summary["agent"], ended.summary["duration_seconds"]) == ("agent3", 27)
+
+
+def test_given_an_endpoint_named_like_an_agent_that_was_not_provisioned_then_it_is_a_customer():
+    model = Model(LABELS, agents={"agent3"})
+    assert model.apply(ev.DeviceStateChanged(1, "agent1", "not_inuse")) == []
+    assert model.apply(ev.ContactChanged(1, "agent1", False)) == []
+    assert "agent1" not in model.agents
+    model.apply(ev.AgentsProvisioned(2, frozenset({"agent1", "agent3"})))
+    assert [c.agent for c in model.apply(ev.ContactChanged(3, "agent1", True))] == ["agent1"]
+    model.apply(ev.AgentsProvisioned(4, frozenset({"agent3"})))
+    assert "agent1" not in model.agents  # deleted from the database: forgotten

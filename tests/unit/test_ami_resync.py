@@ -12,7 +12,7 @@ from panoramisk.message import Message
 from orchestrator import events as ev
 from orchestrator.ami import RESYNC_ACTIONS, AmiConnection, ResyncFailed
 from orchestrator.model import CallEnded, Model
-from tests.amifixtures import messages
+from tests.amifixtures import AGENTS, messages
 from tests.unit.test_model_replay import waiting_caller
 
 Answers = dict[str, list[dict[str, str]]]
@@ -58,7 +58,7 @@ def live(conn: AmiConnection, *frames: dict[str, str]) -> Awaitable[None]:
 
 
 def test_given_an_agent_who_picks_up_while_the_device_list_is_in_flight_then_they_show_in_use():
-    model = Model()
+    model = Model(agents=AGENTS)
 
     async def during(conn: AmiConnection, action: str) -> None:
         if action == "DeviceStateList":  # the answer was snapshotted before this change
@@ -73,7 +73,7 @@ def test_given_a_caller_who_hangs_up_while_the_channel_list_is_in_flight_then_th
     answers = recorded_answers()
     channels = [m for m in answers["CoreShowChannels"] if m.get("Event") == "CoreShowChannel"]
     linkedid = channels[0]["Linkedid"]
-    model = Model({"cs-fi": "Customer Service FI"})
+    model = Model({"cs-fi": "Customer Service FI"}, agents=AGENTS)
     for c in channels:
         model.apply(ev.ChannelCreated(1, c["Uniqueid"], linkedid, c["Channel"], c["CallerIDNum"], c["CallerIDName"]))
     model.apply(ev.CallerJoinedQueue(1, "cs-fi", channels[0]["Uniqueid"], linkedid, "+46701234567", "", 1))
@@ -91,7 +91,7 @@ def test_given_a_caller_who_hangs_up_while_the_channel_list_is_in_flight_then_th
 def test_given_no_contacts_then_the_resync_completes_and_every_agent_is_unregistered():
     answers = recorded_answers()
     answers["PJSIPShowContacts"] = [{"Response": "Error", "ActionID": "x", "Message": "No Contacts found"}]
-    model = Model()
+    model = Model(agents=AGENTS)
     model.apply(ev.ContactChanged(1, "agent2", True))
     resync(model, answers)
     assert model.agents["agent2"].registered is False
@@ -101,7 +101,7 @@ def test_given_no_contacts_then_the_resync_completes_and_every_agent_is_unregist
 def test_given_a_listing_asterisk_refuses_then_the_resync_aborts_and_no_held_call_ends():
     answers = recorded_answers()
     answers["QueueStatus"] = [{"Response": "Error", "ActionID": "x", "Message": "Permission denied"}]
-    model = waiting_caller(Model(), member="agent9")
+    model = waiting_caller(Model(agents=AGENTS), member="agent9")
     with pytest.raises(ResyncFailed):
         resync(model, answers)
     assert list(model.calls) == ["l1"]

@@ -13,7 +13,7 @@ T0 = 1_700_000_000.0
 
 
 def model_with(*events: ev.Event) -> Model:
-    model = Model({"cs-en": "Customer Service EN", "sales": "Sales"})
+    model = Model({"cs-en": "Customer Service EN", "sales": "Sales"}, agents={"a1", "a2", "a3"})
     for event in events:
         model.apply(event)
     return model

@@ -9,13 +9,13 @@ import pytest
 from orchestrator import events as ev
 from orchestrator.model import AgentChanged, CallAnswered, CallEnded, CallOffered, Model, OfferWithdrawn
 from orchestrator.translate import MalformedFrame, parse_frame, translate, translate_all
-from tests.amifixtures import messages, raw_frames
+from tests.amifixtures import AGENTS, messages, raw_frames
 
 LABELS = {"cs-en": "Customer Service EN"}
 
 
 def replay(name: str, model: Model | None = None) -> tuple[Model, list]:
-    model = model or Model(LABELS)
+    model = model or Model(LABELS, agents=AGENTS)
     changes = []
     for event in translate_all(messages(name)):
         changes += model.apply(event)
@@ -86,7 +86,7 @@ def test_given_malformed_frames_mixed_in_then_they_are_skipped_and_no_state_is_l
             mixed.append((item[0], {"Event": "Hangup", "Channel": "x"}))  # lacks Uniqueid
             mixed.append((item[0], {"Event": "QueueCallerJoin", "Queue": "cs-en", "Uniqueid": "1",
                                     "Linkedid": "1", "Position": "not-a-number"}))
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     with caplog.at_level(logging.WARNING):
         changes = [c for e in translate_all(iter(mixed)) for c in model.apply(e)]
     assert "skipped malformed AMI message" in caplog.text
@@ -114,7 +114,7 @@ def test_given_unknown_events_then_translate_ignores_them():
 
 
 def test_given_a_resync_without_a_held_call_then_the_call_ends_and_members_missing_are_removed():
-    model = waiting_caller(Model(LABELS))
+    model = waiting_caller(Model(LABELS, agents=AGENTS))
     model.apply(ev.ResyncStarted(10))
     changes = model.apply(ev.ResyncCompleted(10))
     ended = [c.summary for c in changes if isinstance(c, CallEnded)]
@@ -123,7 +123,7 @@ def test_given_a_resync_without_a_held_call_then_the_call_ends_and_members_missi
 
 
 def test_given_a_resync_listing_a_waiting_caller_then_the_model_holds_the_call():
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     model.apply(ev.ResyncStarted(100))
     model.apply(ev.ChannelListed(100, "u9", "l9", "PJSIP/trunk-9", "+3585000", "Bo", 12))
     model.apply(ev.QueueEntryListed(100, "cs-en", "u9", "+3585000", "Bo", 1, 10))
@@ -137,7 +137,7 @@ def test_given_a_resync_listing_a_waiting_caller_then_the_model_holds_the_call()
 def test_given_the_agents_browser_goes_away_mid_call_then_the_leg_is_reconnected_not_the_call_ended():
     from orchestrator.model import AgentLegLost
 
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     changes = []
     for event in translate_all(messages("answered_call")):
         changes += model.apply(event)
@@ -157,7 +157,7 @@ def test_given_the_agents_browser_goes_away_mid_call_then_the_leg_is_reconnected
 def test_given_an_agents_outbound_call_then_it_is_placed_answered_and_ends_as_an_outbound_activity():
     from orchestrator.model import CallPlaced
 
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     model.apply(ev.ChannelCreated(10, "u1", "u1", "PJSIP/agent3-00000001", "agent3", "Carla"))
     placed = model.apply(ev.OutboundDialed(10.1, "u1", "u1", "agent3", "+358401234567", "+35891000000", False))
     assert isinstance(placed[0], CallPlaced) and placed[0].call["direction"] == "outbound"
@@ -206,7 +206,7 @@ def listings(name: str = "resync_lists") -> list[tuple[float, dict[str, str]]]:
 
 
 def test_given_a_caller_who_joins_while_a_resync_runs_then_the_call_is_kept_not_ended():
-    model = Model(LABELS)
+    model = Model(LABELS, agents=AGENTS)
     model.apply(ev.ResyncStarted(10))  # CoreShowChannels listed nothing; the call arrives live meanwhile
     model.apply(ev.ChannelCreated(10.01, "u1", "l1", "PJSIP/trunk-00000001", "+358401234567", ""))
     model.apply(ev.CallerJoinedQueue(10.02, "cs-en", "u1", "l1", "+358401234567", "", 1))
@@ -219,7 +219,7 @@ def test_given_a_caller_who_joins_while_a_resync_runs_then_the_call_is_kept_not_
 
 
 def test_given_a_live_hangup_before_a_stale_listing_then_the_call_ends_once_and_is_not_revived():
-    model = waiting_caller(Model(LABELS))
+    model = waiting_caller(Model(LABELS, agents=AGENTS))
     model.apply(ev.ResyncStarted(10))
     first = model.apply(ev.ChannelHungUp(10.1, "u1", "l1", "PJSIP/trunk-1", 16))
     model.apply(ev.ChannelListed(10.2, "u1", "l1", "PJSIP/trunk-1", "+3584000", "", 9))  # listed before it hung up
@@ -230,7 +230,7 @@ def test_given_a_live_hangup_before_a_stale_listing_then_the_call_ends_once_and_
 
 
 def test_given_recorded_resync_listings_then_contacts_devices_members_and_waiting_callers_are_rebuilt():
-    model = Model({"cs-fi": "Customer Service FI"})
+    model = Model({"cs-fi": "Customer Service FI"}, agents=AGENTS)
     model.apply(ev.ContactChanged(1, "agent1", True))  # agent1's phone registered before we went away
     model.apply(ev.ContactChanged(1, "agent3", True))
     model.apply(ev.DeviceStateChanged(1, "agent3", "inuse"))
@@ -259,7 +259,7 @@ def test_given_a_contact_list_item_then_translate_reads_the_aor_and_its_reachabi
 
 
 def test_given_an_aborted_resync_then_nothing_held_is_ended_or_removed():
-    model = waiting_caller(Model(LABELS))
+    model = waiting_caller(Model(LABELS, agents=AGENTS))
     model.apply(ev.ResyncStarted(10))
     assert model.apply(ev.ResyncAborted(10.5)) == []
     assert model.apply(ev.ResyncCompleted(11)) == []  # a completion without a running resync proves nothing

@@ -115,7 +115,7 @@ def test_task_fields_for_an_outbound_call_with_odd_values() -> None:
 
 def test_helpers() -> None:
     assert hms(3725) == "01:02:05" and hms(-3) == "00:00:00"
-    assert call_subject({"direction": "inbound", "caller_number": ""}) == "Inbound call from unknown number"
+    assert call_subject({"direction": "inbound", "caller_number": ""}) == "Inbound call from Hidden number"
     assert related_ids({"kind": "single", "records": [{"type": "Lead", "Id": "00QA"}]}) == {"WhoId": "00QA"}
     assert related_ids({"kind": "single", "records": [{"type": "Account", "Id": "001A"}]}) == {"WhatId": "001A"}
     assert related_ids(None) == {}

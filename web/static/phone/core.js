@@ -504,7 +504,10 @@ export class PhoneCore extends EventTarget {
 
   _applyOffer(data) {
     const call = this._call;
-    call.number = text(data.caller_number) || call.number;
+    // The server's number is normalised (E.164) and says "Hidden number" / "Anonymous" for none: never
+    // the INVITE's placeholder user (Asterisk's "asterisk" for a caller without a number).
+    if (typeof data.caller_number === 'string') call.number = data.caller_number;
+    call.display = text(data.caller_display) || call.display || call.number;
     call.name = text(data.caller_name) || call.name;
     call.queue = text(data.queue);
     call.direction = text(data.direction) || call.direction;

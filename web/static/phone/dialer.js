@@ -240,7 +240,7 @@ export function initDialer(core) {
       who.className = 'history-who';
       const num = document.createElement('span');
       num.className = 'history-number';
-      num.textContent = c.number || 'Unknown number';
+      num.textContent = c.display || c.number || 'Unknown number';
       const sub = document.createElement('span');
       sub.className = 'history-sub';
       sub.textContent = [c.name, c.queue_label || c.queue].filter(Boolean).join(' · ');

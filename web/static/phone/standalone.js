@@ -123,7 +123,7 @@ let lookedUp = ''; // the number last looked up in the directory for the current
 function showCaller(call) {
   const known = colleague && colleague.number === call.number && !call.queue ? colleague : null;
   const name = known ? known.name : call.name; // the directory's name, not what the caller's phone claims
-  els.callerNumber.textContent = call.number || 'Unknown number';
+  els.callerNumber.textContent = call.display || call.number || 'Unknown number';
   els.callerName.textContent = name || '';
   els.callerName.hidden = !name;
   els.callerTag.hidden = !known;
@@ -202,7 +202,7 @@ core.on('incoming', ({ call }) => {
   identifyColleague(call);
   phone.timings = { call_id: call.id, offered_at_ms: nowMs() };
   noteTimings(call);
-  document.title = `Ringing: ${call.number || 'call'} · ${baseTitle}`;
+  document.title = `Ringing: ${call.display || call.number || 'call'} · ${baseTitle}`;
 });
 
 function noteTimings(call) {

@@ -1,0 +1,74 @@
+"""Caller IDs as the carrier sent them: one number normaliser, and AMI's escaping of names undone once."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator import events as ev
+from orchestrator.model import CallEnded, CallOffered, Model
+from orchestrator.translate import caller_name_text, translate
+from switchboard.numbers import display_number, normalize_number
+
+
+@pytest.mark.parametrize(("raw", "value", "shown"), [
+    ("+1 (415) 555-0199", "+14155550199", "+14155550199"),
+    ("+1(415)555-0199", "+14155550199", "+14155550199"),
+    ("0401234567", "+358401234567", "+358401234567"),  # national, in the default region FI
+    ("358401234567", "+358401234567", "+358401234567"),
+    ("*31#12", "*31#12", "*31#12"),  # not a number: the raw text is kept
+    ("12", "12", "12"),
+    ("", "", "Hidden number"),
+    ("   ", "", "Hidden number"),
+    ("anonymous", "anonymous", "Anonymous"),
+    ("Restricted", "anonymous", "Anonymous"),
+])
+def test_given_a_caller_number_then_it_is_e164_when_valid_raw_when_not_and_hidden_or_anonymous_when_absent(
+        raw, value, shown):
+    assert normalize_number(raw, "FI") == value
+    assert display_number(normalize_number(raw, "FI")) == shown
+
+
+# Captured from Asterisk 22.10 for a SIPp INVITE with
+#   From: "O'Brien & Sons (Ltd.) ~*?! \\ \"q\" 😀" <sip:+1(415)555-0199@…>
+# Newchannel (and every channel snapshot) C-escapes the name; QueueStatus' QueueEntry does not. Both keep the
+# SIP display name's quoted-pairs (\\ and \").
+SENT = "O'Brien & Sons (Ltd.) ~*?! \\ \"q\" 😀"
+NEWCHANNEL_NAME = "O\\'Brien & Sons (Ltd.) ~*\\?! \\\\\\\\ \\\\\\\"q\\\\\\\" 😀"
+QUEUE_ENTRY_NAME = "O'Brien & Sons (Ltd.) ~*?! \\\\ \\\"q\\\" 😀"
+
+
+def test_given_ami_names_escaped_or_not_then_each_decodes_to_exactly_what_the_caller_sent():
+    assert caller_name_text(NEWCHANNEL_NAME) == SENT
+    assert caller_name_text(QUEUE_ENTRY_NAME, ami_escaped=False) == SENT
+    joined = translate({"Event": "QueueCallerJoin", "Queue": "cs-en", "Uniqueid": "1.1", "Linkedid": "1.1",
+                        "CallerIDNum": "+1(415)555-0199", "CallerIDName": NEWCHANNEL_NAME, "Position": "1"}, 1)
+    listed = translate({"Event": "QueueEntry", "Queue": "cs-en", "Uniqueid": "1.1", "CallerIDNum": "unknown",
+                        "CallerIDName": QUEUE_ENTRY_NAME, "Position": "1", "Wait": "3"}, 1)
+    assert joined.caller_name == listed.caller_name == SENT
+    assert listed.caller_number == ""  # QueueEntry's "unknown" is no number, not a withheld one
+
+
+def test_given_long_emoji_and_control_names_then_they_survive_unchanged():
+    long_name = "Ä" * 150 + "😀" * 50
+    assert caller_name_text(long_name) == long_name
+    assert caller_name_text("a\\tb\\nc") == "a\tb\nc"
+
+
+def test_given_a_trunk_caller_then_the_model_keeps_the_normalised_number_and_the_name_as_sent():
+    model = Model({"cs-en": "Customer Service EN"}, agents={"agent1"})
+    model.apply(ev.ChannelCreated(1, "t1", "t1", "PJSIP/trunk-00000001", "+1(415)555-0199", SENT))
+    model.apply(ev.CallerJoinedQueue(1, "cs-en", "t1", "t1", "+1(415)555-0199", SENT, 1))
+    (offer,) = model.apply(ev.AgentRinging(2, "cs-en", "agent1", "t1", "l1"))
+    assert isinstance(offer, CallOffered)
+    assert (offer.call["caller_number"], offer.call["caller_display"], offer.call["caller_name"]) == (
+        "+14155550199", "+14155550199", SENT)
+    (ended,) = [c for c in model.apply(ev.ChannelHungUp(5, "t1", "t1", "PJSIP/trunk-00000001", 16))
+                if isinstance(c, CallEnded)]
+    assert ended.summary["caller_number"] == "+14155550199"
+
+
+def test_given_a_caller_without_a_number_then_the_offer_says_hidden_number():
+    model = Model({"cs-en": "Customer Service EN"}, agents={"agent1"})
+    model.apply(ev.CallerJoinedQueue(1, "cs-en", "t1", "t1", "", "", 1))
+    (offer,) = model.apply(ev.AgentRinging(2, "cs-en", "agent1", "t1", "l1"))
+    assert (offer.call["caller_number"], offer.call["caller_display"]) == ("", "Hidden number")
