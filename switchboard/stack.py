@@ -1,6 +1,7 @@
 """The whole stack as child processes: Redis, the Salesforce emulator, Asterisk, orchestrator, worker, web.
 
 Used by ``switchboard demo`` and by the integration and end-to-end tests, so both run the same thing.
+A child that dies is restarted and none outlives the process that started it (switchboard.supervisor).
 """
 
 from __future__ import annotations
@@ -202,6 +203,7 @@ class Stack:
         return child
 
     def _spawn(self, name: str, argv: list[str]) -> Child:
+        """Start ``argv`` as the supervised child ``name``, logging to ``logs/<name>.log``."""
         child = Child(name, self.workdir / "logs" / f"{name}.log", argv)
         return self._supervise(child, lambda: self._popen(child))
 
