@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from switchboard.outbound import render_dialplan_globals
 from switchboard.supervisor import die_with_parent
 
 logger = logging.getLogger(__name__)
@@ -101,18 +102,6 @@ def ensure_chroot(cache: Path = DEFAULT_CACHE, *, log=print) -> Path:  # noqa: A
     return root
 
 
-DEFAULT_DIALPLAN_GLOBALS = {
-    "SB_OUTBOUND_PREFIX": "PJSIP/", "SB_OUTBOUND_SUFFIX": "@trunk", "SB_COMPANY_NUMBER": "", "SB_DISPLAY_KEY": "",
-}
-
-
-def render_dialplan_globals(values: dict[str, str]) -> str:
-    """``[globals]`` lines for generated/extensions_globals.conf (defaults: outbound via the trunk)."""
-    merged = {**DEFAULT_DIALPLAN_GLOBALS, **values}
-    for name, value in merged.items():
-        if not name.isidentifier() or any(c in value for c in "\r\n;"):
-            raise AsteriskError(f"unsafe dialplan global {name}={value!r}")
-    return "".join(f"{name} = {value}\n" for name, value in merged.items())
 
 
 @dataclass(frozen=True)
