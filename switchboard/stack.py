@@ -125,8 +125,13 @@ class Stack:
     """Starts and stops every Switchboard process for one named run in ``workdir``."""
 
     def __init__(self, workdir: Path, name: str, *, demo: bool = True, web_port: int | None = None,
-                 log: Callable[[str], None] = print, sf_seed: str = "demo", backoff: Backoff | None = None) -> None:
+                 log: Callable[[str], None] = print, sf_seed: str = "demo", backoff: Backoff | None = None,
+                 rtp_ports: int = 2000) -> None:
         self.workdir = Path(workdir)
+        # RTP and RTCP take two ports per media stream, one stream per SIP leg: 2000 ports carry 500 legs
+        # (a 200-call load run with a customer's and an agent's leg each needs 800). Too few and Asterisk
+        # answers new INVITEs 488 Not Acceptable Here.
+        self.rtp_ports = rtp_ports
         self.name = name
         self.demo = demo
         self.sf_seed = sf_seed
@@ -149,7 +154,7 @@ class Stack:
 
     def _configure(self) -> Settings:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        rtp = free_port_range(200)
+        rtp = free_port_range(self.rtp_ports)
         ports = AsteriskPorts(http=free_port(), ami=free_port(), sip_udp=free_port(socket.SOCK_DGRAM),
                               rtp_start=rtp[0], rtp_end=rtp[1])
         creds = AsteriskCredentials("switchboard", secrets.token_hex(16), "switchboard", secrets.token_hex(16))
