@@ -17,6 +17,9 @@ from switchboard.numbers import display_number, normalize_number
     ("358401234567", "+358401234567", "+358401234567"),
     ("*31#12", "*31#12", "*31#12"),  # not a number: the raw text is kept
     ("12", "12", "12"),
+    ("xfc2x1933", "xfc2x1933", "xfc2x1933"),  # an agent's name is not a vanity number
+    ("agent1", "agent1", "agent1"),
+    ("1-800-FLOWERS", "1-800-FLOWERS", "1-800-FLOWERS"),
     ("", "", "Hidden number"),
     ("   ", "", "Hidden number"),
     ("anonymous", "anonymous", "Anonymous"),
