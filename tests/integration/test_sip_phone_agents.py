@@ -208,3 +208,28 @@ def test_given_a_call_on_a_sip_phone_when_the_agent_transfers_from_the_page_then
         assert phones.invites("agent2") == 1  # nobody was rung back after a transfer
     task = one_task(stack, call["call_id"])
     assert task["Phone_Number_2__c"] == number
+
+
+def test_given_fifty_sip_phone_agents_then_one_sipp_process_registers_and_answers_them_all(stack):
+    """What a load test brings: 50 SIP-phone agents, one REGISTER run, one UAS; concurrent queue calls are
+    each answered by one of them."""
+    from tests.support.sipagent import make_sip_agents
+
+    names = [f"bulk{i:02}" for i in range(50)]
+    started = time.monotonic()
+    make_sip_agents(stack, names, queues=["sales"])
+    provisioned = time.monotonic()
+    numbers = [caller() for _ in range(10)]
+    with SipAgentPhones(stack, names, answer_after=0.5, talk_time=3, trace=True) as phones:
+        ready = time.monotonic()
+        customers = [TrunkCustomer(stack, "+35891000003", n, f"Bulk Customer {i}") for i, n in enumerate(numbers)]
+        try:
+            assert [c.wait(40) for c in customers] == [0] * len(customers)
+        finally:
+            for c in customers:
+                c.close()
+        assert phones.invites() == len(numbers)
+    print(f"\n50 SIP-phone agents: provisioned in {provisioned - started:.1f} s, registered and reachable in "
+          f"{ready - provisioned:.1f} s")
+    answered_by = {call_of(stack, n).agent for n in numbers}
+    assert answered_by <= set(names) and len(answered_by) == len(numbers)  # rrmemory: a different phone each
