@@ -5,8 +5,11 @@ blind transfers (to a colleague, to a queue number) end or move the call without
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import subprocess
+import sys
 import time
 
 import pytest
@@ -233,3 +236,39 @@ def test_given_fifty_sip_phone_agents_then_one_sipp_process_registers_and_answer
           f"{ready - provisioned:.1f} s")
     answered_by = {call_of(stack, n).agent for n in numbers}
     assert answered_by <= set(names) and len(answered_by) == len(numbers)  # rrmemory: a different phone each
+
+
+def cli(stack, *args: str) -> str:
+    """The switchboard CLI against this stack (its settings from the state dir); its output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env["SWITCHBOARD_STATE_DIR"] = str(stack.workdir)
+    r = subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_given_the_cli_then_an_agent_gets_a_sip_phone_its_account_and_a_new_password_that_registers(stack):
+    from switchboard.sip import derive_sip_password, sip_md5_cred
+
+    name = f"deskcli{int(time.time()) % 10000}"
+    added = cli(stack, "agent", "add", name, "--name", "Desk Cli", "--password", DEMO_PASSWORD,
+                "--queue", "Customer Service FI", "--device", "sip")
+    ports = stack.asterisk.ports
+    first = derive_sip_password(stack.settings.secret_key, name, 1)
+    assert f"SIP user name:    {name}" in added and f"Password:         {first}" in added
+    assert f"{ports.sip_udp} (UDP), {ports.sip_tcp_port} (TCP)" in added and "Auth realm:       switchboard" in added
+    assert re.search(rf"^{name}\s+Desk Cli\s+sip\s", cli(stack, "agent", "list"), re.MULTILINE)
+    provision(stack, [name], "sip")
+    with SipAgentPhones(stack, [name], transport="tcp"):  # over TCP: the phone's contact says so
+        pass
+    rotated = cli(stack, "agent", "set", name, "--rotate")
+    second = derive_sip_password(stack.settings.secret_key, name, 2)
+    assert "sip_generation = 2" in rotated and f"Password:         {second}" in rotated and first not in rotated
+    assert f"Password:         {second}" in cli(stack, "agent", "phone", name)
+    digest = sip_md5_cred(name, "switchboard", second)  # the orchestrator re-renders the auth, reloads res_pjsip
+    wait_for(lambda: digest in stack.asterisk.cli(f"pjsip show auth {name}").stdout, "the new digest in Asterisk")
+    with SipAgentPhones(stack, [name]):  # registers with the new password (the helper reads the generation)
+        pass
+    assert "device = webrtc" in cli(stack, "agent", "set", name, "--device", "webrtc")
+    provision(stack, [name], "webrtc")
