@@ -4,15 +4,20 @@ their phones all answered by one SIPp process (tests/sipp/agent_uas.xml).
     from tests.support.sipagent import SipAgentPhones, make_sip_agents
 
     names = [f"load{i:02}" for i in range(50)]
-    make_sip_agents(stack, names, queues=["cs-en"])      # agents in the database, device sip, provisioned
+    make_sip_agents(stack, names, queues=["cs-en"])      # in the database, device sip, provisioned in Asterisk
     with SipAgentPhones(stack, names, answer_after=1.0, talk_time=30.0) as phones:
-        ...                                              # every agent registered and reachable
-        phones.invites()                                 # calls rung so far (any agent)
+        ...                                              # every agent registered and reachable (qualified)
+        phones.invites()                                 # calls rung so far (any agent; ``trace=True``)
+    # leaving the block unregisters every agent and stops the UAS
 
-One REGISTER scenario (tests/sipp/agent_register.xml) registers every agent, reading ``user;password``
-lines from an injection file (the passwords derived from the stack's secret key as the web app and
-Asterisk derive them), each with its contact at the UAS process's port; Asterisk's qualify then finds
-them reachable. The UAS answers whichever agent an INVITE is for (the Request-URI's user differs).
+``stack`` is a running ``switchboard.stack.Stack`` (the ``stack`` fixture). One REGISTER scenario
+(tests/sipp/agent_register.xml) registers every agent, reading ``user;password`` lines from an injection
+file (the passwords derived from the stack's secret key and each agent's key generation, as the web app
+and Asterisk derive them), each with its contact at the UAS process's port; Asterisk's qualify then
+finds them reachable. The UAS answers whichever agent an INVITE is for (the Request-URI's user differs),
+``answer_after`` seconds after it rang, and hangs up after ``talk_time`` (0: waits for Asterisk's BYE).
+Registrations last an hour: a longer run calls ``phones.register()`` again. ``trace=False`` keeps no
+message log (for long load runs; ``invites()`` and ``received()`` then count nothing).
 """
 
 from __future__ import annotations
@@ -148,8 +153,9 @@ class SipAgentPhones:
         self.register()
         self.wait_reachable(timeout=timeout)
 
-    def register(self, expires: int = REGISTER_EXPIRES) -> None:
-        """REGISTER every agent (digest auth) with its contact at the UAS; ``expires=0`` unregisters."""
+    def register(self, expires: int = REGISTER_EXPIRES, *, rate: int = 50, timeout: float = 30.0) -> None:
+        """REGISTER every agent (digest auth) with its contact at the UAS, ``rate`` per second; ``expires=0``
+        unregisters. Raises SipAgentError when any registration failed (SIPp's errors in the message)."""
         settings = self.stack.settings
         generations = _generations(self.stack)
         lines = ["SEQUENTIAL"] + [f"{a};{derive_sip_password(settings.secret_key, a, generations.get(a, 1))}"
@@ -161,11 +167,12 @@ class SipAgentPhones:
         argv = [SIPP, f"127.0.0.1:{port}", "-sf", str(SCENARIOS / "agent_register.xml"), "-inf", str(users),
                 "-key", "uas_port", str(self.port), "-key", "expires", str(expires), "-i", "127.0.0.1",
                 "-p", str(free_port(socket_kind(self.transport))), "-t", _sipp_transport(self.transport),
-                "-m", str(len(self.agents)), "-r", "50", "-l", "20", "-nostdin", "-timeout", "30s",
+                "-m", str(len(self.agents)), "-r", str(rate), "-l", str(max(1, rate // 2)), "-nostdin",
+                "-timeout", f"{timeout:g}s",
                 "-trace_err", "-error_file", str(self.dir / "register_errors.log")]
         with (self.dir / "register.out").open("ab") as log:
             proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                  cwd=str(self.dir), timeout=60)
+                                  cwd=str(self.dir), timeout=timeout + 30)
         if proc.returncode != 0:
             raise SipAgentError(f"REGISTER of {len(self.agents)} agents failed (SIPp exit {proc.returncode}): "
                                 f"{self._tail('register_errors.log')}")
@@ -188,7 +195,7 @@ class SipAgentPhones:
         """Unregister the agents and stop the UAS."""
         try:
             if self.uas is not None and self.uas.poll() is None:
-                self.register(expires=0)
+                self.register(expires=0, timeout=5)
         except (SipAgentError, subprocess.TimeoutExpired):
             pass  # the stack may be gone already
         finally:
