@@ -125,7 +125,11 @@ class SipAgentPhones:
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def __enter__(self) -> SipAgentPhones:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()  # a UAS that started, registrations made, the files
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
