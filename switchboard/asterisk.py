@@ -113,6 +113,12 @@ class AsteriskPorts:
     sip_udp: int
     rtp_start: int
     rtp_end: int
+    sip_tcp: int = 0  # SIP phones' TCP transport; 0: the SIP UDP port's number (SIP's own convention)
+
+    @property
+    def sip_tcp_port(self) -> int:
+        """The port of transport-tcp."""
+        return self.sip_tcp or self.sip_udp
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,7 @@ class AsteriskInstance:
             "ari_users.conf": f"[{c.ari_username}]\ntype = user\nread_only = no\npassword = {c.ari_password}\n",
             "rtp.conf": f"rtpstart = {p.rtp_start}\nrtpend = {p.rtp_end}\n",
             "pjsip_transport_udp.conf": f"bind = 127.0.0.1:{p.sip_udp}\n",
+            "pjsip_transport_tcp.conf": f"bind = 127.0.0.1:{p.sip_tcp_port}\n",
             "pjsip_agents.conf": saved.get("pjsip_agents.conf", "; no agents yet\n"),
             "queue_members.conf": saved.get("queue_members.conf", "; no members yet\n"),
             "extensions_work_numbers.conf": saved.get("extensions_work_numbers.conf", "; no work numbers yet\n"),
