@@ -277,12 +277,17 @@ class Stack:
         self._supervisor.resume(name)
         return child
 
-    def kill_child(self, name: str, sig: int = signal.SIGKILL) -> int:
-        """Send ``sig`` to a child as an outside fault would (kill -9 by default); returns the pid signalled."""
+    def kill_child(self, name: str, sig: int = signal.SIGKILL, *, hold: bool = False) -> int:
+        """Send ``sig`` to a child as an outside fault would (kill -9 by default); returns the pid signalled.
+        ``hold``: keep it down until ``start_child`` (a process that stays dead a while)."""
         assert self._supervisor is not None
         child = self.child(name)
         self._killed[name] = self._supervisor.restarts(name)
+        if hold:
+            self._supervisor.hold(name)
         os.kill(child.process.pid, sig)
+        if hold:
+            child.process.wait(10)
         return child.process.pid
 
     def restarts(self, name: str) -> int:
