@@ -60,8 +60,8 @@ def parse_line(text: str) -> LedgerLine | None:
         try:
             extra = str(json.loads(extra).get("extra") or "")
         except (ValueError, AttributeError):
-            logger.warning("skipped the extra of a ledger line: %r", text[:200])
-            extra = ""
+            logger.warning("skipped a ledger line with a broken extra: %r", text[:200])
+            return None
     return LedgerLine(values["eventenum"], at, values["uniqueid"], values["linkedid"], values["channame"],
                       values["num"], caller_name_text(values["name"], ami_escaped=False), values["userdeftype"],
                       extra)
