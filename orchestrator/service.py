@@ -20,6 +20,7 @@ from orchestrator.plugins import plugin_manager
 from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_includes, write_work_numbers
 from orchestrator.routing import Router
+from switchboard.calls import HELD_CALLS_EVERY
 from switchboard.config import Settings
 from switchboard.store import Store
 
@@ -73,6 +74,17 @@ class Orchestrator:
             if isinstance(event, ev.ResyncCompleted):  # Asterisk may have restarted: re-apply presence
                 self._presence_sync = asyncio.create_task(self.presence.reload())
 
+    async def publish_held_calls(self) -> None:
+        """Tell the ledger reconciler which calls the live model holds, every HELD_CALLS_EVERY seconds."""
+        live = self.dispatcher.live
+        assert live is not None
+        while True:
+            try:
+                await live.held(self.model.calls)
+            except Exception as exc:  # Redis away: the key expires and the reconciler acts alone meanwhile
+                logger.warning("could not publish the calls held: %s", exc)
+            await asyncio.sleep(HELD_CALLS_EVERY)
+
     async def load_queues(self) -> None:
         """Refresh queue labels from the database."""
         queues = await asyncio.to_thread(self.store.list_queues)
@@ -118,9 +130,10 @@ class Orchestrator:
         cmd_task = asyncio.create_task(commands.listen(self.settings.redis_url, handlers))
         presence_timer = asyncio.create_task(self.presence.run_timer())
         dashboard_timer = asyncio.create_task(self.dashboard.run_timer())
+        held = asyncio.create_task(self.publish_held_calls())
         logger.info("orchestrator running")
         try:
-            await asyncio.gather(consumer, ari_task, cmd_task, presence_timer, dashboard_timer)
+            await asyncio.gather(consumer, ari_task, cmd_task, presence_timer, dashboard_timer, held)
         finally:
             self.ami.close()
             await self.ari.close()

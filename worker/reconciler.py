@@ -4,8 +4,10 @@ A thread of the worker, like the flusher, and one at a time across workers (a Re
 the ledger file Asterisk writes (``switchboard/ledger.py``) from where it left off, folds it into
 finished calls, and ``ledger_grace`` seconds after a call ended (the live path, the orchestrator, has
 normally enqueued the call's job within milliseconds) it enqueues ``finish_call`` for every call that
-has neither a job (queued, running, done or failed) nor a row in the call history, with the summary
-``switchboard.calls.call_summary`` builds from the ledger's facts, under the call's deterministic job id.
+the orchestrator's live model does not hold (``HELD_CALLS_KEY``: a running orchestrator ends the calls
+it holds itself, with its own data) and that has neither a job (queued, running, done or failed) nor a
+row in the call history, with the summary ``switchboard.calls.call_summary`` builds from the ledger's
+facts, under the call's deterministic job id.
 
 Exactly once: both paths use the same job id, and ``finish_call`` records the call once (unique call id)
 and writes its Task by upsert on ``Call_Id__c``; so even if both enqueued, Salesforce gets one Task.
@@ -33,7 +35,7 @@ from redis.lock import Lock
 from rq import Queue
 from rq.job import Job
 
-from switchboard.calls import call_summary
+from switchboard.calls import HELD_CALLS_KEY, call_summary
 from switchboard.ledger import FinishedCall, Ledger, parse_line
 from switchboard.store import Store
 from worker.lease import lease, run_until
@@ -49,6 +51,7 @@ READ_CHUNK = 4 << 20  # bytes read per pass at most
 MAX_OPEN = 24 * 3600.0  # a call open this long without an end is forgotten (it pins the checkpoint otherwise)
 QUEUES_TTL = 30.0
 BACKOFF_MAX = 30.0
+HELD_MAX = 3600.0  # a call the orchestrator holds this long after the ledger's end is reconciled anyway
 
 
 class LedgerTail:
@@ -264,6 +267,10 @@ class Reconciler:
     def _settle(self) -> int:
         now = self.clock()
         due = [f for f in self._pending.values() if f.ended_at + self.grace <= now]
+        if due:
+            held = self.held_by_orchestrator()  # it ends them itself (its end may come later than the ledger's:
+            # a consultation call goes on in the model until the transferred call ends)
+            due = [f for f in due if f.call.call_id not in held or now - f.ended_at > HELD_MAX]
         if not due:
             return 0
         handled = self.handled([f.call.call_id for f in due])
@@ -280,6 +287,11 @@ class Reconciler:
                             now - finished.ended_at)
             del self._pending[call_id]
         return enqueued
+
+    def held_by_orchestrator(self) -> set[str]:
+        """The calls the orchestrator's live model holds (none when it is not running)."""
+        raw = self.redis.get(HELD_CALLS_KEY)
+        return set(json.loads(raw)) if raw else set()
 
     def handled(self, call_ids: list[str]) -> set[str]:
         """The calls that have a job (in any state) or a row in the call history."""

@@ -13,6 +13,7 @@ import pytest
 import redis
 from rq import Queue
 
+from switchboard.calls import HELD_CALLS_KEY, HELD_CALLS_TTL
 from switchboard.store import Store, upgrade
 from worker.reconciler import CHECKPOINT, Reconciler
 from worker.tasks import enqueue_finish_call
@@ -168,3 +169,15 @@ def test_given_a_ledger_rotated_mid_call_then_the_call_that_spans_both_files_get
     assert set(found) == {"400.1", "400.2", "400.3"}
     assert (found["400.2"]["agent"], found["400.2"]["duration_seconds"]) == ("agent1", 65)
     again.close()
+
+
+def test_given_a_call_the_orchestrator_still_holds_then_it_is_left_to_the_orchestrator(setup):
+    conn, _, ledger = setup
+    append(ledger, queue_call("500.1", T0) + queue_call("500.2", T0 + 1))
+    conn.set(HELD_CALLS_KEY, json.dumps(["500.1"]), ex=HELD_CALLS_TTL)  # e.g. a consultation its model ends later
+    clock = Clock(T0 + 60)
+    r = reconciler(setup, clock)
+    assert r.run_once() == 1 and set(jobs(conn)) == {"500.2"}
+    conn.delete(HELD_CALLS_KEY)  # the orchestrator stopped before it ended the call
+    assert r.run_once() == 1 and set(jobs(conn)) == {"500.1", "500.2"}
+    r.close()
