@@ -115,6 +115,16 @@ class Call(CallFacts):
     caller_answered_at: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AgentLeg:
+    """An agent's own channel in a call (``Model.agent_leg``): what call control from the page acts on."""
+
+    channel: str
+    uniqueid: str
+    bridged: bool  # answered and talking (in a bridge), not ringing
+    peer: str  # the channel name bridged with it ('' when none, or more than one)
+
+
 @dataclass
 class Membership:
     """An agent's membership of one queue."""
@@ -166,6 +176,15 @@ AGENT_EVENTS = (ev.DeviceStateChanged, ev.QueueMemberUpdated, ev.QueueMemberRemo
                 ev.OutboundDialed, ev.DirectDialed)
 
 
+def _uniqueid_order(uniqueid: str) -> tuple[int, int, str]:
+    """Asterisk uniqueids (``<epoch>.<counter>``: ``1764000000.42``) in creation order."""
+    epoch, _, counter = uniqueid.partition(".")
+    try:
+        return int(epoch), int(counter or 0), uniqueid
+    except ValueError:
+        return 0, 0, uniqueid
+
+
 class Model:
     """Calls, queue entries and agents, changed only by ``apply``."""
 
@@ -178,10 +197,16 @@ class Model:
         # The endpoints provisioned for agents (AgentsProvisioned): any other endpoint (a trunk, a phone
         # we do not manage) is a customer or another party, whatever its channel looks like.
         self.provisioned: frozenset[str] = frozenset(agents)
+        # Agents on a SIP phone (AgentsProvisioned.sip_phones): a registration that ends does not end their
+        # calls (a desk phone re-registers, or its registration expires, while the call's media goes on).
+        self.sip_phones: frozenset[str] = frozenset()
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, str] = {}  # uniqueid -> linkedid
         self.channel_names: dict[str, str] = {}  # uniqueid -> channel name
         self.first_seen: dict[str, float] = {}  # linkedid -> time its first channel appeared
+        # linkedid -> the caller's whole name from the trunk's identity header (Asterisk's caller ID keeps 79
+        # bytes of it): the name a call from the trunk shows
+        self.caller_names: dict[str, str] = {}
         self.agents: dict[str, AgentPresence] = {}
         self.bridges = Bridges()
         self._resync: ResyncWindow | None = None  # set between ResyncStarted and ResyncCompleted
@@ -231,6 +256,19 @@ class Model:
         endpoint = endpoint_of_channel(channel)
         return endpoint if self.is_agent(endpoint) else None
 
+    def agent_leg(self, agent: str, call_id: str) -> AgentLeg | None:
+        """``agent``'s own channel in the call ``call_id`` (the one in a bridge, else the newest), or None
+        when the agent has none: the check that an agent is on the call they act on."""
+        mine = sorted((u for u, lid in self.channels.items() if lid == call_id
+                       and endpoint_of_channel(self.channel_names.get(u, "")) == agent and self.is_agent(agent)),
+                      key=lambda u: (bool(self.bridges.bridge_of(u)), _uniqueid_order(u)))
+        if not mine:
+            return None
+        uniqueid = mine[-1]
+        peer = self.bridges.peer(uniqueid)
+        return AgentLeg(self.channel_names[uniqueid], uniqueid, bool(self.bridges.bridge_of(uniqueid)),
+                        self.channel_names.get(peer, ""))
+
     def agent(self, name: str) -> AgentPresence:
         """The presence record of an agent, created on first mention."""
         presence = self.agents.get(name)
@@ -240,6 +278,7 @@ class Model:
 
     def _on_AgentsProvisioned(self, e: ev.AgentsProvisioned) -> list[Change]:
         self.provisioned = frozenset(e.agents)
+        self.sip_phones = frozenset(e.sip_phones)
         for name in set(self.agents) - self.provisioned:
             del self.agents[name]  # deleted from the database: no longer an agent
         return []
@@ -252,6 +291,17 @@ class Model:
         self.channel_names[e.uniqueid] = e.channel
         self.first_seen.setdefault(e.linkedid, e.at)
         return []
+
+    def _on_CallerIdentity(self, e: ev.CallerIdentity) -> list[Change]:
+        self.caller_names[e.linkedid] = e.caller_name
+        call = self.calls.get(e.linkedid)
+        if call is not None and call.direction == "inbound" and not call.caller_agent:
+            call.caller_name = e.caller_name
+        return []
+
+    def _name(self, linkedid: str, asterisk_name: str) -> str:
+        """The caller's name: whole from the trunk's header when we have it, else Asterisk's caller ID."""
+        return self.caller_names.get(linkedid, asterisk_name)
 
     def _on_ChannelListed(self, e: ev.ChannelListed) -> list[Change]:
         if self._resync is not None:
@@ -331,6 +381,7 @@ class Model:
         if any(lid == linkedid for lid in self.channels.values()):
             return []
         self.first_seen.pop(linkedid, None)
+        self.caller_names.pop(linkedid, None)
         call = self.calls.pop(linkedid, None)
         if call is None:
             return []
@@ -347,7 +398,8 @@ class Model:
     def _on_CallerJoinedQueue(self, e: ev.CallerJoinedQueue) -> list[Change]:
         call = self.calls.get(e.linkedid)
         if call is None:
-            self.calls[e.linkedid] = Call.queued(e.linkedid, self._number(e.caller_number), e.caller_name, e.queue,
+            self.calls[e.linkedid] = Call.queued(e.linkedid, self._number(e.caller_number),
+                                                 self._name(e.linkedid, e.caller_name), e.queue,
                                                  self.first_seen.get(e.linkedid, e.at), e.at, queue_caller=e.uniqueid)
         else:  # moved to another queue
             call.join_queue(e.queue, e.at)
@@ -359,7 +411,8 @@ class Model:
         linkedid = self.channels.get(e.uniqueid, e.uniqueid)
         if linkedid not in self.calls:
             joined = e.at - e.wait
-            self.calls[linkedid] = Call.queued(linkedid, self._number(e.caller_number), e.caller_name, e.queue,
+            self.calls[linkedid] = Call.queued(linkedid, self._number(e.caller_number),
+                                               self._name(linkedid, e.caller_name), e.queue,
                                                self.first_seen.get(linkedid, joined), joined, queue_caller=e.uniqueid)
         return []
 
@@ -425,7 +478,7 @@ class Model:
         call = self.calls.get(e.linkedid)
         if call is None:  # a new direct call (a transfer rings an agent for a call we already have)
             caller = self.agent_of_channel(self.channel_names.get(e.uniqueid, "")) or ""
-            call = Call.direct(e.linkedid, self._number(e.caller_number), e.caller_name,
+            call = Call.direct(e.linkedid, self._number(e.caller_number), self._name(e.linkedid, e.caller_name),
                                self.first_seen.get(e.linkedid, e.at), e.at,
                                caller_agent=caller if caller != e.agent else "")
             self.calls[e.linkedid] = call
@@ -493,6 +546,8 @@ class Model:
         return changes
 
     def _leg_lost(self, agent: str, browser: str) -> list[Change]:
+        if agent in self.sip_phones:
+            return []  # only a browser's leg dies with its connection; a SIP phone's media does not
         linkedid = self.channels.get(browser, "")
         call = self.calls.get(linkedid)
         target = keeper(browser, call.queue_caller if call else "", self.channels, self.bridges)
@@ -539,6 +594,8 @@ class Model:
         # calls whose channels all vanished while we were away
         for linkedid in sorted(set(self.calls) - set(self.channels.values())):
             changes += self._end(self.calls.pop(linkedid), e.at)
+        for linkedid in set(self.caller_names) - set(self.channels.values()):
+            del self.caller_names[linkedid]
         unregistered = []
         for presence in list(self.agents.values()):
             before = presence.view()
