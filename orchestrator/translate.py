@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from orchestrator import events as ev
 from switchboard.calls import FACTS_VARIABLE
-from switchboard.numbers import caller_name_text
+from switchboard.numbers import caller_name_text, sip_display_name
 
 logger = logging.getLogger(__name__)
 
@@ -162,21 +162,6 @@ def _agent_complete(msg: Mapping[str, Any], at: float) -> ev.Event | None:
         return None
     return ev.AgentCompleted(at, _req(msg, "Queue"), agent, _req(msg, "Linkedid"), _int(msg, "HoldTime"),
                              _int(msg, "TalkTime"), str(msg.get("Reason") or ""))
-
-
-def sip_display_name(header: str) -> str:
-    """The display name of a SIP name-addr header value (``"O\\"Brien" <sip:…>;tag=…`` -> ``O"Brien``)."""
-    value = header.strip()
-    if value.startswith('"'):
-        out, i = [], 1
-        while i < len(value) and value[i] != '"':
-            if value[i] == "\\" and i + 1 < len(value):
-                i += 1  # a quoted-pair
-            out.append(value[i])
-            i += 1
-        return "".join(out)
-    before, sep, _ = value.partition("<")
-    return before.strip() if sep else ""
 
 
 def _caller_identity(msg: Mapping[str, Any], at: float) -> ev.Event:

@@ -17,13 +17,16 @@ first channel. A fact is ``kind~value~...~time`` and ``SB_CALL_FACTS`` joins fac
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from switchboard.numbers import display_number, normalize_number
+from switchboard.numbers import display_number, normalize_number, sip_display_name
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +146,7 @@ def call_summary(call: CallFacts, ended_at: float, labels: Mapping[str, str],
 class Fact:
     """One fact of ``[sb-fact]``: ``queue~cs-en~1796630128.803293``."""
 
-    kind: str  # queue | outbound | direct | connected | taken | answered
+    kind: str  # caller | queue | outbound | direct | connected | taken | answered
     values: tuple[str, ...]
     at: float
 
@@ -173,30 +176,57 @@ def parse_facts(text: str) -> list[Fact]:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who a call is from as the channel that recorded its first fact says, and when the call began."""
+    """Who a call is from as the channel that recorded its first fact says, and when the call began;
+    ``whole_name``: the name from the trunk's identity header (a ``caller`` fact), which wins."""
 
     call_id: str
     number: str  # as Asterisk has it; normalised when the call is made
     name: str
     started_at: float
+    whole_name: str | None = None
+
+    def shown_name(self) -> str:
+        """The caller's name a call from them shows."""
+        return self.name if self.whole_name is None else self.whole_name
 
 
-def apply_fact(call: CallFacts | None, fact: Fact, caller: Caller, region: str) -> CallFacts | None:
-    """``call`` with ``fact`` applied (a new call for its first fact), as the live model applies the AMI
-    events that say the same: ``queue`` = QueueCallerJoin, ``outbound`` = SwitchboardOutbound, ``direct`` =
-    SwitchboardDirect, ``connected`` = AgentConnect, ``taken`` / ``answered`` = DialEnd ANSWER."""
+def identity_name(value: str) -> str | None:
+    """The caller's name in a ``caller`` fact: base64 (``_`` for ``/``, the padding FILTERed away) of ``|``
+    and the identity header ([sb-caller-identity]); None when it is not one."""
+    try:
+        raw = base64.b64decode(value.replace("_", "/") + "=" * (-len(value) % 4), validate=True)
+    except (ValueError, binascii.Error):
+        raw = b""
+    if not raw.startswith(b"|"):
+        logger.warning("not an identity header in a call fact: %r", value[:200])
+        return None
+    return sip_display_name(raw[1:].decode("utf-8", errors="replace"))
+
+
+def apply_fact(call: CallFacts | None, fact: Fact, caller: Caller, region: str) -> tuple[CallFacts | None, Caller]:
+    """``call`` with ``fact`` applied (a new call for its first fact), and the caller, as the live model
+    applies the AMI events that say the same: ``caller`` = SwitchboardCaller, ``queue`` = QueueCallerJoin,
+    ``outbound`` = SwitchboardOutbound, ``direct`` = SwitchboardDirect, ``connected`` = AgentConnect,
+    ``taken`` / ``answered`` = DialEnd ANSWER."""
     kind = fact.kind
+    if kind == "caller":
+        name = identity_name(fact.value(0))
+        if name is None:
+            return call, caller
+        if call is not None and call.direction == "inbound":
+            call.caller_name = name
+        return call, dataclasses.replace(caller, whole_name=name)
     if call is None:
         if kind == "queue":
-            return CallFacts.queued(caller.call_id, normalize_number(caller.number, region), caller.name,
+            call = CallFacts.queued(caller.call_id, normalize_number(caller.number, region), caller.shown_name(),
                                     fact.value(0), caller.started_at, fact.at)
-        if kind == "outbound":
-            return CallFacts.outbound(caller.call_id, fact.value(0), normalize_number(fact.value(1), region),
+        elif kind == "outbound":
+            call = CallFacts.outbound(caller.call_id, fact.value(0), normalize_number(fact.value(1), region),
                                       fact.value(2), caller.started_at, fact.at)
-        if kind == "direct":
-            return CallFacts.direct(caller.call_id, normalize_number(caller.number, region), caller.name,
+        elif kind == "direct":
+            call = CallFacts.direct(caller.call_id, normalize_number(caller.number, region), caller.shown_name(),
                                     caller.started_at, fact.at)
-        return None  # an answer for a call we do not know: nothing to build
+        return call, caller  # an answer for a call we do not know builds nothing
     if kind == "queue":
         call.join_queue(fact.value(0), fact.at)
     elif kind == "connected":
@@ -205,12 +235,12 @@ def apply_fact(call: CallFacts | None, fact: Fact, caller: Caller, region: str) 
         call.take(fact.value(0), fact.at)
     elif kind == "answered":
         call.pick_up(fact.at)
-    return call
+    return call, caller
 
 
 def fold_facts(facts: Iterable[Fact], caller: Caller, region: str) -> CallFacts | None:
     """The call that ``facts`` (oldest first) describe, or None when none of them starts a call."""
     call: CallFacts | None = None
     for fact in facts:
-        call = apply_fact(call, fact, caller, region)
+        call, caller = apply_fact(call, fact, caller, region)
     return call

@@ -74,6 +74,7 @@ class LedgerCall:
     started_at: float
     mark: int  # where the call's first line starts (a reader keeps its place no later than this)
     call: CallFacts | None = None  # None until a fact makes it a Switchboard call
+    whole_name: str | None = None  # the caller's name from the trunk's identity header (a ``caller`` fact)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +114,9 @@ class Ledger:
             return
         # A call whose start we did not read (we began reading after it) starts with its first fact.
         entry = self.open.setdefault(line.linkedid, LedgerCall(line.at, mark))
-        caller = Caller(line.linkedid, line.caller_number, line.caller_name, entry.started_at)
-        entry.call = apply_fact(entry.call, fact, caller, self.region)
+        caller = Caller(line.linkedid, line.caller_number, line.caller_name, entry.started_at, entry.whole_name)
+        entry.call, caller = apply_fact(entry.call, fact, caller, self.region)
+        entry.whole_name = caller.whole_name
 
     def _boot(self, line: LedgerLine) -> list[FinishedCall]:
         """Asterisk started: every call with facts still open was cut when it went down. Open entries

@@ -63,3 +63,18 @@ def caller_name_text(value: str, *, ami_escaped: bool = True) -> str:
     if ami_escaped:
         value = _C_ESCAPE.sub(lambda m: _C_ESCAPES.get(m.group(1), m.group(1)), value)
     return _C_ESCAPE.sub(lambda m: m.group(1), value)
+
+
+def sip_display_name(header: str) -> str:
+    """The display name of a SIP name-addr header value (``"O\\"Brien" <sip:…>;tag=…`` -> ``O"Brien``)."""
+    value = header.strip()
+    if value.startswith('"'):
+        out, i = [], 1
+        while i < len(value) and value[i] != '"':
+            if value[i] == "\\" and i + 1 < len(value):
+                i += 1  # a quoted-pair
+            out.append(value[i])
+            i += 1
+        return "".join(out)
+    before, sep, _ = value.partition("<")
+    return before.strip() if sep else ""

@@ -303,8 +303,8 @@ def test_given_every_call_of_this_module_then_the_ledger_and_the_call_history_ag
         row = store.get_call(call_id)
         assert row is not None, f"call {call_id} of the ledger is not in the call history"
         s = call_summary(finished.call, finished.ended_at, labels, {})
-        assert (row.agent, row.queue, row.disposition, row.direction) == (
-            s["agent"], s["queue"], s["disposition"], s["direction"]), call_id
+        assert (row.agent, row.queue, row.disposition, row.direction, row.caller_number, row.caller_name) == (
+            s["agent"], s["queue"], s["disposition"], s["direction"], s["caller_number"], s["caller_name"]), call_id
         assert abs(row.wait_seconds - s["wait_seconds"]) <= 1 and abs(row.duration_seconds - s["duration_seconds"]) <= 1
         assert row.answered_at is not None and finished.call.answered_at is not None
         answered_at = row.answered_at if row.answered_at.tzinfo else row.answered_at.replace(tzinfo=UTC)

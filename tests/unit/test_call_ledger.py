@@ -4,6 +4,7 @@ the real Asterisk by scripts/record_ledger_fixtures.py."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tests.amifixtures import messages
 LEDGER = Path(__file__).resolve().parent.parent / "fixtures" / "cel" / "ledger.csv"
 LABELS = {"cs-en": "Customer Service EN", "cs-fi": "Customer Service FI"}
 NUMBERS = {"cs-en": "+35891000001", "cs-fi": "+35891000002"}
-LISTED_AT = 1796630583.4  # when resync_answered's listings were taken (its frames' times count from here)
+LISTED_AT = 1796632497.8  # when resync_answered's listings were taken (its frames' times count from here)
 CALLER_NAME = 'Maija "M" Virtanen'  # the SIPp customer sent the display name "Maija \"M\" Virtanen"
 
 
@@ -92,39 +93,57 @@ def test_given_the_dialplans_fact_texts_then_they_parse_and_junk_does_not():
     assert call is not None and (call.caller_number, call.agent, call.answered_at) == ("+358401234567", "agent1", 3.0)
 
 
+def identity_fact(header: str, at: float) -> str:
+    """A ``caller`` fact as [sb-caller-identity] records it."""
+    value = base64.b64encode(b"|" + header.encode()).decode().replace("/", "_").rstrip("=")
+    return f"caller~{value}~{at}"
+
+
+def test_given_the_trunks_identity_header_then_the_caller_has_their_whole_name():
+    name = "Ä" * 60 + ' O"Brien (Ltd.) ~/ 😀'
+    header = '"' + name.replace('"', '\\"') + '" <sip:+358401234567@carrier.example>;tag=x'
+    facts = parse_facts(f"{identity_fact(header, 1.0)}/queue~cs-en~2.0")
+    call = fold_facts(facts, Caller("l1", "+358401234567", "ÄÄÄÄ (79 bytes)", 0.5), "FI")
+    assert call is not None and call.caller_name == name
+    no_header = parse_facts("caller~fA~1.0/queue~cs-en~2.0")  # neither header: the name is empty, as live
+    assert fold_facts(no_header, Caller("l1", "", "x", 0.5), "FI").caller_name == ""  # type: ignore[union-attr]
+    broken = parse_facts("caller~@@~1.0/queue~cs-en~2.0")  # not one: Asterisk's name stays
+    assert fold_facts(broken, Caller("l1", "", "Maija", 0.5), "FI").caller_name == "Maija"  # type: ignore[union-attr]
+
+
 # ---- the ledger, as Asterisk wrote it -------------------------------------------------------------
 def test_given_the_recorded_ledger_then_every_call_with_facts_finishes_once_with_its_task_fields():
     calls = finished()
     assert len(calls) == 7  # the boot markers and the demo customer's own channels are no calls
-    answered = summary(calls["1796630565.2"])
+    answered = summary(calls["1796632479.2"])
     assert answered == {
-        "call_id": "1796630565.2", "direction": "inbound", "caller_number": "+358401234567",
+        "call_id": "1796632479.2", "direction": "inbound", "caller_number": "+358401234567",
         "caller_display": "+358401234567", "caller_name": CALLER_NAME, "queue": "cs-en",
         "queue_label": "Customer Service EN", "dialed": "+35891000001", "display_number": "", "agent": "agent1",
-        "disposition": "answered", "started_at": "2026-12-07T08:02:45.674858+00:00",
-        "answered_at": "2026-12-07T08:02:45.798177+00:00", "ended_at": "2026-12-07T08:02:48.547031+00:00",
+        "disposition": "answered", "started_at": "2026-12-07T08:34:39.936425+00:00",
+        "answered_at": "2026-12-07T08:34:39.957620+00:00", "ended_at": "2026-12-07T08:34:42.837665+00:00",
         "wait_seconds": 0, "duration_seconds": 3}
-    waited = summary(calls["1796630569.6"])
+    waited = summary(calls["1796632483.6"])
     assert (waited["queue"], waited["caller_name"], waited["disposition"], waited["wait_seconds"]) == (
         "cs-fi", "Waiting Caller", "not answered", 3)
 
 
 def test_given_the_recorded_ledger_then_outbound_and_direct_calls_carry_their_agent():
     calls = finished()
-    outbound = summary(calls["1796630573.7"])
+    outbound = summary(calls["1796632487.7"])
     assert (outbound["direction"], outbound["agent"], outbound["caller_number"], outbound["disposition"],
             outbound["duration_seconds"]) == ("outbound", "agent2", "+358401112233", "answered", 3)
-    direct = summary(calls["1796630577.10"])
+    direct = summary(calls["1796632492.10"])
     assert (direct["direction"], direct["agent"], direct["caller_number"], direct["queue"], direct["wait_seconds"],
             direct["duration_seconds"]) == ("inbound", "agent1", "agent2", "", 0, 2)
 
 
 def test_given_asterisk_killed_mid_call_then_the_next_boot_marker_ends_the_cut_call():
-    cut = finished()["1796630587.19"]
-    assert cut.cut and cut.ended_at == pytest.approx(1796630592.862760)
+    cut = finished()["1796632501.19"]
+    assert cut.cut and cut.ended_at == pytest.approx(1796632504.993815)
     s = summary(cut)
-    assert (s["agent"], s["queue"], s["disposition"], s["duration_seconds"]) == ("agent1", "cs-en", "answered", 5)
-    assert not any(f.cut for cid, f in finished().items() if cid != "1796630587.19")
+    assert (s["agent"], s["queue"], s["disposition"], s["duration_seconds"]) == ("agent1", "cs-en", "answered", 3)
+    assert not any(f.cut for cid, f in finished().items() if cid != "1796632501.19")
 
 
 def test_given_reading_starts_at_a_calls_first_line_then_the_calls_from_there_are_the_same():
@@ -132,7 +151,7 @@ def test_given_reading_starts_at_a_calls_first_line_then_the_calls_from_there_ar
     start = next(i for i, (_, text) in enumerate(lines) if text.startswith("CHAN_START") and "trunk-00000002" in text)
     later = finished(lines[start:])
     everything = finished()
-    assert set(later) == set(everything) - {"1796630565.2"}
+    assert set(later) == set(everything) - {"1796632479.2"}
     assert {k: summary(v) for k, v in later.items()} == {k: summary(everything[k]) for k in later}
 
 
@@ -157,21 +176,21 @@ def test_given_a_fresh_orchestrator_then_its_resync_adopts_the_answered_queue_an
     adopted = {c.agent: c.call for c in changes if isinstance(c, CallAdopted)}
     assert set(adopted) == {"agent1", "agent2"}
     assert (adopted["agent1"]["call_id"], adopted["agent1"]["queue_label"], adopted["agent1"]["caller_name"]) == (
-        "1796630581.13", "Customer Service EN", CALLER_NAME)
-    assert adopted["agent1"]["answered_at"] == pytest.approx(1796630581.079854)
+        "1796632495.13", "Customer Service EN", CALLER_NAME)
+    assert adopted["agent1"]["answered_at"] == pytest.approx(1796632495.332873)
     assert (adopted["agent2"]["call_id"], adopted["agent2"]["direction"], adopted["agent2"]["caller_number"]) == (
-        "1796630581.12", "outbound", "+358401112233")
-    assert model.calls["1796630581.13"].queue_caller == "1796630581.13"  # the customer's channel takes it back
+        "1796632495.12", "outbound", "+358401112233")
+    assert model.calls["1796632495.13"].queue_caller == "1796632495.13"  # the customer's channel takes it back
 
 
 def test_given_an_adopted_call_that_ends_then_its_summary_is_the_ledgers_for_the_same_call():
     model = Model(LABELS, NUMBERS, agents={"agent1", "agent2"})
     resynced(model)
-    ledger = finished()["1796630581.13"]
+    ledger = finished()["1796632495.13"]
     changes = []
     for uniqueid, name in sorted(model.channel_names.items()):
-        if model.channels[uniqueid] == "1796630581.13":
-            changes += model.apply(ev.ChannelHungUp(ledger.ended_at, uniqueid, "1796630581.13", name, 16))
+        if model.channels[uniqueid] == "1796632495.13":
+            changes += model.apply(ev.ChannelHungUp(ledger.ended_at, uniqueid, "1796632495.13", name, 16))
     live = next(c.summary for c in changes if isinstance(c, CallEnded))
     expected = summary(ledger)
     assert abs(float(live.pop("started_at")[17:19]) - float(expected.pop("started_at")[17:19])) <= 1
