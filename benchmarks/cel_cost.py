@@ -160,7 +160,7 @@ def run(mode: str, calls: int, rate: int, talk: float, work: Path) -> dict[str, 
             print(kinds.most_common(12))
         lines = len(ledger.read_bytes().splitlines()) if mode == "ledger" and ledger.exists() else 0
         size = ledger.stat().st_size if mode == "ledger" and ledger.exists() else 0
-        database = inst.base / "log" / "ledger"
+        database = inst.base / "log" / "ledger.db"
         if mode == "sqlite" and database.exists():
             with sqlite3.connect(database) as db:
                 lines = db.execute("SELECT count(*) FROM cel").fetchone()[0]
