@@ -2,7 +2,7 @@
 Task with its queue, wait, agent and duration. All real, on a stack of this module's own: customers come
 over the trunk from SIPp (tests/sipp/customer.xml), the agent answers in Chromium.
 
-- the orchestrator is killed (SIGKILL) mid-call and back 1 s later: its resync adopts the answered call
+- the orchestrator is killed (SIGKILL) mid-call and back 0.5 s later (the supervisor): its resync adopts the call
   (the dialplan's SB_CALL_FACTS), the agent's kept call is restored, and the live path writes the Task;
 - the orchestrator is down while a call starts and ends: the worker's reconciler writes it from
   Asterisk's own ledger (CEL);
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -136,16 +135,12 @@ def kept_call(page, stack: Stack) -> dict | None:
     return page.request.get(f"{stack.settings.public_url}/api/calls/current").json()["call"]
 
 
-def child(stack: Stack, name: str):
-    return next(c for c in stack.children if c.name == name)
-
-
 def resyncs(stack: Stack) -> int:
-    return child(stack, "orchestrator").log.read_text(errors="replace").count("resynced from Asterisk")
+    return stack.child("orchestrator").log.read_text(errors="replace").count("resynced from Asterisk")
 
 
 def resynced_since(stack: Stack, before: int) -> None:
-    """Wait until the orchestrator resynced once more than ``before`` times."""
+    """Wait until the orchestrator resynced once more than ``before`` times (after Asterisk restarted)."""
     deadline = time.monotonic() + 30
     while resyncs(stack) <= before:
         assert time.monotonic() < deadline, "the orchestrator did not resync"
@@ -155,19 +150,12 @@ def resynced_since(stack: Stack, before: int) -> None:
 @contextlib.contextmanager
 def orchestrator_down(stack: Stack) -> Iterator[None]:
     """The orchestrator stopped for the block, then started again (and resynced)."""
-    before = resyncs(stack)
     stack.stop_child("orchestrator")
     try:
         yield
     finally:
         stack.start_child("orchestrator")
-        resynced_since(stack, before)
-
-
-def kill_orchestrator(stack: Stack) -> None:
-    proc = child(stack, "orchestrator").process
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(5)
+        stack.wait_ready("orchestrator")
 
 
 def tasks_for(stack: Stack, call_id: str) -> list[dict]:
@@ -196,7 +184,7 @@ def one_task(stack: Stack, call_id: str, since: float, within: float) -> tuple[d
 
 def from_ledger(stack: Stack, call_id: str) -> bool:
     """Whether the worker's reconciler wrote the call's Task (else the live path did)."""
-    text = child(stack, "worker").log.read_text(errors="replace")
+    text = stack.child("worker").log.read_text(errors="replace")
     return f"ledger: call {call_id} " in text
 
 
@@ -213,11 +201,9 @@ def test_given_the_orchestrator_killed_mid_call_then_its_successor_adopts_the_ca
     page = agent_page(browser, own_stack)
     call_in(own_stack, customers, audio, "+358401000001", "Killed Orchestrator")
     call_id, answered = answer(page, rings_for=2.0)
-    before = resyncs(own_stack)
-    kill_orchestrator(own_stack)
-    time.sleep(1.0)
-    own_stack.start_child("orchestrator")
-    resynced_since(own_stack, before)
+    own_stack.kill_child("orchestrator")  # SIGKILL; the stack's supervisor starts it again after 0.5 s
+    own_stack.wait_restarted("orchestrator")
+    own_stack.wait_ready("orchestrator")  # running and resynced
     kept = kept_call(page, own_stack)  # the successor restored the agent's kept call
     assert kept is not None and (kept["call_id"], kept["queue"], kept["agent"]) == (call_id, "cs-en", "agent1")
     assert abs(kept["answered_at"] - answered) < 1
@@ -272,11 +258,9 @@ def test_given_asterisk_killed_while_the_orchestrator_is_down_then_the_boot_mark
         call_in(own_stack, customers, audio, "+358401000004", "Killed Asterisk")
         call_id, answered = answer(page, rings_for=1.0)
         time.sleep(2.0)
-        asterisk = own_stack.asterisk
-        assert asterisk.process is not None
-        asterisk.process.kill()  # no hang-up reaches the ledger
-        asterisk.process.wait(5)
-        asterisk.start()  # the boot marker
+        own_stack.kill_child("asterisk")  # SIGKILL: no hang-up reaches the ledger
+        own_stack.wait_restarted("asterisk")  # the supervisor starts it again: the boot marker
+        own_stack.wait_ready("asterisk")
         booted = time.time()
         task, took = one_task(own_stack, call_id, booted, within=GRACE + 10)
     assert_task(task, agent="agent1", wait=1, duration=booted - answered, number="+358401000004")  # ends at the
