@@ -44,7 +44,7 @@ class Orchestrator:
         self.ami = AmiConnection(settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret,
                                  self.events.put)
         self.ari = AriClient(settings.ari_url, settings.ari_username, settings.ari_password, settings.ari_app,
-                             self._on_ari)
+                             self._on_ari, on_connect=self._on_ari_connected)
         self.router: Router | None = None
         self.presence = PresenceService(self.store, self._ami_action, self.dispatcher.notifier,
                                         self.dispatcher.jobs.queue)
@@ -58,6 +58,10 @@ class Orchestrator:
     async def _on_ari(self, message: dict) -> None:
         if self.router is not None:
             await self.router.on_ari(message)
+
+    async def _on_ari_connected(self) -> None:
+        if self.router is not None:
+            await self.router.recover()
 
     async def _consume(self) -> None:
         while True:
