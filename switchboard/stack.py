@@ -172,6 +172,7 @@ class Stack:
             sip_udp_port=ports.sip_udp, sip_tcp_port=ports.sip_tcp_port,
             web_host="127.0.0.1", web_port=web_port, public_url=f"http://127.0.0.1:{web_port}",
             secret_key=self._secret_key(), recordings_dir=str(self.asterisk.base / "spool" / "monitor"),
+            ledger_path=str(self.asterisk.ledger_file),
             sf_auth="password", sf_username=DEMO_SF_USER[0], sf_password=DEMO_SF_USER[1],
             sf_security_token=DEMO_SF_USER[2], sf_emulator_url=f"http://127.0.0.1:{self.sf_port}",
             company_number=DEMO_COMPANY_NUMBER if self.demo else "",
