@@ -126,3 +126,24 @@ def asterisk():
     yield inst
     inst.stop()
     shutil.rmtree(inst.base, ignore_errors=True)
+
+
+@pytest.fixture
+def customers(stack, tmp_path):
+    """Customers calling over the stack's trunk from SIPp (tests/support/sipp.py); a call still up when the
+    test ends (also a failed one) is hung up from the network side and its SIPp stopped."""
+    from tests.support.sipp import SipCustomers
+
+    placed = SipCustomers(stack, tmp_path / "sipp")
+    yield placed
+    placed.close()
+
+
+@pytest.fixture
+def trunk_customers(asterisk, tmp_path):
+    """Customers calling over the trunk of the bare ``asterisk`` instance, cleaned up like ``customers``."""
+    from tests.support.sipp import SipCustomers
+
+    placed = SipCustomers(asterisk, tmp_path / "sipp")
+    yield placed
+    placed.close()

@@ -5,7 +5,6 @@ Asterisk to the demo customer, mutes, holds (the customer hears music on hold), 
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -14,64 +13,13 @@ import pytest
 from tests.conftest import ARTIFACTS
 from tests.e2e import test_queue_call_to_browser as base
 from tests.e2e.test_queue_call_to_browser import login, ring
+from tests.support.ami import AmiWatch
 
 browser = base.browser  # the module-scoped Chromium fixture
 
 pytestmark = pytest.mark.e2e
 
 CUSTOMER = "+358405556677"
-
-
-class AmiWatch:
-    """A raw AMI connection in a thread that keeps every event (a few lines, no library)."""
-
-    def __init__(self, stack) -> None:
-        s = stack.settings
-        self.sock = socket.create_connection((s.ami_host, s.ami_port), timeout=5)
-        self.events: list[dict[str, str]] = []
-        self._buf = b""
-        self._stop = False
-        self.sock.sendall(f"Action: Login\r\nUsername: {s.ami_username}\r\nSecret: {s.ami_secret}\r\n"
-                          "Events: call,dtmf,user\r\n\r\n".encode())
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        self.sock.settimeout(0.5)
-        while not self._stop:
-            try:
-                chunk = self.sock.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if not chunk:
-                return
-            self._buf += chunk
-            while b"\r\n\r\n" in self._buf:
-                frame, self._buf = self._buf.split(b"\r\n\r\n", 1)
-                msg = {}
-                for line in frame.decode(errors="replace").split("\r\n"):
-                    if ": " in line:
-                        k, v = line.split(": ", 1)
-                        msg[k] = v
-                if "Event" in msg:
-                    self.events.append(msg)
-
-    def wait_for(self, predicate, timeout: float = 10) -> dict[str, str]:
-        """The first event (seen so far or arriving within ``timeout``) matching ``predicate``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for e in list(self.events):
-                if predicate(e):
-                    return e
-            time.sleep(0.05)
-        raise AssertionError("no matching AMI event; last: " + repr(self.events[-5:]))
-
-    def close(self) -> None:
-        """Stop reading and close the connection."""
-        self._stop = True
-        self.sock.close()
 
 
 @pytest.fixture
