@@ -119,10 +119,10 @@ def getvar(target: Any, channel: str, variable: str) -> str:
 
 
 class AmiWatch:
-    """A raw AMI connection in a thread that keeps every call, DTMF and user event."""
+    """A raw AMI connection in a thread that keeps every call, DTMF, user and queue (agent) event."""
 
     def __init__(self, target: Any) -> None:
-        self.sock = _login(target, "call,dtmf,user")
+        self.sock = _login(target, "call,dtmf,user,agent")
         self.events: list[Message] = []
         self._stop = False
         self.thread = threading.Thread(target=self._run, daemon=True)

@@ -112,10 +112,10 @@ def key_presses(digits: str, after: float) -> str:
 
 
 def write_scenario(path: Path, *, talk: float | None, dtmf: str = "", dtmf_after: float = 1.0,
-                   injected: bool = False) -> Path:
-    """A copy of customer.xml for one run: audio, talk clock (None: until Asterisk hangs up), key presses;
-    ``injected``: the number, caller and name come from an injection file's fields 0-2 instead of keys."""
-    text = (SCENARIOS / "customer.xml").read_text()
+                   injected: bool = False, source: str = "customer.xml") -> Path:
+    """A copy of ``source`` (customer.xml) for one run: audio, talk clock (None: until Asterisk hangs up),
+    key presses; ``injected``: the number, caller and name come from an injection file's fields 0-2."""
+    text = (SCENARIOS / source).read_text()
     ticks = 0 if talk is None else max(1, math.ceil(talk * 1000 / TICK_MS))
     text = (text.replace("@AUDIO@", str(customer_audio()))
             .replace("@TICK_MS@", str(0 if talk is None else TICK_MS))
@@ -180,6 +180,22 @@ class Outcome:
         return self.returncode == 0 and self.failed == 0 and self.successful > 0
 
 
+def start_sipp(workdir: Path, args: list[str], *, max_seconds: float | None = None,
+               ) -> tuple[subprocess.Popen[bytes], int, int]:
+    """SIPp (the real binary: the process is SIPp's own) on free loopback ports, with ``args``, its output
+    and files in ``workdir``; the process, its SIP port and its media port."""
+    sip, media, control = free_sipp_ports()
+    argv = [sipp_binary(), *args, "-i", "127.0.0.1", "-p", str(sip), "-mp", str(media), "-cp", str(control),
+            "-nostdin", "-trace_err", "-error_file", str(workdir / "errors.log")]
+    if max_seconds:
+        argv += ["-timeout", f"{int(max_seconds)}s"]
+    (workdir / "command").write_text(" ".join(argv) + "\n")
+    with (workdir / "sipp.log").open("wb") as out:
+        process = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    return process, sip, media
+
+
 class SippRun:
     """One SIPp process placing calls into the trunk; its files live in ``workdir``."""
 
@@ -187,18 +203,11 @@ class SippRun:
                  max_seconds: float = 600) -> None:
         self.asterisk = asterisk_of(target)
         self.workdir = workdir
-        self.sip_port, self.media_port, control = free_sipp_ports()
         self.stats = workdir / "stats.csv"
         self.error_file = workdir / "errors.log"
-        argv = [sipp_binary(), f"127.0.0.1:{self.asterisk.ports.sip_udp}", "-sf", str(scenario),
-                "-i", "127.0.0.1", "-p", str(self.sip_port), "-mp", str(self.media_port), "-cp", str(control),
-                "-nostdin", "-timeout", f"{int(max_seconds)}s", "-trace_stat", "-stf", str(self.stats),
-                "-trace_err", "-error_file", str(self.error_file), *args]
-        (workdir / "command").write_text(" ".join(argv) + "\n")
-        self.log = workdir / "sipp.log"
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+        self.process, self.sip_port, self.media_port = start_sipp(workdir, [
+            f"127.0.0.1:{self.asterisk.ports.sip_udp}", "-sf", str(scenario), "-trace_stat", "-stf", str(self.stats),
+            *args], max_seconds=max_seconds)
 
     @property
     def pid(self) -> int:
@@ -283,14 +292,21 @@ class CustomerCall(SippRun):
                         if seen[name] == self.call_id:
                             self._channel = name
                             return name
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"no trunk channel in Asterisk for {self!r} ({self.call_id})")
+                if time.monotonic() > deadline or not self.running:
+                    ended = "" if self.running else " (the call ended before its channel was looked up)"
+                    raise AssertionError(f"no trunk channel in Asterisk for {self!r} ({self.call_id}){ended}")
                 time.sleep(0.1)
 
     def hang_up(self, cause: int = 16) -> None:
         """Asterisk hangs the customer up (AMI Hangup of the channel): it sends BYE, the customer answers."""
         with Ami(self.asterisk) as ami:
             ami.action("Hangup", Channel=self.channel(), Cause=str(cause))
+
+    def refresh(self, method: str = "invite") -> None:
+        """Asterisk sends the customer an in-dialog re-INVITE (``invite``) or ``update`` (a session refresh,
+        PJSIP_SEND_SESSION_REFRESH), which the customer answers as a carrier does."""
+        with Ami(self.asterisk) as ami:
+            ami.action("Setvar", Channel=self.channel(), Variable="PJSIP_SEND_SESSION_REFRESH()", Value=method)
 
     def outcome(self, returncode: int) -> Outcome:
         """SIPp's counts, and from the message trace the INVITE's final status and who sent the BYE."""
@@ -388,3 +404,62 @@ def burst(target: Any, n: int, rate: float, to: str, talk_ms: int, *, workdir: P
         return run.wait(timeout or n / rate + talk_ms / 1000 + 30)
     finally:
         customers.close()
+
+
+class SippUas:
+    """A SIPp that answers the calls Asterisk sends it, until stopped: the carrier of the trunk's outbound
+    calls (tests/sipp/carrier_uas.xml: answers, sends audio, answers re-INVITE, UPDATE and BYE), or with
+    ``builtin="uas"`` a stand-in for an agent's SIP phone (``static_agent_conf``)."""
+
+    def __init__(self, workdir: Path, *, builtin: str = "") -> None:
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.message_file = self.workdir / "messages.log"
+        if builtin:
+            scenario = ["-sn", builtin]
+        else:
+            scenario = ["-sf", str(write_scenario(self.workdir / "carrier_uas.xml", talk=None,
+                                                  source="carrier_uas.xml"))]
+        self.process, self.port, self.media_port = start_sipp(
+            self.workdir, [*scenario, "-trace_msg", "-message_file", str(self.message_file)])
+
+    @property
+    def contact(self) -> str:
+        """Its SIP URI, for an AOR's ``contact``."""
+        return f"sip:127.0.0.1:{self.port}"
+
+    def invites(self) -> list[SipMessage]:
+        """The calls it was sent (the first INVITE of each dialog), oldest first."""
+        return [m for m in read_messages(self.message_file) if not m.sent and m.first_line.startswith("INVITE ")
+                and ";tag=" not in (m.header("To") or "")]
+
+    def invite_to(self, number: str, timeout: float = 10) -> SipMessage:
+        """The newest call to ``number`` (the request URI's user), waiting for it up to ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.invites() if m.first_line.split()[1].startswith(f"sip:{number}@")]
+            if found:
+                return found[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no INVITE for {number} reached {self.contact}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """End it (calls still up are not hung up)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def static_agent_conf(agent: str, contact: str, name: str = "") -> str:
+    """pjsip.conf lines for a stand-in of ``agent``'s phone: a plain SIP endpoint (UDP, no WebRTC, no RTP
+    timeout) whose contact is fixed (e.g. a ``SippUas(builtin="uas")``), on the agents' templates."""
+    callerid = f'callerid = "{sip_quoted(name or agent)}" <{agent}>\n'
+    return (f"[{agent}](sb-agent-endpoint)\nauth = {agent}\naors = {agent}\ntransport = transport-udp\n"
+            f"webrtc = no\nallow = ulaw\nrtp_timeout = 0\nrtp_timeout_hold = 0\n{callerid}"
+            f"[{agent}](sb-agent-auth)\nusername = {agent}\nmd5_cred = {'0' * 32}\n"
+            f"[{agent}](sb-agent-aor)\ncontact = {contact}\n")
