@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
+from tests.support.stack import cli
+
 pytestmark = pytest.mark.integration
-
-
-def cli(stack, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SWITCHBOARD_STATE_DIR": str(stack.workdir)}
-    env = {k: v for k, v in env.items() if not k.startswith("SWITCHBOARD_") or k == "SWITCHBOARD_STATE_DIR"}
-    return subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=60, input=input)
 
 
 def test_given_a_demo_call_that_nobody_answers_then_one_not_answered_task_lands(stack):

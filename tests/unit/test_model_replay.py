@@ -10,6 +10,7 @@ from orchestrator import events as ev
 from orchestrator.model import AgentChanged, CallAnswered, CallEnded, CallOffered, Model, OfferWithdrawn
 from orchestrator.translate import MalformedFrame, parse_frame, translate, translate_all
 from tests.amifixtures import AGENTS, messages, raw_frames
+from tests.support.model import waiting_caller
 
 LABELS = {"cs-en": "Customer Service EN"}
 
@@ -20,14 +21,6 @@ def replay(name: str, model: Model | None = None) -> tuple[Model, list]:
     for event in translate_all(messages(name)):
         changes += model.apply(event)
     return model, changes
-
-
-def waiting_caller(model: Model, member: str = "agent1") -> Model:
-    """A caller l1 (channel u1) waiting in cs-en, and ``member`` a member of cs-en."""
-    model.apply(ev.ChannelCreated(1, "u1", "l1", "PJSIP/trunk-1", "+3584000", ""))
-    model.apply(ev.CallerJoinedQueue(1, "cs-en", "u1", "l1", "+3584000", "", 1))
-    model.apply(ev.QueueMemberUpdated(1, "cs-en", member, False, "", False, 0))
-    return model
 
 
 def test_given_an_answered_queue_call_then_agent_is_offered_answers_and_one_activity_ends_it():
