@@ -131,6 +131,15 @@ class OutboundDialed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallerIdentity(Event):
+    """A call from the trunk: the caller's name whole, as the carrier sent it ([sb-inbound])."""
+
+    uniqueid: str
+    linkedid: str
+    caller_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class DialAnswered(Event):
     """The party a channel dialled answered (``channel`` dialled ``dest_channel``)."""
 

@@ -188,6 +188,9 @@ class Model:
         self.channels: dict[str, str] = {}  # uniqueid -> linkedid
         self.channel_names: dict[str, str] = {}  # uniqueid -> channel name
         self.first_seen: dict[str, float] = {}  # linkedid -> time its first channel appeared
+        # linkedid -> the caller's whole name from the trunk's identity header (Asterisk's caller ID keeps 79
+        # bytes of it): the name a call from the trunk shows
+        self.caller_names: dict[str, str] = {}
         self.agents: dict[str, AgentPresence] = {}
         self.bridges = Bridges()
         self._resync: ResyncWindow | None = None  # set between ResyncStarted and ResyncCompleted
@@ -259,6 +262,17 @@ class Model:
         self.first_seen.setdefault(e.linkedid, e.at)
         return []
 
+    def _on_CallerIdentity(self, e: ev.CallerIdentity) -> list[Change]:
+        self.caller_names[e.linkedid] = e.caller_name
+        call = self.calls.get(e.linkedid)
+        if call is not None and call.direction == "inbound" and not call.caller_agent:
+            call.caller_name = e.caller_name
+        return []
+
+    def _name(self, linkedid: str, asterisk_name: str) -> str:
+        """The caller's name: whole from the trunk's header when we have it, else Asterisk's caller ID."""
+        return self.caller_names.get(linkedid, asterisk_name)
+
     def _on_ChannelListed(self, e: ev.ChannelListed) -> list[Change]:
         if self._resync is not None:
             if e.uniqueid in self._resync.gone:
@@ -294,6 +308,7 @@ class Model:
         if any(lid == linkedid for lid in self.channels.values()):
             return []
         self.first_seen.pop(linkedid, None)
+        self.caller_names.pop(linkedid, None)
         call = self.calls.pop(linkedid, None)
         if call is None:
             return []
@@ -333,7 +348,8 @@ class Model:
     def _on_CallerJoinedQueue(self, e: ev.CallerJoinedQueue) -> list[Change]:
         call = self.calls.get(e.linkedid)
         if call is None:
-            self.calls[e.linkedid] = Call(e.linkedid, self._number(e.caller_number), e.caller_name, e.queue,
+            self.calls[e.linkedid] = Call(e.linkedid, self._number(e.caller_number),
+                                          self._name(e.linkedid, e.caller_name), e.queue,
                                           self.first_seen.get(e.linkedid, e.at), e.at, queue_caller=e.uniqueid)
         else:  # moved to another queue
             call.queue, call.joined_at, call.left_queue_at = e.queue, e.at, None
@@ -345,7 +361,8 @@ class Model:
         linkedid = self.channels.get(e.uniqueid, e.uniqueid)
         if linkedid not in self.calls:
             joined = e.at - e.wait
-            self.calls[linkedid] = Call(linkedid, self._number(e.caller_number), e.caller_name, e.queue,
+            self.calls[linkedid] = Call(linkedid, self._number(e.caller_number), self._name(linkedid, e.caller_name),
+                                        e.queue,
                                         self.first_seen.get(linkedid, joined), joined, queue_caller=e.uniqueid)
         return []
 
@@ -419,7 +436,7 @@ class Model:
         call = self.calls.get(e.linkedid)
         if call is None:  # a new direct call (a transfer rings an agent for a call we already have)
             caller = self.agent_of_channel(self.channel_names.get(e.uniqueid, "")) or ""
-            call = Call(e.linkedid, self._number(e.caller_number), e.caller_name, "",
+            call = Call(e.linkedid, self._number(e.caller_number), self._name(e.linkedid, e.caller_name), "",
                         self.first_seen.get(e.linkedid, e.at), e.at,
                         wait_seconds=0, caller_agent=caller if caller != e.agent else "")
             self.calls[e.linkedid] = call
@@ -535,6 +552,8 @@ class Model:
         # calls whose channels all vanished while we were away
         for linkedid in sorted(set(self.calls) - set(self.channels.values())):
             changes += self._end(self.calls.pop(linkedid), e.at)
+        for linkedid in set(self.caller_names) - set(self.channels.values()):
+            del self.caller_names[linkedid]
         unregistered = []
         for presence in list(self.agents.values()):
             before = presence.view()

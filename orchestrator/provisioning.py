@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from switchboard.config import Settings
+from switchboard.outbound import dialplan_globals, render_dialplan_globals
 from switchboard.store import Agent
 
 logger = logging.getLogger(__name__)
@@ -22,6 +24,7 @@ _SAFE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _SAFE_LABEL = re.compile(r"[^A-Za-z0-9 _.\-äöåÄÖÅ]")
 _E164 = re.compile(r"^\+[1-9][0-9]{3,19}$")
 WORK_NUMBERS_FILE = "extensions_work_numbers.conf"
+GLOBALS_FILE = "extensions_globals.conf"
 
 
 def _check(name: str) -> str:
@@ -100,6 +103,18 @@ def write_work_numbers(directory: str | os.PathLike[str], agents: list[Agent]) -
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     return _write(d / WORK_NUMBERS_FILE, render_work_numbers(agents))
+
+
+def write_dialplan_globals(directory: str | os.PathLike[str], settings: Settings) -> bool:
+    """Write generated/extensions_globals.conf (outbound route, company number, display-number key, mode 600);
+    True when it changed (then the dialplan needs a reload). The key derives from the server secret, so the
+    orchestrator writes it in production; a stack or an image only seeds a placeholder."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / GLOBALS_FILE
+    changed = _write(path, render_dialplan_globals(dialplan_globals(settings)))
+    os.chmod(path, 0o600)
+    return changed
 
 
 def _write(path: Path, text: str) -> bool:

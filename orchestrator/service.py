@@ -18,7 +18,7 @@ from orchestrator.model import Model
 from orchestrator.notifier import Notifier
 from orchestrator.plugins import plugin_manager
 from orchestrator.presence_service import PresenceService
-from orchestrator.provisioning import write_includes, write_work_numbers
+from orchestrator.provisioning import write_dialplan_globals, write_includes, write_work_numbers
 from orchestrator.routing import Router
 from switchboard.config import Settings
 from switchboard.store import Store
@@ -99,8 +99,11 @@ class Orchestrator:
             await self.ami.action({"Action": "Command", "Command": "module reload res_pjsip.so"})
         if members_changed:
             await self.ami.action({"Action": "Command", "Command": "queue reload members"})
-        if await asyncio.to_thread(write_work_numbers, self.settings.asterisk_generated_dir, agents):
-            await self.ami.action({"Action": "Command", "Command": "dialplan reload"})  # agents' work numbers
+        work_numbers = await asyncio.to_thread(write_work_numbers, self.settings.asterisk_generated_dir, agents)
+        globals_changed = await asyncio.to_thread(write_dialplan_globals, self.settings.asterisk_generated_dir,
+                                                  self.settings)
+        if work_numbers or globals_changed:  # agents' work numbers; outbound route, company number, display key
+            await self.ami.action({"Action": "Command", "Command": "dialplan reload"})
         logger.info("provisioned %d agents (endpoints %s, members %s)", len(agents),
                     "reloaded" if agents_changed else "unchanged", "reloaded" if members_changed else "unchanged")
         await self.presence.reload()  # a members reload resets pauses; new agents get their presence

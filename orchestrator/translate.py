@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from orchestrator import events as ev
 
@@ -171,7 +172,32 @@ def _agent_complete(msg: Mapping[str, Any], at: float) -> ev.Event | None:
                              _int(msg, "TalkTime"), str(msg.get("Reason") or ""))
 
 
+def sip_display_name(header: str) -> str:
+    """The display name of a SIP name-addr header value (``"O\\"Brien" <sip:…>;tag=…`` -> ``O"Brien``)."""
+    value = header.strip()
+    if value.startswith('"'):
+        out, i = [], 1
+        while i < len(value) and value[i] != '"':
+            if value[i] == "\\" and i + 1 < len(value):
+                i += 1  # a quoted-pair
+            out.append(value[i])
+            i += 1
+        return "".join(out)
+    before, sep, _ = value.partition("<")
+    return before.strip() if sep else ""
+
+
+def _caller_identity(msg: Mapping[str, Any], at: float) -> ev.Event:
+    """[sb-inbound]'s identity headers, URI-encoded: P-Asserted-Identity wins (the trunk trusts it), as
+    Asterisk's own caller ID does."""
+    asserted = unquote(str(msg.get("Asserted") or ""), errors="replace")
+    header = asserted or unquote(str(msg.get("From") or ""), errors="replace")
+    return ev.CallerIdentity(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), sip_display_name(header))
+
+
 def _user_event(msg: Mapping[str, Any], at: float) -> ev.Event | None:
+    if msg.get("UserEvent") == "SwitchboardCaller":
+        return _caller_identity(msg, at)
     if msg.get("UserEvent") == "SwitchboardDirect":  # [sb-agent-direct]: the caller is the channel's caller ID
         return ev.DirectDialed(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), _req(msg, "Agent"),
                                _callerid(msg, "CallerIDNum"), _name(msg))

@@ -17,6 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from switchboard.outbound import render_dialplan_globals
+from switchboard.supervisor import die_with_parent
+
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -100,18 +103,6 @@ def ensure_chroot(cache: Path = DEFAULT_CACHE, *, log=print) -> Path:  # noqa: A
     return root
 
 
-DEFAULT_DIALPLAN_GLOBALS = {
-    "SB_OUTBOUND_PREFIX": "PJSIP/", "SB_OUTBOUND_SUFFIX": "@trunk", "SB_COMPANY_NUMBER": "", "SB_DISPLAY_KEY": "",
-}
-
-
-def render_dialplan_globals(values: dict[str, str]) -> str:
-    """``[globals]`` lines for generated/extensions_globals.conf (defaults: outbound via the trunk)."""
-    merged = {**DEFAULT_DIALPLAN_GLOBALS, **values}
-    for name, value in merged.items():
-        if not name.isidentifier() or any(c in value for c in "\r\n;"):
-            raise AsteriskError(f"unsafe dialplan global {name}={value!r}")
-    return "".join(f"{name} = {value}\n" for name, value in merged.items())
 
 
 _SIP_URI = re.compile(r"^sips?:[A-Za-z0-9.+_~!*'()%&=$-]*@?[A-Za-z0-9.:\[\]-]+(;[A-Za-z0-9=._-]+)*$")
@@ -235,18 +226,39 @@ class AsteriskInstance:
                 fh.write(f"127.0.0.1 localhost {hostname}\n")
 
     def start(self, timeout: float = 30) -> None:
-        """Start Asterisk in the foreground of a child process and wait until it is fully booted."""
+        """Render the configuration, start Asterisk in the foreground of a child process, wait until booted."""
         self.render()
+        self.launch()
+        self.wait_booted(timeout)
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start Asterisk on the configuration already rendered (a restart keeps the generated includes).
+
+        The child gets SIGTERM when the thread that launched it ends (see switchboard.supervisor).
+        """
         (self.root / "run/asterisk").mkdir(parents=True, exist_ok=True)
-        log = self.log_file.open("ab")
-        self.process = subprocess.Popen(
-            ["chroot", str(self.root), "/usr/sbin/asterisk", "-f", "-C", str(self.inner / "etc/asterisk.conf")],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                ["chroot", str(self.root), "/usr/sbin/asterisk", "-f", "-C", str(self.inner / "etc/asterisk.conf")],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=die_with_parent())
+        return self.process
+
+    def booted(self) -> bool:
+        """Whether this instance answers on its control socket and has fully booted."""
+        try:
+            return self.cli("core waitfullybooted", timeout=5, check=False).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
+    def wait_booted(self, timeout: float = 30) -> None:
+        """Wait until the launched Asterisk has fully booted."""
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AsteriskError(f"Asterisk exited with {self.process.returncode}; see {self.log_file}")
-            if self.cli("core waitfullybooted", timeout=5, check=False).returncode == 0:
+            if self.booted():
                 return
             time.sleep(0.1)
         raise AsteriskError(f"Asterisk did not boot in {timeout} s; see {self.log_file}")

@@ -43,11 +43,28 @@ def main(ctx: click.Context, state_dir: Path, verbose: bool) -> None:
     ctx.obj = {"state_dir": state_dir}
 
 
+def _instance_name(state_dir: Path) -> str:
+    """The demo's Asterisk instance name: "demo" for the default state dir, one of its own for another."""
+    import hashlib
+
+    if state_dir.resolve() == DEFAULT_STATE.resolve():
+        return "demo"
+    return "demo-" + hashlib.sha1(str(state_dir.resolve()).encode()).hexdigest()[:8]
+
+
+def _say(text: str = "", err: bool = False) -> None:
+    """Print to the terminal; once it is closed (SIGHUP) the text is dropped and the stop goes on."""
+    try:
+        click.echo(text, err=err)
+    except OSError:  # EIO on a hung-up terminal, EPIPE on a closed pipe
+        pass
+
+
 @main.command()
 @click.option("--web-port", type=int, default=8000, show_default=True, help="0 picks a free port.")
 @click.pass_context
 def demo(ctx: click.Context, web_port: int) -> None:
-    """Start the whole stack with demo data; Ctrl-C stops every process it started."""
+    """Start the whole stack with demo data and restart any part that dies; Ctrl-C stops every process."""
     from switchboard.net import free_port
 
     state_dir: Path = ctx.obj["state_dir"]
@@ -58,41 +75,39 @@ def demo(ctx: click.Context, web_port: int) -> None:
             with socket.socket() as s:
                 s.bind(("127.0.0.1", web_port))
         except OSError:
-            click.echo(f"Port {web_port} is busy; picking a free one.")
+            _say(f"Port {web_port} is busy; picking a free one.")
             web_port = free_port()
-    stack = Stack(state_dir, "demo", demo=True, web_port=web_port or None, log=click.echo)
+    stack = Stack(state_dir, _instance_name(state_dir), demo=True, web_port=web_port or None, log=_say)
     stopping = False
 
     def _stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)  # also when started from a script whose SIGINT is ignored
+    # Ctrl-C, kill and a closed terminal all stop every process in order; the children run in their
+    # own sessions, so only this process gets the terminal's SIGHUP.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _stop)  # SIGINT too: a script that started us may have it ignored
     try:
         settings = stack.start()
-        click.echo("")
-        click.echo(f"  Web phone:      {settings.public_url}/phone")
-        click.echo(f"  Agent logins:   {', '.join(a[0] for a in DEMO_AGENTS)}  (password: {DEMO_PASSWORD})")
-        click.echo(f"  Salesforce emu: {settings.sf_emulator_url}")
-        click.echo(f"  Logs:           {state_dir / 'logs'}")
-        click.echo('  Ring an agent:  .venv/bin/switchboard call --from +358401234567 --queue "Customer Service EN"')
-        click.echo("\nPress Ctrl-C to stop.")
+        _say("")
+        _say(f"  Web phone:      {settings.public_url}/phone")
+        _say(f"  Agent logins:   {', '.join(a[0] for a in DEMO_AGENTS)}  (password: {DEMO_PASSWORD})")
+        _say(f"  Salesforce emu: {settings.sf_emulator_url}")
+        _say(f"  Logs:           {state_dir / 'logs'}")
+        _say('  Ring an agent:  .venv/bin/switchboard call --from +358401234567 --queue "Customer Service EN"')
+        _say("\nA part that dies is restarted. Press Ctrl-C to stop.")
         while not stopping:
-            dead = stack.alive()
-            if dead:
-                click.echo(f"Stopped: {', '.join(dead)} exited; see {state_dir / 'logs'}", err=True)
-                break
-            time.sleep(0.5)
+            time.sleep(0.2)
     except KeyboardInterrupt:
         pass
     except StackError as exc:
-        click.echo(f"error: {exc}", err=True)
+        _say(f"error: {exc}", err=True)
         sys.exit(1)
     finally:
-        click.echo("Stopping…")
+        _say("Stopping…")
         stack.stop()
-        click.echo("Stopped.")
+        _say("Stopped.")
 
 
 @main.command()

@@ -70,3 +70,17 @@ def dialplan_globals(settings: Settings) -> dict[str, str]:
         "SB_COMPANY_NUMBER": settings.company_number,
         "SB_DISPLAY_KEY": display_key(settings.secret_key) if settings.secret_key else "",
     }
+
+
+DEFAULT_DIALPLAN_GLOBALS = {
+    "SB_OUTBOUND_PREFIX": "PJSIP/", "SB_OUTBOUND_SUFFIX": "@trunk", "SB_COMPANY_NUMBER": "", "SB_DISPLAY_KEY": "",
+}
+
+
+def render_dialplan_globals(values: dict[str, str]) -> str:
+    """``[globals]`` lines for generated/extensions_globals.conf (defaults: outbound via the trunk)."""
+    merged = {**DEFAULT_DIALPLAN_GLOBALS, **values}
+    for name, value in merged.items():
+        if not name.isidentifier() or any(c in value for c in "\r\n;"):
+            raise ValueError(f"unsafe dialplan global {name}={value!r}")
+    return "".join(f"{name} = {value}\n" for name, value in merged.items())

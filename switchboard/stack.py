@@ -1,6 +1,7 @@
 """The whole stack as child processes: Redis, the Salesforce emulator, Asterisk, orchestrator, worker, web.
 
 Used by ``switchboard demo`` and by the integration and end-to-end tests, so both run the same thing.
+A child that dies is restarted and none outlives the process that started it (switchboard.supervisor).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from switchboard.net import free_port, free_port_range
 from switchboard.outbound import dialplan_globals
 from switchboard.sip import derive_sip_password
 from switchboard.store import Store, upgrade
+from switchboard.supervisor import Backoff, Supervisor, die_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +68,13 @@ class StackError(RuntimeError):
 
 @dataclass
 class Child:
-    """One started process."""
+    """One supervised process of the stack; a restart replaces ``process`` and its output goes on in ``log``."""
 
     name: str
-    process: subprocess.Popen[bytes]
     log: Path
     argv: list[str] = field(default_factory=list)
+    log_start: int = 0  # where the current process's output begins in ``log``
+    process: subprocess.Popen[bytes] = field(init=False)
 
 
 def _wait(check: Callable[[], bool], what: str, timeout: float, proc: Child | None = None) -> None:
@@ -95,8 +98,12 @@ def _http_ok(url: str) -> bool:
         return 200 <= r.status < 400
 
 
-def _log_has(path: Path, text: str) -> bool:
-    return path.exists() and text in path.read_text(errors="replace")
+def _log_has(path: Path, text: str, start: int = 0) -> bool:
+    if not path.exists():
+        return False
+    with path.open("rb") as fh:
+        fh.seek(start)
+        return text.encode() in fh.read()
 
 
 def seed_demo(store: Store, secret_key: str) -> None:
@@ -119,8 +126,13 @@ class Stack:
     """Starts and stops every Switchboard process for one named run in ``workdir``."""
 
     def __init__(self, workdir: Path, name: str, *, demo: bool = True, web_port: int | None = None,
-                 log: Callable[[str], None] = print, sf_seed: str = "demo", trunk_contact: str = "") -> None:
+                 log: Callable[[str], None] = print, sf_seed: str = "demo", backoff: Backoff | None = None,
+                 rtp_ports: int = 2000, trunk_contact: str = "") -> None:
         self.workdir = Path(workdir)
+        # RTP and RTCP take two ports per media stream, one stream per SIP leg: 2000 ports carry 500 legs
+        # (a 200-call load run with a customer's and an agent's leg each needs 800). Too few and Asterisk
+        # answers new INVITEs 488 Not Acceptable Here.
+        self.rtp_ports = rtp_ports
         self.trunk_contact = trunk_contact  # a carrier behind the trunk: outbound calls go to it (tests)
         self.name = name
         self.demo = demo
@@ -130,6 +142,9 @@ class Stack:
         self.asterisk: AsteriskInstance | None = None
         self.settings: Settings | None = None
         self._web_port = web_port
+        self.backoff = backoff
+        self._supervisor: Supervisor | None = None
+        self._killed: dict[str, int] = {}  # restart count of a child when kill_child killed it
 
     # -- configuration -------------------------------------------------------------------------------
     def _secret_key(self) -> str:
@@ -141,7 +156,7 @@ class Stack:
 
     def _configure(self) -> Settings:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        rtp = free_port_range(200)
+        rtp = free_port_range(self.rtp_ports)
         ports = AsteriskPorts(http=free_port(), ami=free_port(), sip_udp=free_port(socket.SOCK_DGRAM),
                               rtp_start=rtp[0], rtp_end=rtp[1])
         creds = AsteriskCredentials("switchboard", secrets.token_hex(16), "switchboard", secrets.token_hex(16))
@@ -174,46 +189,134 @@ class Stack:
         return env
 
     # -- processes ------------------------------------------------------------------------------------
-    def _spawn(self, name: str, argv: list[str]) -> Child:
-        logs = self.workdir / "logs"
-        logs.mkdir(exist_ok=True)
-        path = logs / f"{name}.log"
-        fh = path.open("ab")
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                                env=self.env(), cwd=str(self.workdir), start_new_session=True)
-        child = Child(name, proc, path, argv)
+    def _popen(self, child: Child) -> subprocess.Popen[bytes]:
+        """Start ``child``'s process in its own session; it gets SIGTERM when the supervisor thread ends."""
+        child.log.parent.mkdir(exist_ok=True)
+        with child.log.open("ab") as fh:
+            child.log_start = os.fstat(fh.fileno()).st_size
+            return subprocess.Popen(child.argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                                    env=self.env(), cwd=str(self.workdir), start_new_session=True,
+                                    preexec_fn=die_with_parent())
+
+    def _supervise(self, child: Child, start: Callable[[], subprocess.Popen[bytes]]) -> Child:
+        """Launch ``child`` on the supervisor's thread and have it restarted from now on when it dies."""
+        assert self._supervisor is not None
+
+        def launch() -> subprocess.Popen[bytes]:
+            child.process = start()
+            return child.process
+
+        self._supervisor.watch(child.name, launch)
         self.children.append(child)
         return child
 
-    def stop_child(self, name: str) -> None:
-        """Stop one child and leave the others running (tests: the orchestrator down mid-call)."""
+    def _spawn(self, name: str, argv: list[str]) -> Child:
+        """Start ``argv`` as the supervised child ``name``, logging to ``logs/<name>.log``."""
+        child = Child(name, self.workdir / "logs" / f"{name}.log", argv)
+        return self._supervise(child, lambda: self._popen(child))
+
+    def _spawn_asterisk(self) -> Child:
+        """Supervise the instance as it is rendered now: a restart starts it again on the same files."""
+        assert self.asterisk is not None
+        asterisk = self.asterisk
+        child = Child("asterisk", asterisk.log_file)
+
+        def start() -> subprocess.Popen[bytes]:
+            child.log_start = asterisk.log_file.stat().st_size if asterisk.log_file.exists() else 0
+            return asterisk.launch()
+
+        return self._supervise(child, start)
+
+    def child(self, name: str) -> Child:
+        """The child called ``name`` (redis, sfemu, asterisk, orchestrator, worker, web)."""
         for child in self.children:
-            if child.name == name and child.process.poll() is None:
-                os.killpg(child.process.pid, signal.SIGTERM)
-                child.process.wait(10)
+            if child.name == name:
+                return child
+        raise StackError(f"no child called {name!r}")
+
+    def _ready_check(self, child: Child) -> Callable[[], bool]:
+        """How to tell that ``child``'s current process has started and answers."""
+        settings = self.settings
+        assert settings is not None and self.asterisk is not None
+
+        def logged(*texts: str) -> Callable[[], bool]:
+            return lambda: all(_log_has(child.log, text, child.log_start) for text in texts)
+
+        checks: dict[str, Callable[[], bool]] = {
+            "redis": lambda: _redis_ping(self.redis_port),
+            "sfemu": lambda: _http_ok(f"{settings.sf_emulator_url}/__emulator/health"),
+            "asterisk": self.asterisk.booted,
+            "orchestrator": logged("orchestrator running", "resynced from Asterisk"),
+            "worker": lambda: any(_log_has(child.log, text, child.log_start)
+                                  for text in ("Listening on", "listening on", "*** Listening")),
+            "web": lambda: _http_ok(f"{settings.public_url}/login"),
+        }
+        return checks[child.name]
+
+    def wait_ready(self, name: str, timeout: float = 30) -> Child:
+        """Wait until the current process of ``name`` answers (after a restart: the new one)."""
+        child = self.child(name)
+        _wait(self._ready_check(child), name, timeout, child)
+        return child
+
+    def stop_child(self, name: str) -> None:
+        """Stop one child on purpose and leave the others running; it is not restarted until start_child."""
+        assert self._supervisor is not None and self.asterisk is not None
+        child = self.child(name)
+        self._supervisor.hold(name)
+        if name == "asterisk":
+            self.asterisk.stop()
+        elif child.process.poll() is None:
+            os.killpg(child.process.pid, signal.SIGTERM)
+            child.process.wait(10)
 
     def start_child(self, name: str) -> Child:
-        """Start a stopped child again with the arguments it first had (its log goes on in the same file)."""
-        old = next(c for c in self.children if c.name == name)
-        if old.process.poll() is None:
+        """Start a stopped child again with the arguments it first had, and supervise it again."""
+        assert self._supervisor is not None
+        child = self.child(name)
+        if child.process.poll() is None:
             raise StackError(f"{name} is running")
-        self.children.remove(old)
-        return self._spawn(name, old.argv)
+        self._supervisor.resume(name)
+        return child
+
+    def kill_child(self, name: str, sig: int = signal.SIGKILL) -> int:
+        """Send ``sig`` to a child as an outside fault would (kill -9 by default); returns the pid signalled."""
+        assert self._supervisor is not None
+        child = self.child(name)
+        self._killed[name] = self._supervisor.restarts(name)
+        os.kill(child.process.pid, sig)
+        return child.process.pid
+
+    def restarts(self, name: str) -> int:
+        """How often the supervisor restarted ``name`` after it died."""
+        assert self._supervisor is not None
+        return self._supervisor.restarts(name)
+
+    def wait_restarted(self, name: str, timeout: float = 30, since: int | None = None) -> Child:
+        """Wait until ``name`` was restarted more than ``since`` times (default: since the last kill_child)."""
+        assert self._supervisor is not None
+        if since is None:
+            since = self._killed.get(name, self.restarts(name))
+        if not self._supervisor.wait_restarted(name, since, timeout):
+            raise StackError(f"{name} was not restarted within {timeout} s")
+        return self.child(name)
 
     def start(self) -> Settings:
-        """Start everything and wait until each part answers."""
+        """Start everything, wait until each part answers, then restart any part that dies."""
         t0 = time.monotonic()
         self.settings = settings = self._configure()
+        self._supervisor = Supervisor(self.log, self.backoff)
+        self._supervisor.start()
         redis_dir = self.workdir / "redis"
         redis_dir.mkdir(exist_ok=True)
         redis_bin = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.log("Starting Redis…")
-        redis = self._spawn("redis", [redis_bin, "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                                      "--dir", str(redis_dir), "--appendonly", "yes", "--save", "",
-                                      "--daemonize", "no"])
+        # Append-only: jobs queued when Redis dies are there again when it is restarted on the same --dir.
+        self._spawn("redis", [redis_bin, "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                              "--dir", str(redis_dir), "--appendonly", "yes", "--save", "", "--daemonize", "no"])
         self.log("Starting the Salesforce emulator…")
-        sfemu = self._spawn("sfemu", [sys.executable, "-m", "sfemu", "--host", "127.0.0.1", "--port",
-                                      str(self.sf_port), "--seed", self.sf_seed])
+        self._spawn("sfemu", [sys.executable, "-m", "sfemu", "--host", "127.0.0.1", "--port",
+                              str(self.sf_port), "--seed", self.sf_seed])
         upgrade(settings.database_url)
         store = Store(settings.database_url)
         if self.demo:
@@ -227,41 +330,37 @@ class Stack:
         write_includes(self.asterisk.generated, store.list_agents())
         store.engine.dispose()
         self.log("Starting Asterisk…")
-        self.asterisk.start()
-        _wait(lambda: _redis_ping(self.redis_port), "Redis", 15, redis)
+        self._spawn_asterisk()
+        self.wait_ready("asterisk", 30)
+        self.wait_ready("redis", 15)
         self.log("Starting the orchestrator, the worker and the web app…")
-        orch = self._spawn("orchestrator", [sys.executable, "-m", "orchestrator"])
-        worker = self._spawn("worker", [sys.executable, "-m", "worker"])
-        web = self._spawn("web", [sys.executable, "-m", "web"])
-        _wait(lambda: _http_ok(f"{settings.sf_emulator_url}/__emulator/health"), "Salesforce emulator", 30, sfemu)
-        _wait(lambda: _log_has(orch.log, "orchestrator running"), "orchestrator", 30, orch)
-        _wait(lambda: _log_has(orch.log, "resynced from Asterisk"), "orchestrator resync", 30, orch)
-        _wait(lambda: _log_has(worker.log, "Listening on") or _log_has(worker.log, "listening on")
-              or _log_has(worker.log, "*** Listening"), "worker", 30, worker)
-        _wait(lambda: _http_ok(f"{settings.public_url}/login"), "web app", 30, web)
+        for name in ("orchestrator", "worker", "web"):
+            self._spawn(name, [sys.executable, "-m", name])
+        for name in ("sfemu", "orchestrator", "worker", "web"):
+            self.wait_ready(name, 30)
         (self.workdir / "stack.json").write_text(json.dumps(
             {"pid": os.getpid(), "settings": dataclasses.asdict(settings)}, indent=2))
         (self.workdir / "stack.json").chmod(0o600)
+        self._supervisor.arm()
         self.log(f"Stack up in {time.monotonic() - t0:.1f} s.")
         return settings
 
     def alive(self) -> list[str]:
-        """Names of children that have exited (empty while all run)."""
-        dead = [c.name for c in self.children if c.process.poll() is not None]
-        if self.asterisk and self.asterisk.process and self.asterisk.process.poll() is not None:
-            dead.append("asterisk")
-        return dead
+        """Names of children that are down now: exited and awaiting a restart, or stopped on purpose."""
+        return [c.name for c in self.children if c.process.poll() is not None]
 
     def stop(self) -> None:
-        """Stop every process this stack started (web first, Redis last)."""
+        """Stop every process this stack started (web first, Redis last), then the supervisor thread."""
+        if self._supervisor is not None:
+            self._supervisor.arm(False)
         for child in reversed(self.children):
-            if child.process.poll() is None:
+            if child.name == "asterisk" and self.asterisk is not None:
+                self.asterisk.stop()  # "core stop now": calls end before the processes behind them go
+            elif child.process.poll() is None:
                 try:
                     os.killpg(child.process.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
-            if child.name == "orchestrator" and self.asterisk is not None:
-                self.asterisk.stop()
         for child in self.children:
             try:
                 child.process.wait(10)
@@ -270,6 +369,8 @@ class Stack:
                 child.process.wait(5)
         if self.asterisk is not None:
             self.asterisk.stop()
+        if self._supervisor is not None:
+            self._supervisor.stop()
         (self.workdir / "stack.json").unlink(missing_ok=True)
         self.children.clear()
 

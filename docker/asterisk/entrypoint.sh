@@ -25,5 +25,10 @@ echo "bind = ${SIP_BIND:-0.0.0.0:5060}" > "$gen/pjsip_transport_udp.conf"
 [ -f "$gen/pjsip_agents.conf" ] || echo "; written by the orchestrator" > "$gen/pjsip_agents.conf"
 [ -f "$gen/queue_members.conf" ] || echo "; written by the orchestrator" > "$gen/queue_members.conf"
 [ -f "$gen/extensions_work_numbers.conf" ] || echo "; written by the orchestrator" > "$gen/extensions_work_numbers.conf"
+# outbound route, company number and display-number key (derived from the secret key): the orchestrator
+# writes the real values and reloads the dialplan; until then outbound calls go to the trunk
+[ -f "$gen/extensions_globals.conf" ] || echo "; written by the orchestrator" > "$gen/extensions_globals.conf"
 chmod 600 "$gen/manager_users.conf" "$gen/ari_users.conf"
+# Asterisk reads its configuration after it has dropped to user asterisk (-U below).
+chown asterisk:asterisk "$gen/manager_users.conf" "$gen/ari_users.conf"
 exec /usr/sbin/asterisk -f -U asterisk -G asterisk -vvv

@@ -75,6 +75,16 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(cfg, revision)
 
 
+def fit_columns(table: type, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with strings cut to their ``String(n)`` columns' lengths."""
+    out = dict(fields)
+    for column in table.__table__.columns:  # type: ignore[attr-defined]
+        length = getattr(column.type, "length", None)
+        if length and isinstance(out.get(column.name), str):
+            out[column.name] = out[column.name][:length]
+    return out
+
+
 class Store:
     """Queries over the Switchboard database."""
 
@@ -223,6 +233,7 @@ class Store:
         for key in ("started_at", "answered_at", "ended_at"):
             if isinstance(fields.get(key), str):
                 fields[key] = datetime.fromisoformat(fields[key])
+        fields = fit_columns(CallRecord, fields)  # odd caller text must never fail the insert (PostgreSQL)
         try:
             with self.session() as s, s.begin():
                 s.add(CallRecord(**fields))

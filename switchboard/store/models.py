@@ -87,7 +87,7 @@ class CallRecord(Base):
     call_id: Mapped[str] = mapped_column(String(64), unique=True)
     direction: Mapped[str] = mapped_column(String(20))
     caller_number: Mapped[str] = mapped_column(String(80), default="")
-    caller_name: Mapped[str] = mapped_column(String(200), default="")
+    caller_name: Mapped[str] = mapped_column(Text, default="")  # whole, as the caller sent it
     queue: Mapped[str] = mapped_column(String(80), default="")
     agent: Mapped[str] = mapped_column(String(80), default="")
     disposition: Mapped[str] = mapped_column(String(40))

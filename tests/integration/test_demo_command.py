@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +36,7 @@ def test_demo_starts_prints_url_and_ctrl_c_stops_every_process(tmp_path):
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url.replace("/phone", "/login")) as r:
         assert r.status == 200
     children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    settings = json.loads((tmp_path / "stack.json").read_text())["settings"]
     assert len(children) >= 5  # redis, emulator, orchestrator, worker, web (+ chroot'ed asterisk)
     proc.send_signal(signal.SIGINT)
     rest = proc.communicate(timeout=60)[0]
@@ -40,3 +44,5 @@ def test_demo_starts_prints_url_and_ctrl_c_stops_every_process(tmp_path):
     assert "Stopped." in rest
     for pid in children:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    # this state dir's own Asterisk instance in the shared chroot
+    shutil.rmtree(Path(settings["asterisk_generated_dir"]).parent.parent, ignore_errors=True)

@@ -84,3 +84,14 @@ def test_given_the_migrations_at_head_then_the_schema_matches_the_models(store):
         context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
         drift = compare_metadata(context, Base.metadata)
     assert drift == [], f"models and Alembic migrations differ ({store.engine.dialect.name}): {drift}"
+
+
+def test_given_a_1000_character_caller_name_and_a_long_raw_number_then_the_call_is_recorded_whole(store):
+    name = 'Ä"\'<>&;😀' * 125
+    assert store.record_call(call_id="hostile.1", direction="inbound", caller_number="1" * 300, caller_name=name,
+                             queue="sales", agent="", disposition="not answered",
+                             started_at="2026-12-07T09:00:00+00:00", ended_at="2026-12-07T09:00:05+00:00",
+                             wait_seconds=5, duration_seconds=0)
+    (record,) = [c for c in store.call_history() if c.call_id == "hostile.1"]
+    assert record.caller_name == name  # whole, as the caller sent it
+    assert record.caller_number == "1" * 80  # a raw number longer than any real one is cut, never refused

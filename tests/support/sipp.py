@@ -302,11 +302,21 @@ class CustomerCall(SippRun):
         with Ami(self.asterisk) as ami:
             ami.action("Hangup", Channel=self.channel(), Cause=str(cause))
 
-    def refresh(self, method: str = "invite") -> None:
+    def answered(self, method: str) -> int:
+        """How many in-dialog ``method`` requests (INVITE, UPDATE, BYE) the customer has answered 200."""
+        return sum(1 for m in self.messages() if m.sent and m.first_line == "SIP/2.0 200 OK"
+                   and (m.header("CSeq") or "").split()[-1:] == [method])
+
+    def refresh(self, method: str = "invite", timeout: float = 5) -> None:
         """Asterisk sends the customer an in-dialog re-INVITE (``invite``) or ``update`` (a session refresh,
-        PJSIP_SEND_SESSION_REFRESH), which the customer answers as a carrier does."""
+        PJSIP_SEND_SESSION_REFRESH); returns once the customer answered it 200, as a carrier does."""
+        before = self.answered(method.upper())
         with Ami(self.asterisk) as ami:
             ami.action("Setvar", Channel=self.channel(), Variable="PJSIP_SEND_SESSION_REFRESH()", Value=method)
+        deadline = time.monotonic() + timeout
+        while self.answered(method.upper()) == before:
+            assert time.monotonic() < deadline, f"the customer did not answer Asterisk's {method.upper()}"
+            time.sleep(0.05)
 
     def outcome(self, returncode: int) -> Outcome:
         """SIPp's counts, and from the message trace the INVITE's final status and who sent the BYE."""

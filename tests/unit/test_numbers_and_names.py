@@ -74,6 +74,46 @@ def test_given_a_caller_without_a_number_then_the_offer_says_hidden_number():
     assert (offer.call["caller_number"], offer.call["caller_display"]) == ("", "Hidden number")
 
 
+# [sb-inbound]'s UserEvent as Asterisk 22.10 sent it for a SIPp caller with a 170-character name: the header
+# whole, URI-encoded, while CallerIDName holds only the first 79 bytes.
+FROM_HEADER = ("%22Smith%2C%20John%20(O'Brien)%20%5C%5C%20%5C%22q%5C%22%20%F0%9F%98%80%20" + "x" * 150
+               + "%22%20%3Csip%3A%2B358401234567%40127.0.0.1%3E%3Btag%3D18276SIPpTag001")
+WHOLE = "Smith, John (O'Brien) \\ \"q\" 😀 " + "x" * 150
+
+
+def test_given_the_trunks_identity_header_then_the_whole_name_wins_over_asterisks_79_bytes():
+    event = translate({"Event": "UserEvent", "UserEvent": "SwitchboardCaller", "Uniqueid": "1.5", "Linkedid": "1.5",
+                       "CallerIDName": "Smith, John (O\\'Brien) \\\\\\\\ \\\\\\\"q\\\\\\\" 😀 xxxxxxxxxxx",
+                       "Asserted": "", "From": FROM_HEADER}, 1)
+    assert event == ev.CallerIdentity(1, "1.5", "1.5", WHOLE)
+    model = Model({"cs-en": "Customer Service EN"}, agents={"agent1"})
+    model.apply(event)
+    model.apply(ev.CallerJoinedQueue(2, "cs-en", "1.5", "1.5", "+358401234567", "Smith, John (O'Brien) cut", 1))
+    (offer,) = model.apply(ev.AgentRinging(3, "cs-en", "agent1", "1.5", "l1"))
+    assert offer.call["caller_name"] == WHOLE
+
+
+@pytest.mark.parametrize(("header", "name"), [
+    ('"O\\"Brien \\\\ x" <sip:1@h>;tag=1', 'O"Brien \\ x'),
+    ("Plain Name <sip:1@h>", "Plain Name"),
+    ("<sip:1@h>;tag=1", ""),
+    ("sip:1@h;tag=1", ""),
+    ('"unterminated', "unterminated"),
+    ("", ""),
+])
+def test_given_sip_name_addrs_then_the_display_name_is_read_as_sip_means_it(header, name):
+    from orchestrator.translate import sip_display_name
+
+    assert sip_display_name(header) == name
+
+
+def test_given_an_asserted_identity_then_it_wins_over_from_as_in_asterisk():
+    event = translate({"Event": "UserEvent", "UserEvent": "SwitchboardCaller", "Uniqueid": "1.6", "Linkedid": "1.6",
+                       "Asserted": "%22Real%20Name%22%20%3Csip%3A%2B3581%40h%3E",
+                       "From": "%22Spoofed%22%20%3Csip%3A1%40h%3E"}, 1)
+    assert event.caller_name == "Real Name"
+
+
 @pytest.mark.xfail(strict=True, reason="phonenumbers finds a valid number inside any text: a colleague whose SIP "
                    "user name holds enough digits is shown as a phone number (found by the e2e tests)")
 @pytest.mark.parametrize("user", ["dira4x1362094", "abc0401234567"])
