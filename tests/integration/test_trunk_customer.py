@@ -168,6 +168,17 @@ def test_given_a_200_character_caller_name_then_the_model_and_the_offer_hold_all
     assert outcome.ok, outcome
 
 
+@pytest.mark.xfail(strict=True, reason="[sb-inbound] expands ${URIENCODE(${PJSIP_HEADER(read,From)})}: Asterisk "
+                   "re-parses the header's text as the function call, and a ':' after an unmatched ')' is taken as "
+                   "a ${VAR:offset} (parse_variable_name), so the event's From is empty and only Asterisk's "
+                   "79 bytes of the name remain")
+def test_given_a_long_name_with_an_unmatched_parenthesis_then_the_model_holds_all_of_it(
+        asterisk, trunk_customers, agent_phone):
+    name = "Robert'); DROP TABLE callers; -- " + "x" * 80
+    _call, held, offers, _outcome = offered(asterisk, trunk_customers, name)
+    assert held == [("+358501112233", name)]
+
+
 def test_given_a_burst_then_every_customer_gets_through_one_sipp_process(asterisk, trunk_customers, ami):
     started = time.monotonic()
     run = trunk_customers.burst(6, 6, CS_EN, talk=1)
