@@ -6,13 +6,15 @@ restart anywhere."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
 
 from switchboard.store import Store
 from tests.support.phone import choose, login, ring, shots, wait_state
-from tests.support.stack import cli, fresh_agent, member_line, wait_for
+from tests.support.stack import cli, cli_env, fresh_agent, member_line, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -58,26 +60,32 @@ def test_a_call_to_the_work_number_rings_the_agent_directly_and_dnd_refuses_it(b
     agent = fresh_agent(stack, prefix="wd")
     number = give_work_number(stack, agent)
     page = login(browser, stack, agent)
-    caller = customers.call(number, CUSTOMER, "Work Caller")  # a customer dials the agent's DID
+    # `switchboard call --to` (the demo's customer, sent over SIP into the trunk) dials the agent's DID
+    demo = subprocess.Popen([sys.executable, "-m", "switchboard.cli", "call", "--from", CUSTOMER, "--name",
+                             "Work Caller", "--to", number, "--hangup-after", "6"], env=cli_env(stack),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     page.wait_for_selector("#incoming", state="visible", timeout=10000)
     assert page.text_content("#caller-number").strip() == CUSTOMER
     assert page.text_content("#caller-name").strip() == "Work Caller"
     assert page.text_content("#queue-name").strip() == "Direct"  # not a queue call
     shots(page, "workflow-admin-work-number-ringing")
-    caller.hang_up()
-    page.wait_for_selector("#incoming", state="hidden", timeout=5000)
+    out, err = demo.communicate(timeout=30)
+    assert demo.returncode == 0 and number in out, err
+    page.wait_for_selector("#incoming", state="hidden", timeout=5000)  # the customer hung up
 
     choose(page, "DND")
     wait_for(lambda: "dnd" in stack.asterisk.cli(f"database get switchboard/presence {agent}").stdout, 5,
              "DND did not reach Asterisk")
     ami.events.clear()
-    refused = customers.call(number, CUSTOMER, "Work Caller")
+    refused = customers.call(number, CUSTOMER, "Work Caller")  # a carrier's customer, from SIPp
     with pytest.raises(Exception):  # noqa: B017  (playwright's TimeoutError): a DND agent does not ring
         page.wait_for_selector("#incoming", state="visible", timeout=3000)
     dialed = [e.get("DestChannel", "") for e in ami.events if e.get("Event") == "DialBegin"]
     assert not [c for c in dialed if f"/{agent}" in c], dialed
     outcome = refused.wait(15)  # the customer hears busy: the INVITE is refused, never answered
     assert outcome.final_status == 486 and outcome.ended_by is None, outcome
+    r = cli(stack, "call", "--from", CUSTOMER, "--to", number)  # and the demo's customer is told so
+    assert r.returncode != 0 and "busy" in r.stderr, r.stderr
     choose(page, "Available")
     page.context.close()
 

@@ -18,11 +18,16 @@ from tests.support.ami import asterisk_of
 _agents = itertools.count(1)
 
 
+def cli_env(stack: Any) -> dict[str, str]:
+    """The environment of a ``switchboard`` command run by an operator against the stack (its state folder)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env["SWITCHBOARD_STATE_DIR"] = str(stack.workdir)
+    return env
+
+
 def cli(stack: Any, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """``switchboard ARGS`` against the stack (its state folder), as an operator runs it."""
-    env = {**os.environ, "SWITCHBOARD_STATE_DIR": str(stack.workdir)}
-    env = {k: v for k, v in env.items() if not k.startswith("SWITCHBOARD_") or k == "SWITCHBOARD_STATE_DIR"}
-    return subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=cli_env(stack), capture_output=True,
                           text=True, timeout=60, input=input)
 
 
