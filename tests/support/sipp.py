@@ -180,11 +180,12 @@ class Outcome:
         return self.returncode == 0 and self.failed == 0 and self.successful > 0
 
 
-def start_sipp(workdir: Path, args: list[str], *, max_seconds: float | None = None,
+def start_sipp(workdir: Path, args: list[str], *, max_seconds: float | None = None, port: int | None = None,
                ) -> tuple[subprocess.Popen[bytes], int, int]:
-    """SIPp (the real binary: the process is SIPp's own) on free loopback ports, with ``args``, its output
-    and files in ``workdir``; the process, its SIP port and its media port."""
+    """SIPp (the real binary: the process is SIPp's own) on free loopback ports (its SIP port ``port`` when
+    given), with ``args``, its output and files in ``workdir``; the process, its SIP port and media port."""
     sip, media, control = free_sipp_ports()
+    sip = port or sip
     argv = [sipp_binary(), *args, "-i", "127.0.0.1", "-p", str(sip), "-mp", str(media), "-cp", str(control),
             "-nostdin", "-trace_err", "-error_file", str(workdir / "errors.log")]
     if max_seconds:
@@ -418,20 +419,21 @@ def burst(target: Any, n: int, rate: float, to: str, talk_ms: int, *, workdir: P
 
 class SippUas:
     """A SIPp that answers the calls Asterisk sends it, until stopped: the carrier of the trunk's outbound
-    calls (tests/sipp/carrier_uas.xml: answers, sends audio, answers re-INVITE, UPDATE and BYE), or with
-    ``builtin="uas"`` a stand-in for an agent's SIP phone (``static_agent_conf``)."""
+    calls (tests/sipp/carrier_uas.xml: answers, sends audio, answers re-INVITE, UPDATE and BYE), or a
+    stand-in for an agent's SIP phone (``static_agent_conf``): ``builtin="uas"`` answers, the scenario
+    agent_refuses.xml refuses."""
 
-    def __init__(self, workdir: Path, *, builtin: str = "") -> None:
+    def __init__(self, workdir: Path, *, builtin: str = "", scenario: str = "carrier_uas.xml",
+                 port: int | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.message_file = self.workdir / "messages.log"
         if builtin:
-            scenario = ["-sn", builtin]
+            how = ["-sn", builtin]
         else:
-            scenario = ["-sf", str(write_scenario(self.workdir / "carrier_uas.xml", talk=None,
-                                                  source="carrier_uas.xml"))]
+            how = ["-sf", str(write_scenario(self.workdir / scenario, talk=None, source=scenario))]
         self.process, self.port, self.media_port = start_sipp(
-            self.workdir, [*scenario, "-trace_msg", "-message_file", str(self.message_file)])
+            self.workdir, [*how, "-trace_msg", "-message_file", str(self.message_file)], port=port)
 
     @property
     def contact(self) -> str:
