@@ -71,6 +71,9 @@ class Dispatcher:
             case m.AgentLeftCall(agent=agent, call_id=call_id):
                 if self.live is not None:
                     await self.live.ended(agent, call_id)
+                # the page of a SIP-phone agent learns the call went on without them (a web phone sees its
+                # own session end)
+                await self.notifier.to_agent(agent, "call_left", {"call_id": call_id})
             case m.CallEnded(summary=summary):
                 await self.jobs.call_ended(summary)
                 if self.live is not None and summary.get("agent"):

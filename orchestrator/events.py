@@ -19,9 +19,11 @@ class AsteriskBooted(Event):
 
 @dataclass(frozen=True, slots=True)
 class AgentsProvisioned(Event):
-    """The PJSIP endpoints Switchboard provisioned for its agents (from the database): only these are agents."""
+    """The PJSIP endpoints Switchboard provisioned for its agents (from the database): only these are agents.
+    ``sip_phones``: those whose device is a SIP phone (desk phone, softphone, SIPp), not the web phone."""
 
     agents: frozenset[str]
+    sip_phones: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,10 @@ class Bridges:
         """A channel is gone."""
         self._bridge_of.pop(uniqueid, None)
 
+    def bridge_of(self, uniqueid: str) -> str:
+        """The bridge ``uniqueid`` is in, or ''."""
+        return self._bridge_of.get(uniqueid, "")
+
     def members(self, bridge: str) -> list[str]:
         """The channels in ``bridge``."""
         return sorted(u for u, b in self._bridge_of.items() if b == bridge)

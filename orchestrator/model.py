@@ -117,6 +117,16 @@ class Call:
     caller_answered_at: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AgentLeg:
+    """An agent's own channel in a call (``Model.agent_leg``): what call control from the page acts on."""
+
+    channel: str
+    uniqueid: str
+    bridged: bool  # answered and talking (in a bridge), not ringing
+    peer: str  # the channel name bridged with it ('' when none, or more than one)
+
+
 @dataclass
 class Membership:
     """An agent's membership of one queue."""
@@ -167,6 +177,15 @@ AGENT_EVENTS = (ev.DeviceStateChanged, ev.QueueMemberUpdated, ev.QueueMemberRemo
                 ev.OutboundDialed, ev.DirectDialed)
 
 
+def _uniqueid_order(uniqueid: str) -> tuple[int, int, str]:
+    """Asterisk uniqueids (``<epoch>.<counter>``: ``1764000000.42``) in creation order."""
+    epoch, _, counter = uniqueid.partition(".")
+    try:
+        return int(epoch), int(counter or 0), uniqueid
+    except ValueError:
+        return 0, 0, uniqueid
+
+
 def iso(ts: float | None) -> str | None:
     """An epoch time as ISO 8601 UTC, or None."""
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
@@ -184,6 +203,9 @@ class Model:
         # The endpoints provisioned for agents (AgentsProvisioned): any other endpoint (a trunk, a phone
         # we do not manage) is a customer or another party, whatever its channel looks like.
         self.provisioned: frozenset[str] = frozenset(agents)
+        # Agents on a SIP phone (AgentsProvisioned.sip_phones): a registration that ends does not end their
+        # calls (a desk phone re-registers, or its registration expires, while the call's media goes on).
+        self.sip_phones: frozenset[str] = frozenset()
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, str] = {}  # uniqueid -> linkedid
         self.channel_names: dict[str, str] = {}  # uniqueid -> channel name
@@ -240,6 +262,19 @@ class Model:
         endpoint = endpoint_of_channel(channel)
         return endpoint if self.is_agent(endpoint) else None
 
+    def agent_leg(self, agent: str, call_id: str) -> AgentLeg | None:
+        """``agent``'s own channel in the call ``call_id`` (the one in a bridge, else the newest), or None
+        when the agent has none: the check that an agent is on the call they act on."""
+        mine = sorted((u for u, lid in self.channels.items() if lid == call_id
+                       and endpoint_of_channel(self.channel_names.get(u, "")) == agent and self.is_agent(agent)),
+                      key=lambda u: (bool(self.bridges.bridge_of(u)), _uniqueid_order(u)))
+        if not mine:
+            return None
+        uniqueid = mine[-1]
+        peer = self.bridges.peer(uniqueid)
+        return AgentLeg(self.channel_names[uniqueid], uniqueid, bool(self.bridges.bridge_of(uniqueid)),
+                        self.channel_names.get(peer, ""))
+
     def agent(self, name: str) -> AgentPresence:
         """The presence record of an agent, created on first mention."""
         presence = self.agents.get(name)
@@ -249,6 +284,7 @@ class Model:
 
     def _on_AgentsProvisioned(self, e: ev.AgentsProvisioned) -> list[Change]:
         self.provisioned = frozenset(e.agents)
+        self.sip_phones = frozenset(e.sip_phones)
         for name in set(self.agents) - self.provisioned:
             del self.agents[name]  # deleted from the database: no longer an agent
         return []
@@ -508,6 +544,8 @@ class Model:
         return changes
 
     def _leg_lost(self, agent: str, browser: str) -> list[Change]:
+        if agent in self.sip_phones:
+            return []  # only a browser's leg dies with its connection; a SIP phone's media does not
         linkedid = self.channels.get(browser, "")
         call = self.calls.get(linkedid)
         target = keeper(browser, call.queue_caller if call else "", self.channels, self.bridges)

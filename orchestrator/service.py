@@ -10,6 +10,7 @@ from orchestrator import commands
 from orchestrator import events as ev
 from orchestrator.ami import AmiConnection
 from orchestrator.ari import AriClient
+from orchestrator.callcontrol import CallControl
 from orchestrator.dashboard import DashboardService
 from orchestrator.dispatcher import Dispatcher
 from orchestrator.jobs import JobQueue
@@ -21,6 +22,7 @@ from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_dialplan_globals, write_includes, write_work_numbers
 from orchestrator.routing import Router
 from switchboard.config import Settings
+from switchboard.sip import SIP
 from switchboard.store import Store
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class Orchestrator:
                                         self.dispatcher.jobs.queue)
         self._presence_sync: asyncio.Task[None] | None = None
         self.dashboard = DashboardService(self.model, self.dispatcher.notifier)
+        self.calls = CallControl(self.model, self._ami_action)
 
     async def _ami_action(self, action: dict) -> object:
         return await self.ami.action(action)
@@ -84,7 +87,8 @@ class Orchestrator:
     async def load_agents(self) -> list:
         """The agents from the database; the model learns which endpoints are agents (in event order)."""
         agents = await asyncio.to_thread(self.store.list_agents)
-        await self.events.put(ev.AgentsProvisioned(time.time(), frozenset(a.sip_username for a in agents)))
+        await self.events.put(ev.AgentsProvisioned(time.time(), frozenset(a.sip_username for a in agents),
+                                                   frozenset(a.sip_username for a in agents if a.device == SIP)))
         return agents
 
     async def provision(self, _command: dict | None = None) -> None:
@@ -117,7 +121,8 @@ class Orchestrator:
         ari_task = asyncio.create_task(self.ari.run())
         await self.ami.connect()
         await self.provision()
-        handlers = {"provision": self.provision, **self.presence.handlers(), **self.dashboard.handlers()}
+        handlers = {"provision": self.provision, **self.presence.handlers(), **self.dashboard.handlers(),
+                    **self.calls.handlers()}
         cmd_task = asyncio.create_task(commands.listen(self.settings.redis_url, handlers))
         presence_timer = asyncio.create_task(self.presence.run_timer())
         dashboard_timer = asyncio.create_task(self.dashboard.run_timer())

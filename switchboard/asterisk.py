@@ -126,6 +126,12 @@ class AsteriskPorts:
     sip_udp: int
     rtp_start: int
     rtp_end: int
+    sip_tcp: int = 0  # SIP phones' TCP transport; 0: the SIP UDP port's number (SIP's own convention)
+
+    @property
+    def sip_tcp_port(self) -> int:
+        """The port of transport-tcp."""
+        return self.sip_tcp or self.sip_udp
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,7 @@ class AsteriskInstance:
             "ari_users.conf": f"[{c.ari_username}]\ntype = user\nread_only = no\npassword = {c.ari_password}\n",
             "rtp.conf": f"rtpstart = {p.rtp_start}\nrtpend = {p.rtp_end}\n",
             "pjsip_transport_udp.conf": f"bind = 127.0.0.1:{p.sip_udp}\n",
+            "pjsip_transport_tcp.conf": f"bind = 127.0.0.1:{p.sip_tcp_port}\n",
             "pjsip_trunk_contact.conf": render_trunk_contact(self.trunk_contact),
             # `switchboard call` sends its customer to this instance's own SIP port (the [sb-loopback] AOR)
             "pjsip_loopback_contact.conf": f"contact = sip:127.0.0.1:{p.sip_udp}\n",

@@ -16,6 +16,7 @@ import click
 
 from switchboard import cli_admin, cli_ops
 from switchboard.config import Settings, load_settings
+from switchboard.sip import DEVICES, SIP, WEBRTC
 from switchboard.stack import DEMO_AGENTS, DEMO_PASSWORD, Stack, StackError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -167,9 +168,11 @@ def agent() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Web login password.")
 @click.option("--queue", "queues", multiple=True, help="Queue name, label or number (repeatable).")
 @click.option("--work-number", default="", help="The agent's personal work number (a DID on the trunk).")
+@click.option("--device", type=click.Choice(DEVICES), default=WEBRTC, show_default=True,
+              help="webrtc: the web phone; sip: a desk phone or softphone (prints the account it registers with).")
 @click.pass_context
 def agent_add(ctx: click.Context, username: str, display_name: str, password: str, queues: tuple[str, ...],
-              work_number: str) -> None:
+              work_number: str, device: str) -> None:
     """Create an agent; Asterisk learns the new endpoint within a second, without a restart."""
     from switchboard.sip import derive_sip_password
     from switchboard.store import Store
@@ -195,8 +198,12 @@ def agent_add(ctx: click.Context, username: str, display_name: str, password: st
     store.add_member(username, names)
     if number:
         store.update_user(username, work_number=number)
+    if device != WEBRTC:
+        store.set_device(username, device)
     click.echo(f"agent {username} created in {', '.join(names) or 'no queues'}"
-               + (f", work number {number}" if number else "") + cli_admin.applied(settings))
+               + (f", work number {number}" if number else "") + f", device {device}" + cli_admin.applied(settings))
+    if device == SIP:
+        cli_admin.echo_phone_account(settings, store, username)
 
 
 @main.command("install-asterisk")

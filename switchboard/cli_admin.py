@@ -17,6 +17,7 @@ import phonenumbers
 
 from switchboard.config import ADMIN_SETTINGS, OUTBOUND_OTHER_OBJECT, SEARCH_SCOPES, ConfigError, Settings
 from switchboard.config import check_admin_setting as _check
+from switchboard.sip import DEVICES, SIP, WEBRTC, phone_account
 from switchboard.store import Store
 
 SettingsOf = Callable[[click.Context], Settings]
@@ -251,10 +252,13 @@ def register(main: click.Group, agent: click.Group, settings_of: SettingsOf) -> 
     @click.option("--workflow", "phone_workflow", type=click.Choice(WORKFLOWS), help="The phone workflow.")
     @click.option("--outbound-other-object", type=click.Choice([*OUTBOUND_OTHER_OBJECT, "tenant"]),
                   help="This user's own outbound setting; 'tenant' follows `admin workflow set`.")
+    @click.option("--device", type=click.Choice(DEVICES), help="webrtc: the web phone; sip: a desk phone or "
+                  "softphone over UDP/TCP (prints the account it registers with).")
+    @click.option("--rotate", is_flag=True, help="Give the agent a new SIP password (the old one stops working).")
     @click.pass_context
     def agent_set(ctx: click.Context, username: str, work_number: str | None, phone_workflow: str | None,
-                  outbound_other_object: str | None) -> None:
-        """Change an agent's work number, phone workflow or outbound setting (no restart)."""
+                  outbound_other_object: str | None, device: str | None, rotate: bool) -> None:
+        """Change an agent's work number, phone workflow, outbound setting, device or SIP password (no restart)."""
         settings, store = store_of(ctx)
         fields: dict[str, str] = {}
         if work_number is not None:
@@ -263,25 +267,60 @@ def register(main: click.Group, agent: click.Group, settings_of: SettingsOf) -> 
             fields["phone_workflow"] = phone_workflow
         if outbound_other_object is not None:
             fields["outbound_other_object"] = "" if outbound_other_object == "tenant" else outbound_other_object
-        if not fields:
+        if not fields and device is None and not rotate:
             raise click.UsageError("give at least one setting to change (see --help)")
+        if (device is not None or rotate) and not settings.secret_key:
+            raise click.ClickException("SWITCHBOARD_SECRET_KEY is not set")
         try:
-            store.update_user(username, **fields)
+            if fields:
+                store.update_user(username, **fields)
+            if device is not None:
+                store.set_device(username, device)
+                fields["device"] = device
+            if rotate:
+                fields["sip_generation"] = str(store.rotate_sip_password(username, settings.secret_key))
         except LookupError as exc:
-            raise click.ClickException(f"unknown user {username!r}") from exc
+            raise click.ClickException(f"unknown agent {username!r}") from exc
         shown = ", ".join(f"{k} = {v or '-'}" for k, v in fields.items())
-        click.echo(f"{username}: {shown}" + (applied(settings) if "work_number" in fields else ""))
+        reprovision = {"work_number", "device", "sip_generation"} & set(fields)
+        click.echo(f"{username}: {shown}" + (applied(settings) if reprovision else ""))
+        if device == SIP or (rotate and store.get_agent(username).device == SIP):
+            echo_phone_account(settings, store, username)
+        elif rotate:
+            click.echo("The web phone picks the new password up at its next page load.")
+
+    @agent.command("phone")
+    @click.argument("username")
+    @click.pass_context
+    def agent_phone(ctx: click.Context, username: str) -> None:
+        """Print the account a SIP phone registers with as this agent."""
+        settings, store = store_of(ctx)
+        if not settings.secret_key:
+            raise click.ClickException("SWITCHBOARD_SECRET_KEY is not set")
+        try:
+            echo_phone_account(settings, store, username)
+        except LookupError as exc:
+            raise click.ClickException(f"unknown agent {username!r}") from exc
 
     @agent.command("list")
     @click.pass_context
     def agent_list(ctx: click.Context) -> None:
-        """List the agents with their queues, workflow and work number."""
+        """List the agents with their device, workflow, work number and queues."""
         _, store = store_of(ctx)
         for a in store.list_agents():
             u = a.user
             queues = ",".join(sorted(m.queue.name for m in a.memberships)) or "-"
-            click.echo(f"{a.sip_username:<14} {u.display_name:<22} {u.phone_workflow:<16} "
+            click.echo(f"{a.sip_username:<14} {u.display_name:<22} {a.device or WEBRTC:<7} {u.phone_workflow:<16} "
                        f"{u.work_number or '-':<16} outbound:{u.outbound_other_object or 'tenant':<7} {queues}")
+
+
+def echo_phone_account(settings: Settings, store: Store, username: str) -> None:
+    """Print what a SIP phone needs to register as the agent ``username`` (raises UnknownAgentError)."""
+    agent = store.get_agent(username)
+    click.echo(f"\nSIP phone account of {username}" + ("" if agent.device == SIP else
+                                                        " (the agent's device is still the web phone)") + ":")
+    for line in phone_account(settings, username, agent.sip_generation).lines():
+        click.echo(f"  {line}")
 
 
 def set_work_number(store: Store, settings: Settings, username: str, raw: str) -> str:

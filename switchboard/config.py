@@ -64,6 +64,10 @@ class Settings:
     # The SIP-over-WebSocket URL the browser registers to.
     sip_ws_url: str = "ws://127.0.0.1:8088/ws"
     sip_domain: str = "127.0.0.1"
+    # Where SIP phones (agents whose device is "sip": desk phones, softphones, SIPp) register: the
+    # domain above, on these ports (Asterisk's transport-udp and transport-tcp).
+    sip_udp_port: int = 5060
+    sip_tcp_port: int = 5060
 
     web_host: str = "127.0.0.1"
     web_port: int = 8000

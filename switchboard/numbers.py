@@ -8,6 +8,8 @@ call's Task all use the value from here, so one caller is one number everywhere.
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 HIDDEN = "Hidden number"
@@ -15,6 +17,9 @@ ANONYMOUS = "Anonymous"
 ANONYMOUS_VALUE = "anonymous"
 # What carriers (and Asterisk) send for a withheld number.
 _WITHHELD = frozenset({"anonymous", "restricted", "private", "unavailable", "unknown", "withheld", "<unknown>"})
+# What a dialled number may hold besides digits. Letters are not read as keypad digits (phonenumbers would
+# turn an agent's name, "xfc2x1933", into +35821933): text with letters is kept as it is.
+_NUMBER_TEXT = re.compile(r"^\+?[0-9()\-. /]+$")
 
 
 def normalize_number(raw: str | None, region: str = "FI") -> str:
@@ -24,6 +29,8 @@ def normalize_number(raw: str | None, region: str = "FI") -> str:
         return ""
     if text.lower() in _WITHHELD:
         return ANONYMOUS_VALUE
+    if not _NUMBER_TEXT.match(text):
+        return text
     try:
         parsed = phonenumbers.parse(text, region or None)
     except phonenumbers.NumberParseException:

@@ -158,7 +158,7 @@ class Stack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         rtp = free_port_range(self.rtp_ports)
         ports = AsteriskPorts(http=free_port(), ami=free_port(), sip_udp=free_port(socket.SOCK_DGRAM),
-                              rtp_start=rtp[0], rtp_end=rtp[1])
+                              rtp_start=rtp[0], rtp_end=rtp[1], sip_tcp=free_port())
         creds = AsteriskCredentials("switchboard", secrets.token_hex(16), "switchboard", secrets.token_hex(16))
         self.asterisk = AsteriskInstance(ensure_chroot(log=self.log), self.name, ports, creds)
         self.redis_port = free_port()
@@ -171,6 +171,7 @@ class Stack:
             ari_url=f"http://127.0.0.1:{ports.http}", ari_username=creds.ari_username,
             ari_password=creds.ari_password, asterisk_generated_dir=str(self.asterisk.generated),
             sip_ws_url=f"ws://127.0.0.1:{ports.http}/ws", sip_domain="127.0.0.1",
+            sip_udp_port=ports.sip_udp, sip_tcp_port=ports.sip_tcp_port,
             web_host="127.0.0.1", web_port=web_port, public_url=f"http://127.0.0.1:{web_port}",
             secret_key=self._secret_key(), recordings_dir=str(self.asterisk.base / "spool" / "monitor"),
             sf_auth="password", sf_username=DEMO_SF_USER[0], sf_password=DEMO_SF_USER[1],

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, url_for
 
 from switchboard.config import Settings
-from switchboard.sip import derive_sip_password
+from switchboard.sip import SIP, WEBRTC, derive_sip_password, phone_account
 from switchboard.store import User
 from web.auth import current_user, login_required
 from web.context import get_settings
@@ -31,13 +31,17 @@ def missing_vendor_files(static_folder: str | Path) -> list[str]:
 
 
 def sip_config(settings: Settings, user: User) -> dict[str, Any]:
-    """The web phone configuration of ``user``: who they are and how their phone registers."""
+    """The phone configuration of ``user``: who they are, their device, and how their phone registers."""
     agent = user.agent
     if agent is None:
         raise ApiError("not_an_agent", f"User {user.username!r} has no phone: they are not an agent.", 403)
-    return {
+    device = agent.device or WEBRTC
+    out = {
         "username": user.username,
         "display_name": user.display_name,
+        # webrtc: the page registers itself (JsSIP) and carries the audio; sip: the agent's SIP phone does,
+        # and the page follows the call from the server's events (and hangs up / transfers through it).
+        "device": device,
         "sip": {
             "ws_url": settings.sip_ws_url,
             "uri": f"sip:{agent.sip_username}@{settings.sip_domain}",
@@ -46,6 +50,9 @@ def sip_config(settings: Settings, user: User) -> dict[str, Any]:
             "display_name": user.display_name,
         },
     }
+    if device == SIP:
+        out["phone"] = phone_account(settings, agent.sip_username, agent.sip_generation).to_dict()
+    return out
 
 
 @bp.get("/")

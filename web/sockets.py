@@ -6,6 +6,7 @@ The orchestrator emits into these rooms from its own process (``AsyncRedisManage
 - ``call_offered`` {call_id, caller_number, caller_name, queue, queue_label, direction, offered_at}
 - ``call_answered`` {call_id, answered_at}
 - ``call_ended`` {call_id, disposition, duration_seconds}
+- ``call_left`` {call_id}: the call went on without this agent (transferred away)
 - ``agent_state`` {agent, device_state, paused, queues}
 
 Clients send nothing that names a room: the room comes from the login session alone.
@@ -24,7 +25,7 @@ from web.auth import current_user
 logger = logging.getLogger(__name__)
 
 PHONE_NAMESPACE = "/phone"
-PHONE_EVENTS = ("call_offered", "call_answered", "call_ended", "agent_state")
+PHONE_EVENTS = ("call_offered", "call_answered", "call_ended", "call_left", "agent_state")
 
 
 def agent_room(sip_username: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from switchboard.sip import sip_md5_cred
+from switchboard.sip import DEVICES, derive_sip_password, sip_md5_cred
 from switchboard.store.models import (
     AdminSetting,
     Agent,
@@ -156,6 +156,27 @@ class Store:
         """The user whose work number is ``number``, if any."""
         with self.session() as s:
             return s.scalar(select(User).where(User.work_number == number))
+
+    def set_device(self, sip_username: str, device: str) -> None:
+        """Choose an agent's device (switchboard.sip.DEVICES); raises UnknownAgentError or ValueError."""
+        if device not in DEVICES:
+            raise ValueError(f"unknown device {device!r}; use one of {', '.join(DEVICES)}")
+        with self.session() as s, s.begin():
+            agent = s.scalar(select(Agent).where(Agent.sip_username == sip_username))
+            if agent is None:
+                raise UnknownAgentError(sip_username)
+            agent.device = device
+
+    def rotate_sip_password(self, sip_username: str, secret_key: str, realm: str = "switchboard") -> int:
+        """Give an agent a new SIP password (the next key generation, its digest stored); returns the generation."""
+        with self.session() as s, s.begin():
+            agent = s.scalar(select(Agent).where(Agent.sip_username == sip_username))
+            if agent is None:
+                raise UnknownAgentError(sip_username)
+            agent.sip_generation += 1
+            password = derive_sip_password(secret_key, sip_username, agent.sip_generation)
+            agent.sip_md5_cred = sip_md5_cred(sip_username, realm, password)
+            return agent.sip_generation
 
     def set_sip_password(self, sip_username: str, password: str, realm: str = "switchboard") -> None:
         """Store the digest of an agent's new SIP password."""

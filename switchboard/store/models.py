@@ -32,7 +32,7 @@ class User(Base):
 
 
 class Agent(Base):
-    """A user's telephony identity: the PJSIP endpoint their web phone registers as."""
+    """A user's telephony identity: the PJSIP endpoint their phone (web phone or SIP phone) registers as."""
 
     __tablename__ = "agents"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +41,9 @@ class Agent(Base):
     # MD5 digest of "username:realm:password" (pjsip auth_type = md5): the password itself is never stored.
     sip_md5_cred: Mapped[str] = mapped_column(String(64))
     sip_generation: Mapped[int] = mapped_column(Integer, default=1)
+    # switchboard.sip.DEVICES: "webrtc" (the web phone) or "sip" (a desk phone, softphone or SIPp over
+    # UDP/TCP): which pjsip.conf template the endpoint is rendered from, and what the page does.
+    device: Mapped[str] = mapped_column(String(10), default="webrtc", server_default="webrtc")
     user: Mapped[User] = relationship(back_populates="agent")
     memberships: Mapped[list[QueueMembership]] = relationship(
         back_populates="agent", cascade="all, delete-orphan"

@@ -112,7 +112,7 @@ def tasks_for(sf: Any, call_id: str) -> list[dict]:
 
     q = ("SELECT Id, Subject, TaskSubtype, CallType, CallDurationInSeconds, CallObject, CallDisposition, "
          f"Phone_Number_2__c, Service_Pool_Queue__c, Queue_Wait_Time_Sec__c, Queue_Wait_Time__c, "
-         f"Advanced_Call_Details__c, Call_End_Time__c, WhoId, WhatId FROM Task WHERE CallObject = "
+         f"Advanced_Call_Details__c, Call_End_Time__c, WhoId, WhatId, Description FROM Task WHERE CallObject = "
          f"{soql_quote(call_id)}")
     return sf.query(q)["records"]
 

@@ -108,6 +108,7 @@ def test_given_agent1_logged_in_then_api_me_returns_only_agent1_sip_config(clien
     assert response.get_json() == {
         "username": "alice1",
         "display_name": "Alice 1",
+        "device": "webrtc",
         "sip": {
             "ws_url": "ws://127.0.0.1:8088/ws",
             "uri": "sip:agent1@pbx.example",

@@ -22,6 +22,13 @@
 // `call` is a plain snapshot: {id, number, name, queue, queueLabel, direction, source, state,
 // offeredAt, answeredAt, disposition, durationSeconds, cause, muted, onHold}; state is
 // 'ringing'|'dialing'|'in_call'|'ended'.
+//
+// Two devices (`/api/me` says which, `core.device`): 'webrtc', the page itself is the phone (JsSIP);
+// 'sip', a desk phone or softphone registers and carries the audio (`core.deskPhone`). Then no JsSIP
+// runs: the call comes from the server's events (call_offered rings, call_answered is the answer on
+// the phone, call_ended / call_left end it), `registration` follows the phone's registration as
+// Asterisk sees it, and hang-up, decline and blind transfer go to the server (/api/calls/<id>/hangup,
+// /transfer), which acts in Asterisk. Answer, mute, hold, tones, consult and dialling are the phone's.
 
 export const CALL_ID_HEADER = 'X-Switchboard-Call-Id';
 export const RECONNECT_HEADER = 'X-Switchboard-Reconnect';
@@ -33,6 +40,7 @@ export const TAKEN_BACK_CAUSE = 44;
 // How long a call taken back waits on screen for that ring: the server rings at least every 16 s.
 const RECONNECT_WAIT_MS = 20000;
 export const DIRECT_LABEL = 'Direct';
+export const DESK_PHONE = 'sip';
 export const DISPLAY_HEADER = 'X-Switchboard-Display';
 export const DISPLAY_TOKEN_HEADER = 'X-Switchboard-Display-Token';
 export const OUTBOUND_LABEL = 'Outbound';
@@ -54,6 +62,28 @@ const ANSWER_OPTIONS = Object.freeze({
   pcConfig: { iceServers: [] },
 });
 
+/** A call snapshot (see the header): ``fields`` over the defaults of a new, ringing inbound call. */
+function newCall(fields) {
+  return {
+    id: null,
+    number: '',
+    name: '',
+    queue: '',
+    queueLabel: DIRECT_LABEL,
+    direction: 'inbound',
+    source: 'direct',
+    state: 'ringing',
+    offeredAt: null,
+    answeredAt: null,
+    disposition: '',
+    durationSeconds: null,
+    cause: '',
+    muted: false,
+    onHold: false,
+    ...fields,
+  };
+}
+
 function text(value) {
   return value === undefined || value === null ? '' : String(value);
 }
@@ -72,16 +102,19 @@ export class PhoneCore extends EventTarget {
     io = globalThis.io,
     meUrl = '/api/me',
     currentCallUrl = '/api/calls/current',
+    deviceUrl = '/api/device',
     socketNamespace = '/phone',
     socketPath = '/socket.io',
     audioElement = null,
     offerTtlMs = 120000,
+    csrfToken = '',
   } = {}) {
     super();
     this._JsSIP = JsSIP;
     this._io = io;
     this._meUrl = meUrl;
     this._currentCallUrl = currentCallUrl;
+    this._deviceUrl = deviceUrl;
     this._restored = null; // the call the server kept for us across a reload, until its INVITE comes
     this._socketNamespace = socketNamespace;
     this._socketPath = socketPath;
@@ -102,6 +135,8 @@ export class PhoneCore extends EventTarget {
     this._lost = null; // {callId, timer}: the server ended our leg as lost and rings us again for that call
     this._dropped = null; // call id the agent hung up while it was taken back: its ring is answered and ended
     this._offline = false;
+    this._csrf = csrfToken;
+    this.device = 'webrtc';
     this.me = null;
   }
 
@@ -110,6 +145,11 @@ export class PhoneCore extends EventTarget {
     const listener = (event) => handler(event.detail);
     this.addEventListener(type, listener);
     return () => this.removeEventListener(type, listener);
+  }
+
+  /** The agent's device is a SIP phone (desk phone, softphone): the page follows its calls. */
+  get deskPhone() {
+    return this.device === DESK_PHONE;
   }
 
   get registration() {
@@ -146,11 +186,16 @@ export class PhoneCore extends EventTarget {
       return false;
     }
     this.me = body;
+    this.device = body.device === DESK_PHONE ? DESK_PHONE : 'webrtc';
     this._emit('config', { me: body });
     await this._restoreCurrentCall();
     this._connectSocket();
-    this._startUserAgent(body.sip);
-    this._watchNetwork();
+    if (this.deskPhone) {
+      this._followDeskPhone();
+    } else {
+      this._startUserAgent(body.sip);
+      this._watchNetwork();
+    }
     return true;
   }
 
@@ -220,6 +265,7 @@ export class PhoneCore extends EventTarget {
   }
 
   answer() {
+    if (this.deskPhone) return false; // answered on the phone itself
     if (!this._session || !this._call || this._call.state !== 'ringing') return false;
     try {
       this._session.answer(ANSWER_OPTIONS);
@@ -231,11 +277,13 @@ export class PhoneCore extends EventTarget {
   }
 
   decline() {
+    if (this.deskPhone) return this._call && this._call.state === 'ringing' ? this._askServer('hangup') : false;
     if (!this._session || !this._call || this._call.state !== 'ringing') return false;
     return this._terminate({ status_code: 486, reason_phrase: 'Busy Here' });
   }
 
   hangup() {
+    if (this.deskPhone) return this._call && this._call.state !== 'ended' ? this._askServer('hangup') : false;
     if (this._lost) {
       // The server holds the call for us: end it when it rings us again (the other party is told at once).
       this._dropped = this._lost.callId;
@@ -257,6 +305,10 @@ export class PhoneCore extends EventTarget {
       this._fail('bad_number', 'Not a number to call');
       return false;
     }
+    if (this.deskPhone) {
+      this._fail('dial_failed', 'Dial on your phone');
+      return false;
+    }
     if (!this._ua || this._session || this._lost || this._registration.state !== 'registered') {
       this._fail('dial_failed', this._session || this._lost ? 'Already in a call' : 'The phone is not registered');
       return false;
@@ -268,24 +320,14 @@ export class PhoneCore extends EventTarget {
     }
     this._connection = null;
     this._lastBytesReceived = 0;
-    this._call = {
-      id: null,
+    this._call = newCall({
       number: target,
-      name: '',
-      queue: '',
       queueLabel: OUTBOUND_LABEL,
       direction: 'outbound',
       source: 'local',
       state: 'dialing',
-      offeredAt: null,
-      answeredAt: null,
-      disposition: '',
-      durationSeconds: null,
-      cause: '',
-      muted: false,
-      onHold: false,
       recordId: recordId || null, // click-to-dial from a Salesforce record: the Task relates to it
-    };
+    });
     let session = null;
     try {
       session = this._ua.call(target, {
@@ -342,6 +384,7 @@ export class PhoneCore extends EventTarget {
   /** Blind transfer: the other party goes straight to `target` (agent name, queue number or external number). */
   transfer(target) {
     const number = cleanNumber(target);
+    if (this.deskPhone) return this._serverTransfer(number);
     if (!number || !this._session || !this._call || this._call.state !== 'in_call' || this._consult) return false;
     return this._refer('blind', number, {});
   }
@@ -475,7 +518,10 @@ export class PhoneCore extends EventTarget {
     const socket = this._io(this._socketNamespace, { path: this._socketPath });
     this._socket = socket;
     this._emit('socket', { state: 'connecting', reason: '' });
-    socket.on('connect', () => this._emit('socket', { state: 'connected', reason: '' }));
+    socket.on('connect', () => {
+      this._emit('socket', { state: 'connected', reason: '' });
+      if (this.deskPhone) this._refreshDeskPhone(); // what changed while the events were away
+    });
     socket.on('disconnect', (reason) => this._emit('socket', { state: 'disconnected', reason: text(reason) }));
     socket.on('connect_error', (err) => {
       // A refusal by the server (not logged in, not an agent) is final; transport errors retry.
@@ -486,8 +532,11 @@ export class PhoneCore extends EventTarget {
     socket.on('call_answered', (data) => this._onCallAnswered(data));
     socket.on('call_placed', (data) => this._onCallPlaced(data));
     socket.on('call_ended', (data) => this._onCallEnded(data));
+    socket.on('call_left', (data) => this._onCallLeft(data));
     socket.on('agent_state', (data) => {
-      if (data && typeof data === 'object') this._emit('agentstate', { ...data });
+      if (!data || typeof data !== 'object') return;
+      this._deskState(data);
+      this._emit('agentstate', { ...data });
     });
   }
 
@@ -527,11 +576,21 @@ export class PhoneCore extends EventTarget {
     if (this._isCurrent(callId) && this._call.state !== 'ended') {
       this._applyOffer(data);
       this._emit('callupdate', { call: this.call });
+    } else if (this.deskPhone && (!this._call || this._call.state === 'ended')) {
+      this._serverCall(data, 'ringing'); // the desk phone rings: the server's offer is the call
+      this._emit('incoming', { call: this.call });
     }
   }
 
   /** The server's call id for our outbound call (one call at a time: the current outbound one). */
   _onCallPlaced(data) {
+    if (this.deskPhone) {
+      if (data && data.call_id && (!this._call || this._call.state === 'ended')) {
+        this._serverCall(data, 'dialing'); // dialled on the phone: the callee in caller_number
+        this._emit('outgoing', { call: this.call });
+      }
+      return;
+    }
     const call = this._call;
     if (!data || !call || call.direction !== 'outbound' || call.id || call.state === 'ended') return;
     call.id = text(data.call_id) || null;
@@ -539,6 +598,11 @@ export class PhoneCore extends EventTarget {
   }
 
   _onCallAnswered(data) {
+    if (this.deskPhone && data && data.call_id) {
+      if (this._isCurrent(text(data.call_id)) && this._call.state !== 'ended') this._answeredOnPhone(data.answered_at);
+      else if (!this._call || this._call.state === 'ended') this._restoreCurrentCall(); // its offer was missed
+      return;
+    }
     if (!data || !this._isCurrent(text(data.call_id))) return;
     this._call.answeredAt = typeof data.answered_at === 'number' ? data.answered_at : this._call.answeredAt;
     this._emit('callupdate', { call: this.call });
@@ -553,6 +617,104 @@ export class PhoneCore extends EventTarget {
     this._call.disposition = text(data.disposition);
     this._call.durationSeconds = typeof data.duration_seconds === 'number' ? data.duration_seconds : null;
     this._emit('callupdate', { call: this.call });
+    if (this.deskPhone && this._call.state !== 'ended') this._finish(text(data.reason) || 'Call ended', 'remote');
+  }
+
+  /** The call went on without this agent (transferred away; or the colleague they called hung up): over here. */
+  _onCallLeft(data) {
+    if (!this.deskPhone || !data || !this._isCurrent(text(data.call_id)) || this._call.state === 'ended') return;
+    this._finish('Call ended', 'remote');
+  }
+
+  // --- a desk phone's calls, followed from the server --------------------------------------------
+
+  /** A SIP-phone agent: no JsSIP; show whether the phone is registered (then agent_state keeps it up to date). */
+  _followDeskPhone() {
+    this._setRegistration('connecting');
+    this._refreshDeskPhone();
+  }
+
+  async _refreshDeskPhone() {
+    try {
+      const response = await fetch(this._deviceUrl, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      const body = await response.json();
+      if (response.ok) this._deskState(body);
+      else this._setRegistration('unregistered', text(body && body.message));
+    } catch (err) {
+      this._setRegistration('unregistered', `Cannot reach the server: ${err.message}`);
+    }
+  }
+
+  /** The phone's registration from the server's view of the agent (agent_state, /api/device). */
+  _deskState(view) {
+    if (!this.deskPhone || !view || !('registered' in view)) return;
+    const state = view.registered ? 'registered' : 'unregistered';
+    if (state !== this._registration.state) this._setRegistration(state);
+  }
+
+  /** A call known only from the server's events (the desk phone carries it). */
+  _serverCall(data, state) {
+    this._session = null;
+    this._connection = null;
+    this._lastBytesReceived = 0;
+    this._call = newCall({ id: text(data.call_id), source: 'switchboard', state });
+    this._applyOffer(data);
+    return this._call;
+  }
+
+  _answeredOnPhone(answeredAt, restored = false) {
+    this._call.state = 'in_call';
+    this._call.answeredAt = typeof answeredAt === 'number' ? answeredAt : Date.now() / 1000;
+    if (restored) this._call.reconnected = true;
+    this._emit('accepted', { call: this.call });
+  }
+
+  async _post(path, data = {}) {
+    try {
+      const response = await fetch(path, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-CSRF-Token': this._csrf },
+        body: JSON.stringify(data),
+      });
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (_err) {
+        body = null;
+      }
+      return { ok: response.ok, body: body || {} };
+    } catch (err) {
+      return { ok: false, body: { error: 'network', message: `Cannot reach the server: ${err.message}` } };
+    }
+  }
+
+  /** Hang up (or decline) the desk phone's call in Asterisk; the end comes back as call_ended. */
+  _askServer(action) {
+    const call = this._call;
+    this._post(`/api/calls/${encodeURIComponent(call.id)}/${action}`).then(({ ok, body }) => {
+      if (ok || !this._isCurrent(call.id) || this._call.state === 'ended') return;
+      if (body.error === 'not_on_call') this._finish('Call ended', 'local'); // it was over already
+      else this._fail('terminate_failed', body.message || body.error);
+    });
+    return true;
+  }
+
+  /** Blind transfer of the desk phone's call by the server (the phone's own transfer key works too). */
+  _serverTransfer(number) {
+    const call = this._call;
+    if (!number || !call || call.state !== 'in_call') return false;
+    const report = (state, cause = '') => this._emit('transfer', { kind: 'blind', state, target: number, cause });
+    report('requested');
+    this._post(`/api/calls/${encodeURIComponent(call.id)}/transfer`, { target: number }).then(({ ok, body }) => {
+      if (!ok) {
+        report('failed', body.message || body.error);
+        return;
+      }
+      report('accepted');
+      if (this._isCurrent(call.id) && this._call.state !== 'ended') this._finish('Transferred', 'local');
+    });
+    return true;
   }
 
   _onNewSession({ originator, session, request }) {
@@ -600,23 +762,11 @@ export class PhoneCore extends EventTarget {
     this._session = session;
     this._connection = null;
     this._lastBytesReceived = 0;
-    this._call = {
+    this._call = newCall({
       id: callId,
       number: text(identity && identity.uri && identity.uri.user),
       name: text(identity && identity.display_name),
-      queue: '',
-      queueLabel: DIRECT_LABEL,
-      direction: 'inbound',
-      source: 'direct',
-      state: 'ringing',
-      offeredAt: null,
-      answeredAt: null,
-      disposition: '',
-      durationSeconds: null,
-      cause: '',
-      muted: false,
-      onHold: false,
-    };
+    });
     const offer = callId ? this._offers.get(callId) : null;
     if (offer) this._applyOffer(offer.data);
     // After a page reload the server re-rings this phone for a call of ours it kept: take it back at
@@ -680,6 +830,14 @@ export class PhoneCore extends EventTarget {
   /** A call the server kept for this agent across a page reload (from /api/calls/current). */
   restore(call) {
     if (!call || typeof call !== 'object' || !call.call_id) return;
+    if (this.deskPhone) {
+      // The phone still carries it: show it as it is, the timer from its answer.
+      if (this._call && this._call.state !== 'ended') return;
+      this._serverCall(call, 'ringing');
+      this._emit('incoming', { call: this.call });
+      this._answeredOnPhone(call.answered_at, true);
+      return;
+    }
     this._restored = call;
     this._emit('restoring', { call });
   }

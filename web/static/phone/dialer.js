@@ -96,6 +96,7 @@ export function initDialer(core) {
     consultComplete: $('consult-complete'),
     consultCancel: $('consult-cancel'),
     transferStatus: $('transfer-status'),
+    deskDial: $('desk-dial'),
   };
   let choices = [];
   let targets = []; // transfer targets by name: {kind: 'queue'|'agent', name, aliases, number, detail}
@@ -403,6 +404,15 @@ export function initDialer(core) {
     updateButtons();
   }
 
+  // An agent on a SIP phone dials, mutes, holds, sends tones and consults on the phone; the page offers
+  // hang-up and blind transfer (through the server).
+  core.on('config', () => {
+    if (!core.deskPhone) return;
+    els.form.hidden = true;
+    els.deskDial.hidden = false;
+    els.display.closest('.display-row').hidden = true;
+    for (const el of [els.mute, els.hold, els.transferConsult]) el.hidden = true;
+  });
   core.on('registration', updateButtons);
   core.on('incoming', showCallControls);
   core.on('outgoing', () => {

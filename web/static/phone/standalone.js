@@ -16,6 +16,13 @@ const REGISTRATION_TEXT = {
   failed: 'Not registered',
 };
 
+// An agent on a SIP phone: the pill says whether Asterisk has the phone's registration (and reaches it).
+const DESK_PHONE_TEXT = {
+  connecting: 'Desk phone…',
+  registered: 'Desk phone registered',
+  unregistered: 'Desk phone not registered',
+};
+
 const SOCKET_TEXT = {
   connecting: 'Events connecting…',
   connected: 'Events live',
@@ -55,12 +62,15 @@ const els = {
   incoming: $('incoming'),
   active: $('active'),
   answer: $('answer'),
+  answerOnPhone: $('answer-on-phone'),
+  deskPhone: $('desk-phone'),
+  deskPhoneAccount: $('desk-phone-account'),
   decline: $('decline'),
   hangup: $('hangup'),
   audio: $('remote-audio'),
 };
 
-const core = new PhoneCore({ audioElement: els.audio });
+const core = new PhoneCore({ audioElement: els.audio, csrfToken: els.phone.dataset.csrf || '' });
 const phone = {
   core,
   timings: {},
@@ -160,8 +170,35 @@ function setPill(el, state, label, title) {
   el.title = title || '';
 }
 
+/** A SIP-phone agent's page: the phone answers; its account is at hand for setting the phone up. */
+function showDeskPhone(me) {
+  els.phone.dataset.device = core.device;
+  if (!core.deskPhone) return;
+  els.answer.hidden = true;
+  els.answerOnPhone.hidden = false;
+  els.regStatus.title = 'Your desk phone or softphone, as the phone server sees it';
+  const account = me.phone || {};
+  const rows = [
+    ['SIP user name', account.username], ['Password', account.password],
+    ['Domain / registrar', account.domain],
+    ['Port', `${account.udp_port} (UDP), ${account.tcp_port} (TCP)`],
+    ['Codecs', (account.codecs || []).join(', ')], ['Auth realm', account.realm],
+  ];
+  els.deskPhoneAccount.replaceChildren(...rows.flatMap(([label, value]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    dd.textContent = value === undefined || value === null ? '' : String(value);
+    return [dt, dd];
+  }));
+  els.deskPhone.hidden = false;
+}
+
+core.on('config', ({ me }) => showDeskPhone(me));
+
 core.on('registration', ({ state, cause }) => {
-  setPill(els.regStatus, state, REGISTRATION_TEXT[state] || state, cause);
+  const text = (core.deskPhone ? DESK_PHONE_TEXT : REGISTRATION_TEXT)[state] || state;
+  setPill(els.regStatus, state, text, cause || (core.deskPhone ? els.regStatus.title : ''));
   let detail = '';
   if (state === 'failed') detail = `Registration failed${cause ? `: ${cause}` : ''}.`;
   else if (state === 'disconnected') detail = `Phone server unreachable${cause ? ` (${cause})` : ''}; retrying…`;
@@ -225,7 +262,9 @@ core.on('restoring', ({ call }) => {
 
 core.on('accepted', ({ call }) => {
   showCallState(call);
-  startTimer(call.reconnected ? call.answeredAt : null);
+  // answered on the desk phone: the server's time of the answer (call_answered) starts the timer
+  startTimer(call.reconnected || core.deskPhone ? call.answeredAt : null);
+  if (core.deskPhone) userAnswered(); // a screen pop waiting for the answer: try now, else its link
   if (call.reconnected) els.regDetail.hidden = true;
   phone.timings.answered_at_ms = nowMs();
   document.title = `In call · ${baseTitle}`;
