@@ -166,6 +166,5 @@ def ami(stack):
     """Every call, DTMF, user and queue event of the stack's Asterisk from now on (tests/support/ami.py)."""
     from tests.support.ami import AmiWatch
 
-    watch = AmiWatch(stack)
-    yield watch
-    watch.close()
+    with AmiWatch(stack) as watch:
+        yield watch

@@ -58,8 +58,7 @@ def test_given_a_demo_call_that_nobody_answers_then_one_not_answered_task_lands(
 
 def test_given_a_demo_call_then_it_arrives_on_the_trunk_with_the_callers_name_and_number_in_its_from(stack):
     number = "+358405550999"
-    watch = AmiWatch(stack)
-    try:
+    with AmiWatch(stack) as watch:
         proc = subprocess.Popen([sys.executable, "-m", "switchboard.cli", "call", "--from", number, "--name", HOSTILE,
                                  "--queue", "Sales", "--hangup-after", "3"], env=cli_env(stack),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -73,8 +72,6 @@ def test_given_a_demo_call_then_it_arrives_on_the_trunk_with_the_callers_name_an
         assert proc.returncode == 0, err
         # the customer (the loopback leg) hung up after 3 s: its BYE ended the trunk's channel
         watch.wait_for(lambda e: e.get("Event") == "Hangup" and e.get("Channel") == trunk)
-    finally:
-        watch.close()
     assert [t["CallDisposition"] for t in tasks_from(stack, number)] == ["not answered"]
     wait_for(lambda: history_of(stack, number), 5, "no call history")
     assert [h.caller_name for h in history_of(stack, number)] == [HOSTILE]  # the name exactly as given
@@ -82,16 +79,13 @@ def test_given_a_demo_call_then_it_arrives_on_the_trunk_with_the_callers_name_an
 
 def test_given_an_unknown_number_then_the_demo_customer_hears_no_service(stack):
     number = "+358405550998"
-    watch = AmiWatch(stack)
-    try:
+    with AmiWatch(stack) as watch:
         r = cli(stack, "call", "--from", number, "--to", "+35891999999")
         assert r.returncode == 0, r.stderr  # answered: by the announcement
         trunk = watch.wait_for(lambda e: e.get("Event") == "Newchannel" and e.get("CallerIDNum") == number
                                and e.get("Channel", "").startswith("PJSIP/trunk-"))["Channel"]
         hangup = watch.wait_for(lambda e: e.get("Event") == "Hangup" and e.get("Channel") == trunk, timeout=15)
         assert hangup["Cause"] == "1"  # unallocated number, after ss-noservice
-    finally:
-        watch.close()
 
 
 def test_given_a_dnd_agents_work_number_then_the_demo_call_is_refused_busy(stack):

@@ -39,9 +39,9 @@ def agent_phone(asterisk, tmp_path_factory):
 
 @pytest.fixture
 def ami(asterisk):
-    watch = AmiWatch(asterisk)
-    yield watch
-    watch.close()
+    """Every event of the bare Asterisk from now on."""
+    with AmiWatch(asterisk) as watch:
+        yield watch
 
 
 def test_given_a_queue_without_agents_then_the_trunk_customer_waits_named_as_sent_and_hangs_up(

@@ -128,6 +128,12 @@ class AmiWatch:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
+    def __enter__(self) -> AmiWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _run(self) -> None:
         self.sock.settimeout(0.5)
         for msg in frames(self.sock, lambda: self._stop):
