@@ -1,16 +1,21 @@
 """Customers that call the way a carrier's calls come: SIP INVITEs from SIPp over the PJSIP trunk.
 
     customers = SipCustomers(stack, tmp_path)        # the ``customers`` fixture does this, and cleans up
-    call = customers.call("+35891000001", "+358401234567", "Maija Virtanen", talk=5)
+    call = customers.call("+35891000001", "+358401234567", "Maija Virtanen", talk=5)  # talk=None: until hung up
     call.channel()         # its channel in Asterisk, PJSIP/trunk-0000002a (found by the SIP Call-ID)
+    call.refresh("update") # Asterisk sends a re-INVITE or UPDATE; returns once the customer answered it
     call.hang_up()         # from the network side: Asterisk sends BYE, the customer answers 200
-    outcome = call.wait()  # SIPp's verdict: exit code, calls, the INVITE's final status, who hung up
+    outcome = call.wait()  # SIPp's verdict: ok, exit code, calls, the INVITE's final status, who hung up
+    call.messages()        # the SIP messages as sent and received (call.invite(): the INVITE)
+    customers.call(number, dtmf="12#", dtmf_after=1.0)  # RFC 2833 key presses once answered (IVR tests)
+    customers.burst(200, 20, "+35891000001", talk=30).wait(60)  # one SIPp, 20 calls a second
 
 One SIPp process per call (``-m 1``; its own free SIP, media and control ports), started from the real
 binary so that the process is SIPp's own. The scenario is tests/sipp/customer.xml; a copy per call gets
 what SIPp takes no keywords for (the audio file, the talk clock, key presses after the answer). The
 dialled number, the caller's number and name go in as keys (``-key``), so a name may hold anything a SIP
-quoted-string can (``;``, quotes, emoji, 200 characters). ``burst`` places many calls from one SIPp
+quoted-string can (``;``, quotes, emoji, 200 characters: Asterisk's caller ID keeps 79 bytes of it, the
+orchestrator reads it whole from [sb-inbound]). ``burst`` places many calls from one SIPp
 process (a rate and a count; per-call numbers from an injection file) for load and fault benchmarks.
 """
 
