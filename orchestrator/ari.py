@@ -23,15 +23,18 @@ import websockets
 logger = logging.getLogger(__name__)
 
 AriHandler = Callable[[dict[str, Any]], Awaitable[None]]
+OnConnect = Callable[[], Awaitable[None]]
 
 
 class AriClient:
     """One Stasis application's event stream and the REST calls the orchestrator uses."""
 
-    def __init__(self, url: str, username: str, password: str, app: str, handler: AriHandler) -> None:
+    def __init__(self, url: str, username: str, password: str, app: str, handler: AriHandler, *,
+                 on_connect: OnConnect | None = None) -> None:
         self.url = url.rstrip("/")
         self.app = app
         self.handler = handler
+        self.on_connect = on_connect  # run after every (re)connect, events streaming meanwhile
         self._auth = base64.b64encode(f"{username}:{password}".encode()).decode()
         self.http = httpx.AsyncClient(base_url=self.url + "/ari", auth=(username, password), timeout=5)
         self.connected = asyncio.Event()
@@ -47,6 +50,8 @@ class AriClient:
                     logger.info("ARI connected as app %s", self.app)
                     self.connected.set()
                     delay = 0.2
+                    if self.on_connect is not None:
+                        asyncio.ensure_future(self._connected())
                     async for raw in ws:
                         try:
                             message = json.loads(raw)
@@ -61,6 +66,13 @@ class AriClient:
             self.connected.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5)
+
+    async def _connected(self) -> None:
+        assert self.on_connect is not None
+        try:
+            await self.on_connect()
+        except Exception:
+            logger.exception("ARI: after connecting")
 
     async def _handle(self, message: dict[str, Any]) -> None:
         try:
@@ -78,6 +90,12 @@ class AriClient:
         r = await self.http.post(f"/channels/{quote(channel_id)}/continue")
         if r.status_code != 404:  # 404: the caller already hung up
             r.raise_for_status()
+
+    async def app_channels(self) -> list[str]:
+        """The ids of the channels in this Stasis application now."""
+        r = await self.http.get(f"/applications/{quote(self.app)}")
+        r.raise_for_status()
+        return [str(c) for c in r.json().get("channel_ids") or []]
 
     async def close(self) -> None:
         """Close the HTTP client."""

@@ -63,6 +63,9 @@ class Dispatcher:
                     await self.live.answered(agent, call)
                 await self.notifier.to_agent(agent, "call_answered", {"call_id": call_id, "answered_at": at})
                 await safe_call(self.pm, "call_answered", self.hook_timeout, agent=agent, call_id=call_id)
+            case m.CallAdopted(agent=agent, call=call):
+                if self.live is not None:  # a restarted orchestrator: the agent's reloaded page finds the call
+                    await self.live.answered(agent, call)
             case m.OfferWithdrawn(agent=agent, call_id=call_id, reason=reason):
                 await self.notifier.to_agent(agent, "call_ended", {
                     "call_id": call_id, "disposition": "not answered", "reason": reason, "duration_seconds": 0})

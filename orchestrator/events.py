@@ -237,6 +237,12 @@ class ChannelListed(Event):
     caller_name: str
     seconds: int
     bridge: str = ""
+    facts: str = ""  # the call's facts the dialplan left on this channel (SB_CALL_FACTS, switchboard.calls)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelsListed(Event):
+    """The resync's channel listing is complete (CoreShowChannelsComplete)."""
 
 
 @dataclass(frozen=True, slots=True)

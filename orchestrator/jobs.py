@@ -9,7 +9,7 @@ from typing import Any
 from redis import Redis
 from rq import Queue
 
-from worker.tasks import RETRY, finish_call_job_id
+from worker.tasks import FAILURE_TTL, RESULT_TTL, RETRY, finish_call_job_id
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class JobQueue:
                                                                           "scheduled", "finished"}:
             logger.info("job %s already %s; not enqueued again", jid, existing.get_status())
             return
-        self.queue.enqueue(func, arg, job_id=jid, retry=RETRY, result_ttl=86400, failure_ttl=7 * 86400)
+        self.queue.enqueue(func, arg, job_id=jid, retry=RETRY, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL)
 
     async def call_ended(self, summary: dict[str, Any]) -> None:
         """Enqueue the call activity (history + Salesforce Task) of a finished call."""

@@ -1,11 +1,15 @@
-"""Each agent's current answered call, kept in Redis so a reloaded page can restore it."""
+"""Each agent's current answered call, kept in Redis so a reloaded page can restore it; and which calls
+the live model holds (for the ledger reconciler, switchboard.calls.HELD_CALLS_KEY)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
+
+from switchboard.calls import HELD_CALLS_KEY, HELD_CALLS_TTL
 
 PREFIX = "switchboard:agent-call:"
 TTL = 4 * 3600
@@ -31,3 +35,7 @@ class LiveCalls:
         raw = await self.redis.get(key(agent))
         if raw is not None and json.loads(raw).get("call_id") == call_id:
             await self.redis.delete(key(agent))
+
+    async def held(self, call_ids: Iterable[str]) -> None:
+        """Say which calls the live model holds now (the key expires when we stop saying it)."""
+        await self.redis.set(HELD_CALLS_KEY, json.dumps(sorted(call_ids)), ex=HELD_CALLS_TTL)

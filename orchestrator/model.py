@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import events as ev
 from orchestrator.legs import Bridges, keeper
 from orchestrator.translate import endpoint_of_channel
+from switchboard.calls import Caller, CallFacts, call_summary, fold_facts, parse_facts
 from switchboard.numbers import display_number, normalize_number
 
 logger = logging.getLogger(__name__)
@@ -85,6 +85,15 @@ class AgentLeftCall(Change):
 
 
 @dataclass(frozen=True, slots=True)
+class CallAdopted(Change):
+    """A restarted orchestrator found ``agent`` on this call (a resync): keep it as the agent's current call
+    (``call`` as the agent sees it), without telling anyone it was answered again."""
+
+    agent: str
+    call: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class AgentChanged(Change):
     """An agent's presence as Asterisk sees it changed."""
 
@@ -94,22 +103,11 @@ class AgentChanged(Change):
 
 # ---- state -----------------------------------------------------------------------------------------
 @dataclass
-class Call:
-    """A customer call, keyed by the Asterisk linkedid."""
+class Call(CallFacts):
+    """A customer call, keyed by the Asterisk linkedid: its facts (switchboard.calls) and what the live
+    model follows besides (who is rung, which channels take it back)."""
 
-    call_id: str
-    caller_number: str
-    caller_name: str
-    queue: str
-    started_at: float
-    joined_at: float
-    direction: str = "inbound"
     ringing: set[str] = field(default_factory=set)
-    agent: str = ""
-    answered_at: float | None = None
-    left_queue_at: float | None = None
-    wait_seconds: int | None = None
-    display_number: str = ""
     dialer_uniqueid: str = ""
     queue_caller: str = ""  # uniqueid of the customer's channel in the queue (takes the call back on a reload)
     direct: set[str] = field(default_factory=set)  # agents rung directly (a direct call, a transfer)
@@ -169,6 +167,7 @@ class ResyncWindow:
     devices: set[str] = field(default_factory=set)  # agents whose device state was reported
     contacts: set[str] = field(default_factory=set)  # agents whose registration was reported
     contact_uris: set[tuple[str, str]] = field(default_factory=set)  # (agent, contact) reported or created live
+    facts: dict[str, list[ev.ChannelListed]] = field(default_factory=dict)  # linkedid -> its listed channels with facts
 
 
 # Events about one endpoint (``agent``): the model acts on them only for provisioned agents.
@@ -184,11 +183,6 @@ def _uniqueid_order(uniqueid: str) -> tuple[int, int, str]:
         return int(epoch), int(counter or 0), uniqueid
     except ValueError:
         return 0, 0, uniqueid
-
-
-def iso(ts: float | None) -> str | None:
-    """An epoch time as ISO 8601 UTC, or None."""
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 class Model:
@@ -319,9 +313,52 @@ class Model:
         if e.uniqueid not in self.channels:
             self.channels[e.uniqueid] = e.linkedid
             self.channel_names[e.uniqueid] = e.channel
-            self.first_seen.setdefault(e.linkedid, e.at - e.seconds)
+            if e.linkedid not in self.calls:  # a call that began while we were away began with its oldest channel
+                self.first_seen[e.linkedid] = min(self.first_seen.get(e.linkedid, e.at), e.at - e.seconds)
         self.bridges.enter(e.uniqueid, e.bridge)
+        if self._resync is not None and e.facts and e.linkedid not in self.calls:
+            self._resync.facts.setdefault(e.linkedid, []).append(e)
         return []
+
+    def _on_ChannelsListed(self, e: ev.ChannelsListed) -> list[Change]:
+        """The channel listing is complete: adopt the calls in progress that we do not hold (we restarted),
+        from the facts the dialplan left on their channels (switchboard.calls)."""
+        if self._resync is None:
+            return []
+        changes: list[Change] = []
+        for linkedid, listed in sorted(self._resync.facts.items()):
+            if linkedid not in self.calls and any(c.uniqueid in self.channels for c in listed):
+                changes += self._adopt(linkedid, listed)
+        self._resync.facts.clear()
+        return changes
+
+    def _adopt(self, linkedid: str, listed: list[ev.ChannelListed]) -> list[Change]:
+        # The call's first channel (uniqueid = linkedid) holds every fact and the caller's ID; when it is
+        # gone (an agent's outbound call whose browser leg was lost), the channel that recorded the most.
+        source = next((c for c in listed if c.uniqueid == linkedid), None) or max(listed, key=lambda c: len(c.facts))
+        started = self.first_seen.get(linkedid, source.at - source.seconds)
+        facts = fold_facts(parse_facts(source.facts), Caller(linkedid, source.caller_number, source.caller_name,
+                                                             started), self.region)
+        if facts is None:
+            return []
+        call = Call(**vars(facts))
+        if call.direction == "outbound":
+            call.dialer_uniqueid = source.uniqueid
+        elif call.queue:
+            call.queue_caller = source.uniqueid
+        else:  # a direct call: from a colleague when its first channel is an agent's
+            caller = self.agent_of_channel(source.channel) if source.uniqueid == linkedid else None
+            if caller and caller != call.agent:
+                call.caller_agent, call.caller_answered_at = caller, call.answered_at
+        self.calls[linkedid] = call
+        logger.info("adopted call %s in progress (%s, queue %r, agent %r)", linkedid, call.direction, call.queue,
+                    call.agent)
+        changes: list[Change] = []
+        if call.agent and call.answered_at is not None:
+            changes.append(CallAdopted(call.agent, self.call_view(call)))
+        if call.caller_agent and call.caller_answered_at is not None:
+            changes.append(CallAdopted(call.caller_agent, self.caller_view(call)))
+        return changes
 
     def _on_BridgeChanged(self, e: ev.BridgeChanged) -> list[Change]:
         if not e.entered:
@@ -354,30 +391,7 @@ class Model:
 
     def _end(self, call: Call, at: float) -> list[Change]:
         changes: list[Change] = [OfferWithdrawn(a, call.call_id, "caller hung up") for a in sorted(call.ringing)]
-        answered = call.answered_at is not None
-        if call.wait_seconds is not None:
-            wait = call.wait_seconds
-        else:
-            wait = round((call.left_queue_at or at) - call.joined_at)
-        summary = {
-            "call_id": call.call_id,
-            "direction": call.direction,
-            "caller_number": call.caller_number,
-            "caller_display": display_number(call.caller_number),
-            "caller_name": call.caller_name,
-            "queue": call.queue,
-            "queue_label": self.queue_labels.get(call.queue, call.queue),
-            "dialed": self.queue_numbers.get(call.queue, ""),
-            "display_number": call.display_number,
-            "agent": call.agent,
-            "disposition": "answered" if answered else "not answered",
-            "started_at": iso(call.started_at),
-            "answered_at": iso(call.answered_at),
-            "ended_at": iso(at),
-            "wait_seconds": max(0, int(wait)),
-            "duration_seconds": max(0, round(at - call.answered_at)) if call.answered_at is not None else 0,
-        }
-        changes.append(CallEnded(summary))
+        changes.append(CallEnded(call_summary(call, at, self.queue_labels, self.queue_numbers)))
         if call.caller_agent and call.caller_answered_at is not None and call.caller_agent != call.agent:
             changes.append(AgentLeftCall(call.caller_agent, call.call_id))
         return changes
@@ -386,11 +400,11 @@ class Model:
     def _on_CallerJoinedQueue(self, e: ev.CallerJoinedQueue) -> list[Change]:
         call = self.calls.get(e.linkedid)
         if call is None:
-            self.calls[e.linkedid] = Call(e.linkedid, self._number(e.caller_number),
-                                          self._name(e.linkedid, e.caller_name), e.queue,
-                                          self.first_seen.get(e.linkedid, e.at), e.at, queue_caller=e.uniqueid)
+            self.calls[e.linkedid] = Call.queued(e.linkedid, self._number(e.caller_number),
+                                                 self._name(e.linkedid, e.caller_name), e.queue,
+                                                 self.first_seen.get(e.linkedid, e.at), e.at, queue_caller=e.uniqueid)
         else:  # moved to another queue
-            call.queue, call.joined_at, call.left_queue_at = e.queue, e.at, None
+            call.join_queue(e.queue, e.at)
         return []
 
     def _on_QueueEntryListed(self, e: ev.QueueEntryListed) -> list[Change]:
@@ -399,21 +413,15 @@ class Model:
         linkedid = self.channels.get(e.uniqueid, e.uniqueid)
         if linkedid not in self.calls:
             joined = e.at - e.wait
-            self.calls[linkedid] = Call(linkedid, self._number(e.caller_number), self._name(linkedid, e.caller_name),
-                                        e.queue,
-                                        self.first_seen.get(linkedid, joined), joined, queue_caller=e.uniqueid)
+            self.calls[linkedid] = Call.queued(linkedid, self._number(e.caller_number),
+                                               self._name(linkedid, e.caller_name), e.queue,
+                                               self.first_seen.get(linkedid, joined), joined, queue_caller=e.uniqueid)
         return []
 
     def _on_CallerLeftQueue(self, e: ev.CallerLeftQueue) -> list[Change]:
         call = self.calls.get(e.linkedid)
-        if call is not None and call.left_queue_at is None:
-            call.left_queue_at = e.at
-        return []
-
-    def _on_CallerAbandoned(self, e: ev.CallerAbandoned) -> list[Change]:
-        call = self.calls.get(e.linkedid)
         if call is not None:
-            call.wait_seconds = e.hold_time
+            call.leave_queue(e.at)
         return []
 
     def _on_AgentRinging(self, e: ev.AgentRinging) -> list[Change]:
@@ -436,7 +444,7 @@ class Model:
             return []
         others = sorted(call.ringing - {e.agent})
         call.ringing.clear()
-        call.agent, call.answered_at, call.wait_seconds = e.agent, e.at, e.hold_time
+        call.connect(e.agent, e.at)
         changes: list[Change] = [OfferWithdrawn(a, call.call_id, "answered elsewhere") for a in others]
         changes.append(CallAnswered(e.agent, call.call_id, e.at, self.call_view(call)))
         return changes
@@ -445,9 +453,8 @@ class Model:
     def _on_OutboundDialed(self, e: ev.OutboundDialed) -> list[Change]:
         if e.linkedid in self.calls:
             return []
-        call = Call(e.linkedid, self._number(e.number), "", "", self.first_seen.get(e.linkedid, e.at), e.at,
-                    direction="outbound", agent=e.agent, display_number="" if e.hidden else e.display,
-                    dialer_uniqueid=e.uniqueid, wait_seconds=0)
+        call = Call.outbound(e.linkedid, e.agent, self._number(e.number), "" if e.hidden else e.display,
+                             self.first_seen.get(e.linkedid, e.at), e.at, dialer_uniqueid=e.uniqueid)
         self.calls[e.linkedid] = call
         return [CallPlaced(e.agent, self.call_view(call))]
 
@@ -456,8 +463,7 @@ class Model:
         if call is None:
             return []
         changes: list[Change] = []
-        if call.direction == "outbound" and call.answered_at is None and e.uniqueid == call.dialer_uniqueid:
-            call.answered_at = e.at
+        if e.uniqueid == call.dialer_uniqueid and call.pick_up(e.at):
             changes.append(CallAnswered(call.agent, call.call_id, e.at, self.call_view(call)))
         callee = self.agent_of_channel(e.dest_channel)
         if callee and callee in call.direct:
@@ -474,9 +480,9 @@ class Model:
         call = self.calls.get(e.linkedid)
         if call is None:  # a new direct call (a transfer rings an agent for a call we already have)
             caller = self.agent_of_channel(self.channel_names.get(e.uniqueid, "")) or ""
-            call = Call(e.linkedid, self._number(e.caller_number), self._name(e.linkedid, e.caller_name), "",
-                        self.first_seen.get(e.linkedid, e.at), e.at,
-                        wait_seconds=0, caller_agent=caller if caller != e.agent else "")
+            call = Call.direct(e.linkedid, self._number(e.caller_number), self._name(e.linkedid, e.caller_name),
+                               self.first_seen.get(e.linkedid, e.at), e.at,
+                               caller_agent=caller if caller != e.agent else "")
             self.calls[e.linkedid] = call
             call.direct.add(e.agent)
             if call.caller_agent:
@@ -493,11 +499,9 @@ class Model:
         call.direct.discard(agent)
         call.ringing.discard(agent)
         changes: list[Change] = []
-        if call.agent and call.agent != agent:
-            changes.append(AgentLeftCall(call.agent, call.call_id))
-        call.agent = agent
-        if call.answered_at is None:
-            call.answered_at = at
+        before = call.take(agent, at)
+        if before and before != agent:
+            changes.append(AgentLeftCall(before, call.call_id))
         changes.append(CallAnswered(agent, call.call_id, at, {**self.call_view(call), "answered_at": at}))
         return changes
 

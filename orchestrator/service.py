@@ -21,6 +21,7 @@ from orchestrator.plugins import plugin_manager
 from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_dialplan_globals, write_includes, write_work_numbers
 from orchestrator.routing import Router
+from switchboard.calls import HELD_CALLS_EVERY
 from switchboard.config import Settings
 from switchboard.sip import SIP
 from switchboard.store import Store
@@ -43,7 +44,7 @@ class Orchestrator:
         self.ami = AmiConnection(settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret,
                                  self.events.put)
         self.ari = AriClient(settings.ari_url, settings.ari_username, settings.ari_password, settings.ari_app,
-                             self._on_ari)
+                             self._on_ari, on_connect=self._on_ari_connected)
         self.router: Router | None = None
         self.presence = PresenceService(self.store, self._ami_action, self.dispatcher.notifier,
                                         self.dispatcher.jobs.queue)
@@ -57,6 +58,10 @@ class Orchestrator:
     async def _on_ari(self, message: dict) -> None:
         if self.router is not None:
             await self.router.on_ari(message)
+
+    async def _on_ari_connected(self) -> None:
+        if self.router is not None:
+            await self.router.recover()
 
     async def _consume(self) -> None:
         while True:
@@ -75,6 +80,17 @@ class Orchestrator:
                 await self.presence.on_changes(changes)
             if isinstance(event, ev.ResyncCompleted):  # Asterisk may have restarted: re-apply presence
                 self._presence_sync = asyncio.create_task(self.presence.reload())
+
+    async def publish_held_calls(self) -> None:
+        """Tell the ledger reconciler which calls the live model holds, every HELD_CALLS_EVERY seconds."""
+        live = self.dispatcher.live
+        assert live is not None
+        while True:
+            try:
+                await live.held(self.model.calls)
+            except Exception as exc:  # Redis away: the key expires and the reconciler acts alone meanwhile
+                logger.warning("could not publish the calls held: %s", exc)
+            await asyncio.sleep(HELD_CALLS_EVERY)
 
     async def load_queues(self) -> None:
         """Refresh queue labels from the database."""
@@ -126,9 +142,10 @@ class Orchestrator:
         cmd_task = asyncio.create_task(commands.listen(self.settings.redis_url, handlers))
         presence_timer = asyncio.create_task(self.presence.run_timer())
         dashboard_timer = asyncio.create_task(self.dashboard.run_timer())
+        held = asyncio.create_task(self.publish_held_calls())
         logger.info("orchestrator running")
         try:
-            await asyncio.gather(consumer, ari_task, cmd_task, presence_timer, dashboard_timer)
+            await asyncio.gather(consumer, ari_task, cmd_task, presence_timer, dashboard_timer, held)
         finally:
             self.ami.close()
             await self.ari.close()

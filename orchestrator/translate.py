@@ -9,6 +9,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from orchestrator import events as ev
+from switchboard.calls import FACTS_VARIABLE
+from switchboard.numbers import caller_name_text, sip_display_name
 
 logger = logging.getLogger(__name__)
 
@@ -47,16 +49,22 @@ def endpoint_of_channel(channel: str) -> str | None:
     return m.group(1) if m else None
 
 
-def parse_frame(raw: str) -> dict[str, str]:
-    """Parse one AMI frame (``Key: Value`` lines) into a dict; raises MalformedFrame."""
-    out: dict[str, str] = {}
+def parse_frame(raw: str) -> dict[str, Any]:
+    """Parse one AMI frame (``Key: Value`` lines) into a dict; a repeated key (``ChanVariable``) gives a list
+    of its values, as panoramisk does; raises MalformedFrame."""
+    out: dict[str, Any] = {}
     for line in raw.replace("\r\n", "\n").split("\n"):
         if not line:
             continue
         key, sep, value = line.partition(":")
         if not sep or not key or " " in key.strip():
             raise MalformedFrame(f"not an AMI header line: {line[:80]!r}")
-        out[key.strip()] = value.strip()
+        key, value = key.strip(), value.strip()
+        if key in out:
+            before = out[key]
+            out[key] = [*before, value] if isinstance(before, list) else [before, value]
+        else:
+            out[key] = value
     if not out:
         raise MalformedFrame("empty frame")
     return out
@@ -79,22 +87,6 @@ def _req(msg: Mapping[str, Any], key: str) -> str:
 def _callerid(msg: Mapping[str, Any], key: str, absent: tuple[str, ...] = ("<unknown>",)) -> str:
     value = str(msg.get(key) or "")
     return "" if value in absent else value
-
-
-_C_ESCAPE = re.compile(r"\\(.)", re.S)
-_C_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
-
-
-def caller_name_text(value: str, *, ami_escaped: bool = True) -> str:
-    """A caller name as the caller sent it, from AMI's ``CallerIDName``.
-
-    The one place that undoes the escaping on the way: AMI C-escapes names in channel snapshots
-    (``O\\'Brien \\?`` for ``O'Brien ?``; QueueStatus' QueueEntry does not), and Asterisk keeps a SIP
-    display name's quoted-pairs (``\\"`` and ``\\\\``) as they came in the From header.
-    """
-    if ami_escaped:
-        value = _C_ESCAPE.sub(lambda m: _C_ESCAPES.get(m.group(1), m.group(1)), value)
-    return _C_ESCAPE.sub(lambda m: m.group(1), value)
 
 
 def _name(msg: Mapping[str, Any], key: str = "CallerIDName", *, ami_escaped: bool = True,
@@ -172,21 +164,6 @@ def _agent_complete(msg: Mapping[str, Any], at: float) -> ev.Event | None:
                              _int(msg, "TalkTime"), str(msg.get("Reason") or ""))
 
 
-def sip_display_name(header: str) -> str:
-    """The display name of a SIP name-addr header value (``"O\\"Brien" <sip:…>;tag=…`` -> ``O"Brien``)."""
-    value = header.strip()
-    if value.startswith('"'):
-        out, i = [], 1
-        while i < len(value) and value[i] != '"':
-            if value[i] == "\\" and i + 1 < len(value):
-                i += 1  # a quoted-pair
-            out.append(value[i])
-            i += 1
-        return "".join(out)
-    before, sep, _ = value.partition("<")
-    return before.strip() if sep else ""
-
-
 def _caller_identity(msg: Mapping[str, Any], at: float) -> ev.Event:
     """[sb-inbound]'s identity headers, URI-encoded: P-Asserted-Identity wins (the trunk trusts it), as
     Asterisk's own caller ID does."""
@@ -252,11 +229,24 @@ TABLE: dict[str, Builder] = {
     "CoreShowChannel": lambda m, at: ev.ChannelListed(
         at, _req(m, "Uniqueid"), _req(m, "Linkedid"), _req(m, "Channel"),
         _callerid(m, "CallerIDNum"), _name(m), _duration(m.get("Duration")),
-        str(m.get("BridgeId") or "")),
+        str(m.get("BridgeId") or ""), channel_variables(m).get(FACTS_VARIABLE, "")),
+    "CoreShowChannelsComplete": lambda m, at: ev.ChannelsListed(at),
     "QueueEntry": lambda m, at: ev.QueueEntryListed(
         at, _req(m, "Queue"), _req(m, "Uniqueid"), _callerid(m, "CallerIDNum", QUEUE_ENTRY_ABSENT),
         _name(m, ami_escaped=False, absent=QUEUE_ENTRY_ABSENT), _int(m, "Position"), _int(m, "Wait")),
 }
+
+
+def channel_variables(msg: Mapping[str, Any]) -> dict[str, str]:
+    """The ``ChanVariable: NAME=value`` headers of a channel's message (manager.conf channelvars): one
+    header is a string, several a list (panoramisk, ``parse_frame``)."""
+    raw = msg.get("ChanVariable") or []
+    out: dict[str, str] = {}
+    for item in [raw] if isinstance(raw, str) else raw:
+        name, sep, value = str(item).partition("=")
+        if sep:
+            out[name] = value
+    return out
 
 
 def _duration(value: Any) -> int:

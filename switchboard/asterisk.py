@@ -28,6 +28,7 @@ DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) /
 PACKAGES = "asterisk,asterisk-modules,asterisk-core-sounds-en-gsm,asterisk-moh-opsound-gsm"
 EXPECTED_MAJOR = "22"
 MODULE_DIR = "/usr/lib/x86_64-linux-gnu/asterisk/modules"
+LEDGER_NAME = "ledger.csv"  # asterisk-conf/cel_custom.conf: in the instance's log/cel-custom/
 
 
 class AsteriskError(RuntimeError):
@@ -172,6 +173,11 @@ class AsteriskInstance:
         return self.etc / "generated"
 
     @property
+    def ledger_file(self) -> Path:
+        """The call ledger Asterisk writes (CEL, cel_custom.conf), seen from the host."""
+        return self.base / "log" / "cel-custom" / LEDGER_NAME
+
+    @property
     def log_file(self) -> Path:
         """Asterisk's console output for this instance."""
         return self.base / "console.log"
@@ -186,7 +192,7 @@ class AsteriskInstance:
         else:
             saved = {}
         shutil.copytree(CONF_SOURCE, self.etc)
-        for sub in ("run", "spool", "spool/monitor", "log", "lib", "keys"):
+        for sub in ("run", "spool", "spool/monitor", "log", "log/cel-custom", "lib", "keys"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
         self.generated.mkdir(exist_ok=True)
         dirs = {

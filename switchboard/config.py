@@ -116,6 +116,13 @@ class Settings:
     # The flusher's Redis lock (one flusher at a time) lives this long and is renewed every third of it
     # while a flush runs; a flusher that dies holds the outbox no longer than this.
     sf_flush_lock_ttl: float = 30.0
+    # The call ledger Asterisk writes (CEL, asterisk-conf/cel_custom.conf) as the worker sees it: the
+    # worker's reconciler turns a finished call that got no activity into its Task ('' = off). A call's
+    # activity is left to the live path (the orchestrator) for ledger_grace seconds after the call ended.
+    ledger_path: str = ""
+    ledger_grace: float = 3.0
+    # The reconciler renames the ledger to <name>.1 once it is this big and read (Asterisk starts a new file).
+    ledger_rotate_bytes: int = 64 * 1024 * 1024
     # Save call info on the Case (upsert on Case.Call_Id__c) instead of a Task (seed section 3.1 option).
     sf_call_info_on_case: bool = False
     # An outbound call dialled from a record that is not a Contact or Lead (an Account, a Case...):

@@ -47,3 +47,34 @@ def display_number(number: str | None) -> str:
     if number == ANONYMOUS_VALUE:
         return ANONYMOUS
     return number
+
+
+_C_ESCAPE = re.compile(r"\\(.)", re.S)
+_C_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def caller_name_text(value: str, *, ami_escaped: bool = True) -> str:
+    """A caller name as the caller sent it, from AMI's ``CallerIDName`` (or the call ledger's, not escaped).
+
+    The one place that undoes the escaping on the way: AMI C-escapes names in channel snapshots
+    (``O\\'Brien \\?`` for ``O'Brien ?``; QueueStatus' QueueEntry does not), and Asterisk keeps a SIP
+    display name's quoted-pairs (``\\"`` and ``\\\\``) as they came in the From header.
+    """
+    if ami_escaped:
+        value = _C_ESCAPE.sub(lambda m: _C_ESCAPES.get(m.group(1), m.group(1)), value)
+    return _C_ESCAPE.sub(lambda m: m.group(1), value)
+
+
+def sip_display_name(header: str) -> str:
+    """The display name of a SIP name-addr header value (``"O\\"Brien" <sip:…>;tag=…`` -> ``O"Brien``)."""
+    value = header.strip()
+    if value.startswith('"'):
+        out, i = [], 1
+        while i < len(value) and value[i] != '"':
+            if value[i] == "\\" and i + 1 < len(value):
+                i += 1  # a quoted-pair
+            out.append(value[i])
+            i += 1
+        return "".join(out)
+    before, sep, _ = value.partition("<")
+    return before.strip() if sep else ""

@@ -174,6 +174,7 @@ class Stack:
             sip_udp_port=ports.sip_udp, sip_tcp_port=ports.sip_tcp_port,
             web_host="127.0.0.1", web_port=web_port, public_url=f"http://127.0.0.1:{web_port}",
             secret_key=self._secret_key(), recordings_dir=str(self.asterisk.base / "spool" / "monitor"),
+            ledger_path=str(self.asterisk.ledger_file),
             sf_auth="password", sf_username=DEMO_SF_USER[0], sf_password=DEMO_SF_USER[1],
             sf_security_token=DEMO_SF_USER[2], sf_emulator_url=f"http://127.0.0.1:{self.sf_port}",
             company_number=DEMO_COMPANY_NUMBER if self.demo else "",
@@ -280,12 +281,17 @@ class Stack:
         self._supervisor.resume(name)
         return child
 
-    def kill_child(self, name: str, sig: int = signal.SIGKILL) -> int:
-        """Send ``sig`` to a child as an outside fault would (kill -9 by default); returns the pid signalled."""
+    def kill_child(self, name: str, sig: int = signal.SIGKILL, *, hold: bool = False) -> int:
+        """Send ``sig`` to a child as an outside fault would (kill -9 by default); returns the pid signalled.
+        ``hold``: keep it down until ``start_child`` (a process that stays dead a while)."""
         assert self._supervisor is not None
         child = self.child(name)
         self._killed[name] = self._supervisor.restarts(name)
+        if hold:
+            self._supervisor.hold(name)
         os.kill(child.process.pid, sig)
+        if hold:
+            child.process.wait(10)
         return child.process.pid
 
     def restarts(self, name: str) -> int:

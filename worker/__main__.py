@@ -1,8 +1,9 @@
-"""Run the RQ worker and the outbox flusher: ``python -m worker [--burst] [--fork]``.
+"""Run the RQ worker, the outbox flusher and the ledger reconciler: ``python -m worker [--burst] [--fork]``.
 
 Jobs run in this process (rq's SimpleWorker: a few milliseconds each, the Salesforce session and
 connections stay warm); ``--fork`` runs each in a forked work horse instead (about 60 ms more per
-job). The flusher runs in a thread. Settings come from the environment.
+job). The flusher and the ledger reconciler (worker/reconciler.py) run in threads. Settings come from
+the environment.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fork", action="store_true", help="run each job in a forked work horse")
     parser.add_argument("--simple", action="store_true", help="(the default) run jobs in this process")
     parser.add_argument("--no-flusher", action="store_true", help="do not write the outbox from this process")
+    parser.add_argument("--no-reconciler", action="store_true",
+                        help="do not turn the call ledger's unrecorded calls into Tasks from this process")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -46,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     flusher = None if args.no_flusher else ctx.flusher()
     if flusher is not None and not args.burst:
         threading.Thread(target=flusher.run_forever, name="flusher", daemon=True).start()
+    reconciler = None if args.burst or args.no_reconciler else ctx.reconciler()
+    if reconciler is not None:
+        threading.Thread(target=reconciler.run_forever, name="ledger", daemon=True).start()
     worker_class: type[rq.worker.BaseWorker] = rq.Worker if args.fork else rq.SimpleWorker
     if args.fork:
         os.register_at_fork(after_in_child=ctx.after_fork)
@@ -53,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         worker.work(burst=args.burst, with_scheduler=True)  # RQ Retry intervals need the scheduler
     finally:
+        if reconciler is not None:
+            reconciler.stopping.set()
         if flusher is not None:
             flusher.stopping.set()
             if args.burst:

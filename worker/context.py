@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -16,6 +16,9 @@ from worker.client import SalesforceClient
 from worker.flusher import Flusher
 from worker.meter import Meter
 from worker.outbox import Entry, Outbox
+
+if TYPE_CHECKING:
+    from worker.reconciler import Reconciler
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,12 @@ class WorkerContext:
         return Flusher(self.client, self.redis, self.meter, self.outboxes(), batch_size=s.sf_batch_size,
                        window=s.sf_batch_window, backoff_max=s.sf_backoff_max, on_written=self._written,
                        lock_ttl=s.sf_flush_lock_ttl)
+
+    def reconciler(self) -> Reconciler | None:
+        """The ledger reconciler (None when no ledger is configured)."""
+        from worker.reconciler import reconciler_from  # it enqueues worker.tasks' jobs, which use this context
+
+        return reconciler_from(self.settings, self.redis, self.store)
 
     def _written(self, written: list[tuple[Entry, str]]) -> None:
         self.store.set_task_ids({entry.external_id: record_id for entry, record_id in written})

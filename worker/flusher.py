@@ -10,7 +10,6 @@ letter.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any
 import redis
 
 from worker.client import SalesforceClient, is_transient
-from worker.lease import lease, release, renewed
+from worker.lease import lease, release, renewed, run_until
 from worker.meter import Meter
 from worker.outbox import Entry, Outbox
 
@@ -52,7 +51,6 @@ class Flusher:
         self.backoff_max = backoff_max
         self.on_written = on_written
         self.lock_ttl = lock_ttl
-        self._failures = 0
         self.stopping = threading.Event()
 
     def _upsert(self, outbox: Outbox, entries: list[Entry], drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -130,14 +128,9 @@ class Flusher:
     def run_forever(self, poll: float = 0.05) -> None:
         """Flush until ``stopping`` is set; back off on transient errors, never drop a record."""
         logger.info("flusher running (batch %d, window %.2f s)", self.batch_size, self.window)
-        while not self.stopping.is_set():
-            try:
-                self.run_once()
-                self._failures = 0
-                self.stopping.wait(poll)
-            except Exception as exc:
-                self._failures += 1
-                delay = min(self.backoff_max, 0.5 * 2 ** min(self._failures, 10)) * random.uniform(0.5, 1.0)
-                level = logging.WARNING if is_transient(exc) else logging.ERROR
-                logger.log(level, "flush failed (%s); records kept, retrying in %.1f s", exc, delay)
-                self.stopping.wait(delay)
+
+        def failed(exc: Exception, delay: float) -> None:
+            level = logging.WARNING if is_transient(exc) else logging.ERROR
+            logger.log(level, "flush failed (%s); records kept, retrying in %.1f s", exc, delay)
+
+        run_until(self.stopping, self.run_once, poll=poll, backoff_max=self.backoff_max, failed=failed)

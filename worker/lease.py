@@ -1,4 +1,5 @@
-"""A Redis lock kept alive while its holder works: renewed every third of its TTL by a thread.
+"""A Redis lock kept alive while its holder works: renewed every third of its TTL by a thread; and the
+loop of the worker's background threads (the flusher, the ledger reconciler).
 
 A holder that dies stops renewing, so the lock expires after its TTL; a holder that runs long (a slow
 Salesforce request) keeps it, so a second process never takes over work still in flight.
@@ -7,8 +8,9 @@ Salesforce request) keeps it, so a second process never takes over work still in
 from __future__ import annotations
 
 import logging
+import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import redis
@@ -54,3 +56,20 @@ def release(lock: Lock) -> None:
         lock.release()
     except LockError:
         logger.warning("the lock %s had expired before it was released", lock.name)
+
+
+def run_until(stopping: threading.Event, step: Callable[[], object], *, poll: float, backoff_max: float,
+              failed: Callable[[Exception, float], None]) -> None:
+    """Run ``step`` every ``poll`` seconds until ``stopping`` is set; after a failure (``failed`` is told the
+    error and the delay) wait 0.5 s doubling up to ``backoff_max``, with jitter, before the next try."""
+    failures = 0
+    while not stopping.is_set():
+        try:
+            step()
+            failures = 0
+            stopping.wait(poll)
+        except Exception as exc:
+            failures += 1
+            delay = min(backoff_max, 0.5 * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)
+            failed(exc, delay)
+            stopping.wait(delay)

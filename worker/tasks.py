@@ -91,11 +91,16 @@ def finish_call_job_id(call_id: str) -> str:
 # A job that fails (Salesforce down longer than ``sf_job_retry_budget``) runs again later, up to 8 times
 # over about 9 minutes, then stays in RQ's failed registry (``switchboard jobs failed`` / ``requeue``).
 RETRY = Retry(max=8, interval=[1, 2, 5, 10, 30, 60, 120, 300])
+# How long RQ keeps a call's finished job (the orchestrator and the ledger reconciler then see the call was
+# handled) and a failed one.
+RESULT_TTL = 86400
+FAILURE_TTL = 7 * 86400
 
 
 def enqueue_finish_call(queue: Queue, call: dict[str, Any], *, retry: Retry | None = RETRY) -> Job:
     """Enqueue ``finish_call`` for ``call`` under its deterministic job id, retried as ``RETRY`` says."""
-    return queue.enqueue(finish_call, call, job_id=finish_call_job_id(call["call_id"]), retry=retry)
+    return queue.enqueue(finish_call, call, job_id=finish_call_job_id(call["call_id"]), retry=retry,
+                         result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL)
 
 
 WRAPUP_KEY = "switchboard:call:{}:wrapup"

@@ -38,6 +38,10 @@ echo "contact = sip:127.0.0.1:${sip_bind##*:}" > "$gen/pjsip_loopback_contact.co
 # writes the real values and reloads the dialplan; until then outbound calls go to the trunk
 [ -f "$gen/extensions_globals.conf" ] || echo "; written by the orchestrator" > "$gen/extensions_globals.conf"
 chmod 600 "$gen/manager_users.conf" "$gen/ari_users.conf"
+# The call ledger (cel_custom.conf): Asterisk appends to it, the worker (user nobody) reads it and
+# renames it when it rotates it.
+mkdir -p /var/log/asterisk/cel-custom
+chmod 0777 /var/log/asterisk/cel-custom
 # Asterisk reads its configuration after it has dropped to user asterisk (-U below).
 chown asterisk:asterisk "$gen/manager_users.conf" "$gen/ari_users.conf"
 exec /usr/sbin/asterisk -f -U asterisk -G asterisk -vvv

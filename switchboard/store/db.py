@@ -275,6 +275,14 @@ class Store:
         with self.session() as s:
             return s.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
 
+    def recorded_call_ids(self, call_ids: Iterable[str]) -> set[str]:
+        """Which of ``call_ids`` are in the call history already."""
+        ids = list(dict.fromkeys(call_ids))
+        if not ids:
+            return set()
+        with self.session() as s:
+            return set(s.scalars(select(CallRecord.call_id).where(CallRecord.call_id.in_(ids))))
+
     def set_task_id(self, call_id: str, task_id: str) -> None:
         """Remember the Salesforce record written for a call."""
         self.set_task_ids({call_id: task_id})

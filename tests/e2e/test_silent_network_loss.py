@@ -323,7 +323,8 @@ def test_with_the_orchestrator_down_a_reload_still_gets_the_call_back(browser, s
             time.sleep(0.2)
     page.click("#hangup")
     wait_state(page, "Call ended")
-    # The restarted orchestrator never saw this call answered, so nobody clears the agent's kept call.
+    # The restarted orchestrator adopted the call (SB_CALL_FACTS) and clears the agent's kept call when it
+    # ends; a kept call of the test's own making must not outlive it either way.
     redis.Redis.from_url(stack.settings.redis_url).delete(key("agent1"))
     hang_up_all(stack)
     page.context.close()

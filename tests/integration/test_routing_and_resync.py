@@ -215,3 +215,60 @@ def test_given_a_dropped_ami_session_then_after_reconnecting_the_call_that_ended
     assert ended_by_resync[0]["queue_label"] == "Customer Service FI"
     assert [s["caller_number"] for s in ended] == ["+46701110002", "+46701110001"]  # one each, no false ones
     assert len(job_ids) == 2 and len({s["call_id"] for s in ended}) == 2
+
+
+class Dies:
+    """A routing plugin of an orchestrator that dies before it answers (it never returns in time)."""
+
+    @hookimpl
+    def route_call(self, *, call):
+        time.sleep(30)
+
+
+def test_given_an_orchestrator_that_dies_while_routing_then_its_successor_hands_the_caller_to_the_queue(asterisk):
+    async def scenario():
+        pm = plugin_manager(load_entrypoints=False)
+        pm.register(Dies())
+
+        async def nothing(msg):  # the dead orchestrator: the StasisStart reaches it, no answer ever comes
+            return None
+
+        first = AriClient(f"http://127.0.0.1:{asterisk.ports.http}", "switchboard", asterisk.creds.ari_password,
+                          "switchboard", nothing)
+        task = asyncio.create_task(first.run())
+        await asyncio.wait_for(first.connected.wait(), 10)
+        m = await ami(asterisk)
+        joined: asyncio.Future = asyncio.get_running_loop().create_future()
+        m.register_event("QueueCallerJoin", lambda _m, msg: joined.done() or joined.set_result(msg["Queue"]))
+        originate = asyncio.ensure_future(m.send_action({  # answered only once it leaves routing
+            "Action": "Originate", "Channel": "Local/+35891000003@from-trunk", "Context": "sb-demo-caller",
+            "Exten": "s", "Priority": "1", "CallerID": caller_id("+358401234000", "Left In Routing"),
+            "Async": "true"}))
+        await asyncio.sleep(1.0)
+        task.cancel()  # the orchestrator dies with the caller in Stasis()
+        await first.close()
+        await asyncio.sleep(0.5)
+        assert not joined.done()
+        router: Router | None = None
+
+        async def handler(msg):
+            await router.on_ari(msg)
+
+        async def connected():
+            await router.recover(settle=0.2)
+
+        second = AriClient(f"http://127.0.0.1:{asterisk.ports.http}", "switchboard", asterisk.creds.ari_password,
+                           "switchboard", handler, on_connect=connected)
+        router = Router(second, pm, 0.5, QUEUES)
+        task = asyncio.create_task(second.run())
+        try:
+            return await asyncio.wait_for(joined, 10)
+        finally:
+            task.cancel()
+            originate.cancel()
+            await second.close()
+            await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/.*;1$/"})
+            await asyncio.sleep(0.3)
+            m.close()
+
+    assert asyncio.run(scenario()) == "sales"  # the dialplan's queue for +35891000003
