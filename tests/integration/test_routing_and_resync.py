@@ -225,7 +225,8 @@ class Dies:
         time.sleep(30)
 
 
-def test_given_an_orchestrator_that_dies_while_routing_then_its_successor_hands_the_caller_to_the_queue(asterisk):
+def test_given_an_orchestrator_that_dies_while_routing_then_its_successor_hands_the_caller_to_the_queue(
+        asterisk, trunk_customers):
     async def scenario():
         pm = plugin_manager(load_entrypoints=False)
         pm.register(Dies())
@@ -240,10 +241,7 @@ def test_given_an_orchestrator_that_dies_while_routing_then_its_successor_hands_
         m = await ami(asterisk)
         joined: asyncio.Future = asyncio.get_running_loop().create_future()
         m.register_event("QueueCallerJoin", lambda _m, msg: joined.done() or joined.set_result(msg["Queue"]))
-        originate = asyncio.ensure_future(m.send_action({  # answered only once it leaves routing
-            "Action": "Originate", "Channel": "Local/+35891000003@from-trunk", "Context": "sb-demo-caller",
-            "Exten": "s", "Priority": "1", "CallerID": caller_id("+358401234000", "Left In Routing"),
-            "Async": "true"}))
+        call = trunk_customers.call("+35891000003", "+358401234000", "Left In Routing")  # answered in the queue
         await asyncio.sleep(1.0)
         task.cancel()  # the orchestrator dies with the caller in Stasis()
         await first.close()
@@ -265,10 +263,8 @@ def test_given_an_orchestrator_that_dies_while_routing_then_its_successor_hands_
             return await asyncio.wait_for(joined, 10)
         finally:
             task.cancel()
-            originate.cancel()
             await second.close()
-            await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/.*;1$/"})
-            await asyncio.sleep(0.3)
+            await asyncio.to_thread(call.stop)
             m.close()
 
     assert asyncio.run(scenario()) == "sales"  # the dialplan's queue for +35891000003

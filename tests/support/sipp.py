@@ -369,10 +369,11 @@ class SipCustomers:
         self.runs.append(call)
         return call
 
-    def burst(self, n: int, rate: float, to: str, talk: float, *, numbers: list[str] | None = None,
+    def burst(self, n: int, rate: float, to: str, talk: float | None, *, numbers: list[str] | None = None,
               names: list[str] | None = None, max_seconds: float = 600) -> SippRun:
         """``n`` customers call ``to`` at ``rate`` calls a second from one SIPp process, each talking ``talk``
-        seconds; numbers default to +358409000001…, names to "Load Caller <i>" (no ``;`` in bulk names)."""
+        seconds (None: until Asterisk hangs up); numbers default to +358409000001…, names to "Load Caller
+        <i>" (no ``;`` in bulk names)."""
         workdir = self.workdir / f"burst-{len(self.runs) + 1}"
         workdir.mkdir(parents=True)
         numbers = numbers or [f"+358409{i:06d}" for i in range(1, n + 1)]
