@@ -30,11 +30,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.sipp import SipCustomers
-
 from benchmarks.callwatch import Sampler, Watch, percentile, sf_time, stack_pids, tasks_by_number, watching
 from switchboard.stack import DEMO_QUEUES, Stack
 from tests.support.sipagent import SipAgentPhones, make_sip_agents
+from tests.support.sipp import SipCustomers
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ from pathlib import Path
 import redis
 
 from switchboard.stack import DEMO_PASSWORD, Stack
-from tests.e2e.test_queue_call_to_browser import CHROMIUM_ARGS, hang_up_customer, login, ring
+from tests.support.phone import CHROMIUM_ARGS, login, ring
+from tests.support.sipp import SipCustomers
 
 
 def p95(values: list[float]) -> float:
@@ -31,8 +32,8 @@ def p95(values: list[float]) -> float:
     return ordered[int(round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(page, stack: Stack, numbers: list[str], cold: bool) -> list[float]:
-    """Ring once per number; return ring -> identity shown in ms."""
+def measure(page, stack: Stack, customers: SipCustomers, numbers: list[str], cold: bool) -> list[float]:
+    """Ring once per number (a customer over the trunk); return ring -> identity shown in ms."""
     cache = redis.Redis.from_url(stack.settings.redis_url)
     out = []
     for number in numbers:
@@ -40,13 +41,13 @@ def measure(page, stack: Stack, numbers: list[str], cold: bool) -> list[float]:
             for key in cache.scan_iter("switchboard:sf:phone:*"):
                 cache.delete(key)
         page.evaluate("window.switchboardWorkflows.identityShownAt = 0")
-        ring(stack, number=number, name="Bench", queue_number="+35891000002")
+        customer = ring(customers, number=number, name="Bench", queue_number="+35891000002")
         page.wait_for_function("window.switchboardWorkflows.identityShownAt > 0 && "
                                "window.switchboardPhone.timings.rang_at > 0", timeout=10000)
         shown = page.evaluate("window.switchboardWorkflows.identityShownAt")
         rang = page.evaluate("window.switchboardPhone.timings.rang_at")
         out.append(shown - rang * 1000)
-        hang_up_customer(stack)
+        customer.stop()
         page.wait_for_selector("#incoming", state="hidden", timeout=5000)
         time.sleep(0.3)
     return out
@@ -73,8 +74,10 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
             page = login(browser, stack, "popbench")
-            cold = measure(page, stack, numbers, cold=True)
-            warm = measure(page, stack, numbers, cold=False)
+            customers = SipCustomers(stack, workdir / "sipp")
+            cold = measure(page, stack, customers, numbers, cold=True)
+            warm = measure(page, stack, customers, numbers, cold=False)
+            customers.close()
             browser.close()
     finally:
         stack.stop()

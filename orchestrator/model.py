@@ -293,6 +293,8 @@ class Model:
         return []
 
     def _on_CallerIdentity(self, e: ev.CallerIdentity) -> list[Change]:
+        if not e.caller_name:  # none in the header, or [sb-inbound] could not read it: Asterisk's caller ID stands
+            return []
         self.caller_names[e.linkedid] = e.caller_name
         call = self.calls.get(e.linkedid)
         if call is not None and call.direction == "inbound" and not call.caller_agent:

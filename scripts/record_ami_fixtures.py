@@ -1,10 +1,13 @@
 """Record AMI streams from the real Asterisk (the project's asterisk-conf/) into tests/fixtures/ami/.
 
-Scenarios: a queue call answered by an agent (SIPp UAS auto-answers) and hung up by the customer;
-a call abandoned while waiting (no member answers); an agent who does not answer (SIPp refuses);
-the answers of the resync listings (RESYNC_ACTIONS) with a caller waiting and agent2 registered.
+The customer calls over the PJSIP trunk from SIPp, as a carrier's call comes (tests/support/sipp.py).
+Scenarios: a queue call answered by an agent (a SIPp UAS stands in for agent1's phone and answers) and
+hung up by the customer; a call abandoned while waiting (no member answers); an agent who does not
+answer (their phone refuses, tests/sipp/agent_refuses.xml); a caller with a hostile name; the answers of
+the resync listings (RESYNC_ACTIONS) with a caller waiting and agent2 registered.
 Each line of a fixture is JSON: {"t": seconds since start, "raw": "Key: Value\\r\\n..."}.
-Run: .venv/bin/python scripts/record_ami_fixtures.py [scenario ...]   (default: all)
+Run from the repository: PYTHONPATH=. .venv/bin/python scripts/record_ami_fixtures.py [scenario ...]
+(default: all)
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import asyncio
 import hashlib
 import json
 import socket
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,26 +25,13 @@ from panoramisk import Manager
 
 from orchestrator.ami import RESYNC_ACTIONS
 from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
-from switchboard.democall import caller_id
 from switchboard.net import free_port, free_port_range
+from tests.support.sipp import SipCustomers, SippUas, start_sipp, static_agent_conf
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "ami"
-SIPP_REFUSE = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="refuse">
-  <recv request="INVITE" />
-  <send><![CDATA[
-SIP/2.0 486 Busy Here
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
+CS_EN, CS_FI = "+35891000001", "+35891000002"
 
-]]></send>
-  <recv request="ACK" />
-</scenario>
-"""
+
 # agent2 registers (digest auth: a first REGISTER draws the 401) and stays registered while lists are recorded.
 def _register(cseq: int, auth: bool) -> str:
     credentials = "[authentication username=agent2 password=fixture]\n" if auth else ""
@@ -68,13 +58,10 @@ SIPP_REGISTER = "".join([
 
 
 def agents_conf(port: int) -> str:
-    """agent1, whose contact is a SIPp process on ``port`` (UDP, no WebRTC), and agent2, who registers."""
+    """agent1, whose phone is a SIPp on ``port`` (UDP, no WebRTC), and agent2, who registers."""
     agent2_cred = hashlib.md5(b"agent2:switchboard:fixture").hexdigest()
-    return (f"[agent1](sb-agent-endpoint)\nauth = agent1\naors = agent1\ntransport = transport-udp\nwebrtc = no\n"
-            f"allow = ulaw\ncallerid = \"Agent One\" <agent1>\n[agent1](sb-agent-auth)\nusername = agent1\n"
-            f"md5_cred = 00000000000000000000000000000000\n[agent1](sb-agent-aor)\n"
-            f"contact = sip:agent1@127.0.0.1:{port}\n"
-            f"[agent2](sb-agent-endpoint)\nauth = agent2\naors = agent2\ntransport = transport-udp\nwebrtc = no\n"
+    return (static_agent_conf("agent1", f"sip:agent1@127.0.0.1:{port}", "Agent One")
+            + f"[agent2](sb-agent-endpoint)\nauth = agent2\naors = agent2\ntransport = transport-udp\nwebrtc = no\n"
             f"allow = ulaw\n[agent2](sb-agent-auth)\nusername = agent2\nmd5_cred = {agent2_cred}\n"
             f"[agent2](sb-agent-aor)\n")
 
@@ -84,12 +71,13 @@ def raw(msg: dict) -> str:
     return "".join(f"{k}: {v}\r\n" for k, v in msg.items() if k != "content" and not isinstance(v, list))
 
 
-async def scenario(inst: AsteriskInstance, name: str, sipp: list[str] | None, hold: float,
+async def scenario(inst: AsteriskInstance, customers: SipCustomers, name: str, phone: dict | None, talk: float,
                    number: str = "+358401234567", cname: str = "Maija Virtanen") -> None:
-    """Record one call into cs-en."""
+    """Record one call into cs-en: the customer talks ``talk`` seconds, then hangs up; agent1's phone is a
+    SIPp started with ``phone`` (SippUas arguments), or nothing answers at its address."""
     frames: list[dict] = []
     t0 = time.time()
-    proc = subprocess.Popen(sipp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if sipp else None
+    agent = SippUas(customers.workdir / f"{name}-agent1", **phone) if phone else None
     await asyncio.sleep(0.3)
     m = Manager(host="127.0.0.1", port=inst.ports.ami, username="switchboard", secret="fixture", ping_delay=0)
     m.register_event("*", lambda _m, msg: frames.append({"t": round(time.time() - t0, 3), "raw": raw(dict(msg))}))
@@ -98,40 +86,36 @@ async def scenario(inst: AsteriskInstance, name: str, sipp: list[str] | None, ho
     for action in ("CoreShowChannels", "QueueStatus"):
         for msg in await m.send_action({"Action": action}):
             frames.append({"t": round(time.time() - t0, 3), "raw": raw(dict(msg))})
-    await m.send_action({"Action": "Originate", "Channel": "Local/+35891000001@from-trunk",
-                         "Context": "sb-demo-caller", "Exten": "s", "Priority": "1",
-                         "CallerID": caller_id(number, cname), "Async": "true"})
-    await asyncio.sleep(hold)
-    await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/\\+35891000001@from-trunk-.*;1$/"})
+    call = customers.call(CS_EN, number, cname, talk=talk)
+    outcome = await asyncio.to_thread(call.wait, talk + 15)
     await asyncio.sleep(1.0)
     m.close()
-    if proc:
-        proc.terminate()
-        proc.wait()
+    if agent:
+        agent.stop()
+    if not outcome.ok:
+        raise RuntimeError(f"{name}: the customer's call failed: {outcome}")
     (OUT / f"{name}.jsonl").write_text("".join(json.dumps(f) + "\n" for f in frames))
     print(f"{name}: {len(frames)} frames")
 
 
-async def resync_lists(inst: AsteriskInstance) -> None:
+async def resync_lists(inst: AsteriskInstance, customers: SipCustomers) -> None:
     """Record the resync listings' answers while a caller waits in cs-fi and agent2 is registered."""
     frames: list[dict] = []
     t0 = time.time()
-    script = Path("/tmp/sb-sipp-register.xml")
-    script.write_text(SIPP_REGISTER)
-    proc = subprocess.Popen(["sipp", "-sf", str(script), "-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM)),
-                             "-m", "1", "-nostdin", f"127.0.0.1:{inst.ports.sip_udp}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workdir = customers.workdir / "agent2-registers"
+    workdir.mkdir()
+    (workdir / "register.xml").write_text(SIPP_REGISTER)
+    proc, _, _ = start_sipp(workdir, [f"127.0.0.1:{inst.ports.sip_udp}", "-sf", str(workdir / "register.xml"),
+                                      "-m", "1"])
     m = Manager(host="127.0.0.1", port=inst.ports.ami, username="switchboard", secret="fixture", ping_delay=0)
     await m.connect()
-    await m.send_action({"Action": "Originate", "Channel": "Local/+35891000002@from-trunk",
-                         "Context": "sb-demo-caller", "Exten": "s", "Priority": "1",
-                         "CallerID": caller_id("+46701234567", "Waiting Caller"), "Async": "true"})
+    call = customers.call(CS_FI, "+46701234567", "Waiting Caller")
     await asyncio.sleep(2)
     for action in RESYNC_ACTIONS:
         response = await m.send_action({"Action": action})
         for msg in response if isinstance(response, list) else [response]:
             frames.append({"t": round(time.time() - t0, 3), "raw": raw(dict(msg))})
-    await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/.*;1$/"})
+    await asyncio.to_thread(call.stop)
     await asyncio.sleep(0.5)
     m.close()
     proc.terminate()
@@ -153,23 +137,23 @@ def main() -> None:
         "[cs-en](+)\nmember => Local/agent1@sb-agent/n,0,Agent One,PJSIP/agent1\n")
     inst.render = lambda: None  # keep the fixture agent
     inst.start()
-    refuse = Path("/tmp/sb-sipp-refuse.xml")
-    refuse.write_text(SIPP_REFUSE)
-    base = ["sipp", "-i", "127.0.0.1", "-p", str(agent_port), "-nostdin"]
+    customers = SipCustomers(inst, Path(tempfile.mkdtemp(prefix="sb-fixtures-")))
+    answers = {"builtin": "uas", "port": agent_port}
+    refuses = {"scenario": "agent_refuses.xml", "port": agent_port}
     scenarios = {
-        "answered_call": lambda: scenario(inst, "answered_call", ["sipp", "-sn", "uas", *base[1:]], 4),
-        "abandoned_call": lambda: scenario(inst, "abandoned_call", None, 3),
-        "agent_refused": lambda: scenario(inst, "agent_refused", ["sipp", "-sf", str(refuse), *base[1:]], 3),
-        "hostile_callerid": lambda: scenario(inst, "hostile_callerid", ["sipp", "-sn", "uas", *base[1:]], 3,
+        "answered_call": lambda: scenario(inst, customers, "answered_call", answers, 4),
+        "abandoned_call": lambda: scenario(inst, customers, "abandoned_call", None, 3),
+        "agent_refused": lambda: scenario(inst, customers, "agent_refused", refuses, 3),
+        "hostile_callerid": lambda: scenario(inst, customers, "hostile_callerid", answers, 3,
                                              number="+358401234567",
                                              cname="Evil\" <script>alert(1)</script> {x} [y] ~*?"),
-        "resync_lists": lambda: resync_lists(inst),
+        "resync_lists": lambda: resync_lists(inst, customers),
     }
     try:
         for name in sys.argv[1:] or scenarios:
             asyncio.run(scenarios[name]())
     finally:
-        subprocess.run(["pkill", "-f", "--", f"-p {agent_port}"], check=False)
+        customers.close()
         inst.stop()
 
 

@@ -9,7 +9,7 @@ tests/fixtures/cel/ledger.csv, the ledger of one run of the project's asterisk-c
 tests/fixtures/ami/resync_answered.jsonl: the answers of the resync listings (RESYNC_ACTIONS) while a
 customer talks to agent1 (queue cs-en) and agent2's outbound call is answered, as record_ami_fixtures.py
 writes them.
-Run: .venv/bin/python scripts/record_ledger_fixtures.py
+Run from the repository: PYTHONPATH=. .venv/bin/python scripts/record_ledger_fixtures.py
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from panoramisk import Manager
 from orchestrator.ami import RESYNC_ACTIONS
 from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
 from switchboard.net import free_port, free_port_range
+from tests.support.sipp import CustomerCall, SipCustomers
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_CEL = ROOT / "tests" / "fixtures" / "cel"
@@ -106,9 +107,6 @@ class Run:
     def __init__(self) -> None:
         shutil.rmtree(WORK, ignore_errors=True)
         WORK.mkdir(parents=True)
-        self.audio = WORK / "audio.ulaw"
-        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "u-law", "-t", "raw", str(self.audio),
-                        "synth", "3", "sine", "300-900", "vol", "0.5"], check=True)
         self.ports = {a: free_port(socket.SOCK_DGRAM) for a in ("agent1", "agent2")}
         self.inst = AsteriskInstance(ensure_chroot(), "ledger-fixtures", AsteriskPorts(
             free_port(), free_port(), free_port(socket.SOCK_DGRAM), *free_port_range(100)),
@@ -121,6 +119,7 @@ class Run:
         self.inst.render = lambda: None  # keep the fixture agents
         self.inst.ledger_file.unlink(missing_ok=True)
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.customers = SipCustomers(self.inst, WORK / "customers")  # over the trunk (tests/support/sipp.py)
 
     def start(self) -> None:
         self.inst.start()
@@ -130,11 +129,9 @@ class Run:
         self.procs.append(subprocess.Popen(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(self.ports[agent]),
                                             "-nostdin"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
-    def customer(self, to: str, name: str = "Maija \\\"M\\\" Virtanen") -> subprocess.Popen[bytes]:
-        xml = (ROOT / "tests" / "sipp" / "customer.xml").read_text()
-        path = WORK / "customer.xml"
-        path.write_text(xml.replace("@TALK_MS@", "0").replace("@AUDIO@", str(self.audio)))
-        return self._sipp(path, to, ["-key", "caller_num", CUSTOMER, "-key", "caller_name", name])
+    def customer(self, to: str, name: str = 'Maija "M" Virtanen') -> CustomerCall:
+        """A customer calls ``to`` over the trunk and talks until hung up."""
+        return self.customers.call(to, CUSTOMER, name)
 
     def agent_calls(self, agent: str, to: str, talk_ms: int) -> subprocess.Popen[bytes]:
         path = WORK / "agent.xml"
@@ -153,6 +150,7 @@ class Run:
         self.inst.cli("channel request hangup all")
 
     def stop(self) -> None:
+        self.customers.close()
         for proc in self.procs:
             if proc.poll() is None:
                 proc.terminate()

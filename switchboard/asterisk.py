@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -105,6 +106,18 @@ def ensure_chroot(cache: Path = DEFAULT_CACHE, *, log=print) -> Path:  # noqa: A
 
 
 
+_SIP_URI = re.compile(r"^sips?:[A-Za-z0-9.+_~!*'()%&=$-]*@?[A-Za-z0-9.:\[\]-]+(;[A-Za-z0-9=._-]+)*$")
+
+
+def render_trunk_contact(contact: str) -> str:
+    """The trunk AOR's ``contact`` line for generated/pjsip_trunk_contact.conf (none when empty)."""
+    if not contact:
+        return "; no contact: the trunk takes the carrier's calls only (setting trunk_contact)\n"
+    if not _SIP_URI.match(contact):
+        raise AsteriskError(f"trunk_contact is not a SIP URI: {contact!r}")
+    return f"contact = {contact}\n"
+
+
 @dataclass(frozen=True)
 class AsteriskPorts:
     """The ports one instance listens on (all on 127.0.0.1)."""
@@ -146,6 +159,8 @@ class AsteriskInstance:
         # Per-instance dialplan globals (outbound route, company number, display-number key), written
         # to generated/extensions_globals.conf; see switchboard.outbound.dialplan_globals.
         self.dialplan_globals: dict[str, str] = {}
+        # Where the trunk sends outbound calls (the setting trunk_contact): generated/pjsip_trunk_contact.conf.
+        self.trunk_contact = ""
 
     @property
     def etc(self) -> Path:
@@ -204,6 +219,9 @@ class AsteriskInstance:
             "rtp.conf": f"rtpstart = {p.rtp_start}\nrtpend = {p.rtp_end}\n",
             "pjsip_transport_udp.conf": f"bind = 127.0.0.1:{p.sip_udp}\n",
             "pjsip_transport_tcp.conf": f"bind = 127.0.0.1:{p.sip_tcp_port}\n",
+            "pjsip_trunk_contact.conf": render_trunk_contact(self.trunk_contact),
+            # `switchboard call` sends its customer to this instance's own SIP port (the [sb-loopback] AOR)
+            "pjsip_loopback_contact.conf": f"contact = sip:127.0.0.1:{p.sip_udp}\n",
             "pjsip_agents.conf": saved.get("pjsip_agents.conf", "; no agents yet\n"),
             "queue_members.conf": saved.get("queue_members.conf", "; no members yet\n"),
             "extensions_work_numbers.conf": saved.get("extensions_work_numbers.conf", "; no work numbers yet\n"),

@@ -119,8 +119,8 @@ def demo(ctx: click.Context, web_port: int) -> None:
 @click.option("--hangup-after", type=float, default=0, help="Hang the customer up after this many seconds.")
 @click.pass_context
 def call(ctx: click.Context, caller: str, name: str, queue: str | None, to: str | None, hangup_after: float) -> None:
-    """Place a demo customer call into a queue, or to an inbound number (the customer plays a prompt until
-    hung up)."""
+    """Place a demo customer call into a queue, or to an inbound number: a SIP call over the trunk, as a
+    carrier's comes (the customer plays a prompt until hung up)."""
     from switchboard.democall import place_call
     from switchboard.store import Store
 

@@ -83,6 +83,9 @@ class Settings:
     # "Local/{number}@sb-demo-customer", a local customer that answers and talks).
     company_number: str = ""
     outbound_dial: str = "PJSIP/{number}@trunk"
+    # Where the trunk sends outbound calls (its AOR's contact), e.g. "sip:sbc.carrier.example:5060"; empty:
+    # none (the trunk only takes the carrier's calls). The tests point it at a SIPp carrier.
+    trunk_contact: str = ""
 
     # Salesforce connection. sf_auth: password | client_credentials | jwt
     sf_auth: str = "password"

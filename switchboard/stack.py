@@ -56,7 +56,8 @@ DEMO_STATUSES = (
 )
 # Wrap-up per queue: seconds, codes, code required (seed 003 section 6).
 DEMO_WRAPUP = {"sales": (30, ["No Note", "Manager Request", "Threat/Harassment"], True)}
-# No carrier in the demo and tests: agents' outbound calls reach a local customer that answers and talks.
+# No carrier in the demo: agents' outbound calls reach a local customer that answers and talks (the tests
+# have a carrier: Stack(trunk_contact=...)).
 DEMO_OUTBOUND_DIAL = "Local/{number}@sb-demo-customer"
 DEMO_SF_USER = ("integration@switchboard.demo", "switchboard-demo", "DEMOTOKEN123")  # sfemu/auth.py
 
@@ -126,12 +127,13 @@ class Stack:
 
     def __init__(self, workdir: Path, name: str, *, demo: bool = True, web_port: int | None = None,
                  log: Callable[[str], None] = print, sf_seed: str = "demo", backoff: Backoff | None = None,
-                 rtp_ports: int = 2000) -> None:
+                 rtp_ports: int = 2000, trunk_contact: str = "") -> None:
         self.workdir = Path(workdir)
         # RTP and RTCP take two ports per media stream, one stream per SIP leg: 2000 ports carry 500 legs
         # (a 200-call load run with a customer's and an agent's leg each needs 800). Too few and Asterisk
         # answers new INVITEs 488 Not Acceptable Here.
         self.rtp_ports = rtp_ports
+        self.trunk_contact = trunk_contact  # a carrier behind the trunk: outbound calls go to it (tests)
         self.name = name
         self.demo = demo
         self.sf_seed = sf_seed
@@ -176,7 +178,8 @@ class Stack:
             sf_auth="password", sf_username=DEMO_SF_USER[0], sf_password=DEMO_SF_USER[1],
             sf_security_token=DEMO_SF_USER[2], sf_emulator_url=f"http://127.0.0.1:{self.sf_port}",
             company_number=DEMO_COMPANY_NUMBER if self.demo else "",
-            outbound_dial=DEMO_OUTBOUND_DIAL if self.demo else Settings.outbound_dial,
+            outbound_dial=DEMO_OUTBOUND_DIAL if self.demo and not self.trunk_contact else Settings.outbound_dial,
+            trunk_contact=self.trunk_contact,
         )
 
     def env(self) -> dict[str, str]:
@@ -327,6 +330,7 @@ class Stack:
             seed_demo(store, settings.secret_key)
         assert self.asterisk is not None
         self.asterisk.dialplan_globals = dialplan_globals(settings)
+        self.asterisk.trunk_contact = settings.trunk_contact
         self.asterisk.render()
         from orchestrator.provisioning import write_includes
 

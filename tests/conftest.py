@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from switchboard.net import free_port
+from tests.support.paths import ARTIFACTS
 
 IN_CI = bool(os.environ.get("CI"))
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def _pg_bin() -> Path | None:
@@ -87,12 +87,24 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def stack():
-    """The whole stack (Redis, emulator, Asterisk, orchestrator, worker, web) with demo data."""
+def carrier(tmp_path_factory):
+    """The carrier behind the test stack's trunk (a SIPp, tests/sipp/carrier_uas.xml): every outbound call
+    (an agent dials a customer, a transfer to an external number) reaches it, is answered, hears audio."""
+    from tests.support.sipp import SippUas
+
+    uas = SippUas(tmp_path_factory.mktemp("carrier"))
+    yield uas
+    uas.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(carrier):
+    """The whole stack (Redis, emulator, Asterisk, orchestrator, worker, web) with demo data; outbound calls
+    go over the trunk to ``carrier``."""
     from switchboard.stack import Stack
 
     workdir = Path(tempfile.mkdtemp(prefix="sb-stack-"))
-    s = Stack(workdir, f"test-{os.getpid()}", demo=True, log=lambda msg: None)
+    s = Stack(workdir, f"test-{os.getpid()}", demo=True, log=lambda msg: None, trunk_contact=carrier.contact)
     try:
         s.start()
     except Exception:
@@ -126,3 +138,33 @@ def asterisk():
     yield inst
     inst.stop()
     shutil.rmtree(inst.base, ignore_errors=True)
+
+
+@pytest.fixture
+def customers(stack, tmp_path):
+    """Customers calling over the stack's trunk from SIPp (tests/support/sipp.py); a call still up when the
+    test ends (also a failed one) is hung up from the network side and its SIPp stopped."""
+    from tests.support.sipp import SipCustomers
+
+    placed = SipCustomers(stack, tmp_path / "sipp")
+    yield placed
+    placed.close()
+
+
+@pytest.fixture
+def trunk_customers(asterisk, tmp_path):
+    """Customers calling over the trunk of the bare ``asterisk`` instance, cleaned up like ``customers``."""
+    from tests.support.sipp import SipCustomers
+
+    placed = SipCustomers(asterisk, tmp_path / "sipp")
+    yield placed
+    placed.close()
+
+
+@pytest.fixture
+def ami(stack):
+    """Every call, DTMF, user and queue event of the stack's Asterisk from now on (tests/support/ami.py)."""
+    from tests.support.ami import AmiWatch
+
+    with AmiWatch(stack) as watch:
+        yield watch

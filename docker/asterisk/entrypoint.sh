@@ -22,6 +22,15 @@ EOT
 printf '[switchboard]\ntype = user\nread_only = no\npassword = %s\n' "$SWITCHBOARD_ARI_PASSWORD" > "$gen/ari_users.conf"
 printf 'rtpstart = %s\nrtpend = %s\n' "${RTP_START:-10000}" "${RTP_END:-20000}" > "$gen/rtp.conf"
 echo "bind = ${SIP_BIND:-0.0.0.0:5060}" > "$gen/pjsip_transport_udp.conf"
+# where the trunk sends outbound calls (the carrier's SBC, e.g. sip:sbc.carrier.example:5060)
+if [ -n "${SWITCHBOARD_TRUNK_CONTACT:-}" ]; then
+  echo "contact = $SWITCHBOARD_TRUNK_CONTACT" > "$gen/pjsip_trunk_contact.conf"
+else
+  echo "; no SWITCHBOARD_TRUNK_CONTACT: the trunk takes the carrier's calls only" > "$gen/pjsip_trunk_contact.conf"
+fi
+# `switchboard call` (a demo customer) sends its INVITE to Asterisk's own SIP port ([sb-loopback])
+sip_bind=${SIP_BIND:-0.0.0.0:5060}
+echo "contact = sip:127.0.0.1:${sip_bind##*:}" > "$gen/pjsip_loopback_contact.conf"
 [ -f "$gen/pjsip_agents.conf" ] || echo "; written by the orchestrator" > "$gen/pjsip_agents.conf"
 [ -f "$gen/queue_members.conf" ] || echo "; written by the orchestrator" > "$gen/queue_members.conf"
 [ -f "$gen/extensions_work_numbers.conf" ] || echo "; written by the orchestrator" > "$gen/extensions_work_numbers.conf"

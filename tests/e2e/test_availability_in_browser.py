@@ -11,14 +11,8 @@ import time
 
 import pytest
 
-from tests.e2e import test_queue_call_to_browser as base
-from tests.e2e.test_phone_calls import ami, customer_channel, hang_up_all, wait_audio, wait_state
-from tests.e2e.test_presence_in_browser import choose, member_line, wait_for
-from tests.e2e.test_queue_call_to_browser import hang_up_customer, login, ring
-from tests.e2e.test_workflow_dialogs import fresh_agent, shots
-
-browser = base.browser  # the module-scoped Chromium fixture
-__all__ = ["ami", "browser"]
+from tests.support.phone import choose, customer_channel, hang_up_all, login, ring, shots, wait_audio, wait_state
+from tests.support.stack import fresh_agent, member_line, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +36,7 @@ def reason_shown(page, queue: str) -> str:
     return page.text_content(f"#presence-queues li:has(#queue-toggle-{queue}) .queue-reason")
 
 
-def test_pool_calls_off_pauses_the_agent_and_on_rings_the_waiting_call(browser, stack):
+def test_pool_calls_off_pauses_the_agent_and_on_rings_the_waiting_call(browser, stack, customers):
     agent = fresh_agent(stack, prefix="pool")
     page = login(browser, stack, agent)
     try:
@@ -51,10 +45,10 @@ def test_pool_calls_off_pauses_the_agent_and_on_rings_the_waiting_call(browser, 
         wait_for(lambda: "paused:pool calls off" in member_line(stack, agent), 5, "not paused in Asterisk")
         page.wait_for_function("document.querySelector('#presence-queues .queue-reason').textContent"
                                " === 'paused: pool calls off'", timeout=5000)
-        ring(stack, number="+358406660401", name="Pool Caller", queue_number=CS_EN)
+        ring(customers, number="+358406660401", name="Pool Caller", queue_number=CS_EN)
         stays_quiet(page)
         assert paused(stack, agent)
-        shots(page, "availability-pool-calls-off")
+        shots(page, "workflow-availability-pool-calls-off")
 
         page.check("#pool-calls-toggle")  # the caller still waits in the queue: now it rings here
         wait_for(lambda: not paused(stack, agent), 5, "still paused in Asterisk")
@@ -70,12 +64,12 @@ def test_pool_calls_off_pauses_the_agent_and_on_rings_the_waiting_call(browser, 
         page.wait_for_function("document.querySelector('#presence-queues .queue-reason').textContent"
                                " === 'taking calls'", timeout=5000)
     finally:
-        hang_up_customer(stack)
+        customers.hang_up_all()
     assert page.js_errors == []  # type: ignore[attr-defined]
     page.context.close()
 
 
-def test_a_queue_switched_off_does_not_ring_and_another_queue_does(browser, stack):
+def test_a_queue_switched_off_does_not_ring_and_another_queue_does(browser, stack, customers):
     agent = fresh_agent(stack, queue=("Customer Service EN", "Customer Service FI"), prefix="perq")
     page = login(browser, stack, agent)
     try:
@@ -86,11 +80,11 @@ def test_a_queue_switched_off_does_not_ring_and_another_queue_does(browser, stac
         page.wait_for_function("document.querySelector('#queue-toggle-cs-en').checked === false", timeout=5000)
         assert reason_shown(page, "cs-en") == "paused: queue off"
         assert reason_shown(page, "cs-fi") == "taking calls"
-        ring(stack, number="+358406660402", name="Switched Off", queue_number=CS_EN)
+        ring(customers, number="+358406660402", name="Switched Off", queue_number=CS_EN)
         stays_quiet(page)
-        shots(page, "availability-queue-switched-off")
+        shots(page, "workflow-availability-queue-switched-off")
 
-        ring(stack, number="+358406660403", name="Other Queue", queue_number=CS_FI)
+        ring(customers, number="+358406660403", name="Other Queue", queue_number=CS_FI)
         page.wait_for_selector("#incoming", state="visible", timeout=10000)
         assert page.text_content("#caller-number") == "+358406660403"
         page.wait_for_function("document.querySelector('#queue-name').textContent === 'Customer Service FI'",
@@ -108,7 +102,7 @@ def test_a_queue_switched_off_does_not_ring_and_another_queue_does(browser, stac
                                timeout=5000)
         page.click("#decline")
     finally:
-        hang_up_customer(stack)
+        customers.hang_up_all()
     assert page.js_errors == []  # type: ignore[attr-defined]
     page.context.close()
 
@@ -121,7 +115,7 @@ def call_from_directory(page, name: str) -> None:
     item.click()
 
 
-def test_offwork_takes_no_queue_call_but_a_colleagues_direct_call_and_calls_out(browser, stack, ami):
+def test_offwork_takes_no_queue_call_but_a_colleagues_direct_call_and_calls_out(browser, stack, ami, customers):
     colleague = fresh_agent(stack, queue="Customer Service FI", prefix="dira")
     agent = fresh_agent(stack, prefix="offw")
     a = login(browser, stack, colleague)
@@ -129,9 +123,9 @@ def test_offwork_takes_no_queue_call_but_a_colleagues_direct_call_and_calls_out(
     try:
         choose(b, "OffWork")
         wait_for(lambda: "paused:OffWork" in member_line(stack, agent), 5, "OffWork does not pause queue calls")
-        ring(stack, number="+358406660404", name="Queue Caller", queue_number=CS_EN)
+        ring(customers, number="+358406660404", name="Queue Caller", queue_number=CS_EN)
         stays_quiet(b)
-        hang_up_customer(stack)
+        customers.hang_up_all()
 
         call_from_directory(a, f"Workflow {agent}")
         assert a.text_content("#directory-results .directory-item .directory-presence") == "OffWork"
@@ -143,7 +137,7 @@ def test_offwork_takes_no_queue_call_but_a_colleagues_direct_call_and_calls_out(
         assert b.text_content("#caller-name") == f"Workflow {colleague}"
         b.wait_for_function("document.querySelector('#wf-identity').dataset.kind === 'directory'", timeout=5000)
         assert b.locator("#wf-identity").is_hidden()  # the server names the colleague too: said once, on the card
-        shots(b, "availability-offwork-direct-call")
+        shots(b, "workflow-availability-offwork-direct-call")
         b.click("#answer")
         wait_state(b, "In call")
         wait_state(a, "In call")
@@ -165,7 +159,7 @@ def test_offwork_takes_no_queue_call_but_a_colleagues_direct_call_and_calls_out(
     b.context.close()
 
 
-def test_busy_takes_queue_calls_and_dnd_refuses_a_direct_call(browser, stack):
+def test_busy_takes_queue_calls_and_dnd_refuses_a_direct_call(browser, stack, customers):
     colleague = fresh_agent(stack, queue="Customer Service FI", prefix="dirb")
     agent = fresh_agent(stack, prefix="busy")
     a = login(browser, stack, colleague)
@@ -175,10 +169,10 @@ def test_busy_takes_queue_calls_and_dnd_refuses_a_direct_call(browser, stack):
         b.wait_for_function("document.querySelector('#presence-summary').textContent.startsWith('Busy')",
                             timeout=5000)
         assert not paused(stack, agent)
-        ring(stack, number="+358406660405", name="Busy Is Reachable", queue_number=CS_EN)
+        ring(customers, number="+358406660405", name="Busy Is Reachable", queue_number=CS_EN)
         b.wait_for_selector("#incoming", state="visible", timeout=10000)
         b.click("#decline")
-        hang_up_customer(stack)
+        customers.hang_up_all()
         wait_state(b, "Call ended")
 
         choose(b, "DND")
@@ -187,7 +181,7 @@ def test_busy_takes_queue_calls_and_dnd_refuses_a_direct_call(browser, stack):
         wait_state(a, "Call ended", timeout=15000)  # refused: busy
         assert b.is_hidden("#incoming")
         assert b.evaluate("window.switchboardPhone.call.number") == "+358406660405"  # no call since the last
-        shots(a, "availability-dnd-direct-refused")
+        shots(a, "workflow-availability-dnd-direct-refused")
     finally:
         hang_up_all(stack)
     assert a.js_errors == [] and b.js_errors == []  # type: ignore[attr-defined]

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,17 +25,12 @@ import pytest
 
 from switchboard.calls import call_summary
 from switchboard.ledger import Ledger, parse_line
-from switchboard.net import free_port
-from switchboard.stack import DEMO_PASSWORD, Stack
+from switchboard.stack import Stack
+from tests.support.phone import login
+from tests.support.sipp import SipCustomers
 
 pytestmark = pytest.mark.e2e
 
-SIPP = Path(__file__).resolve().parents[1] / "sipp"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required",
-]
 QUEUE_NUMBER, QUEUE_LABEL = "+35891000001", "Customer Service EN"
 GRACE = 3.0  # Settings.ledger_grace
 
@@ -54,57 +47,22 @@ def own_stack() -> Iterator[Stack]:
         stack.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("audio") / "customer.ulaw"
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "u-law", "-t", "raw", str(path), "synth", "3",
-                    "sine", "300-900", "vol", "0.5"], check=True)
-    return path
-
-
 @pytest.fixture
-def customers(own_stack: Stack, audio: Path, tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """SIPp customers started by a test (stopped after it)."""
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(5)
+def customers(own_stack: Stack, tmp_path: Path) -> Iterator[SipCustomers]:
+    """Customers over this module's stack's trunk (tests/support/sipp.py), stopped after the test."""
+    placed = SipCustomers(own_stack, tmp_path / "sipp")
+    yield placed
+    placed.close()
 
 
-def call_in(stack: Stack, customers: list, audio: Path, number: str, name: str) -> None:
+def call_in(customers: SipCustomers, number: str, name: str) -> None:
     """A customer calls Customer Service EN over the trunk and talks until the call is hung up."""
-    scenario = Path(tempfile.mkdtemp(prefix="sb-sipp-")) / "customer.xml"
-    scenario.write_text((SIPP / "customer.xml").read_text().replace("@TALK_MS@", "0").replace("@AUDIO@", str(audio)))
-    sip, media = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
-    customers.append(subprocess.Popen(
-        ["sipp", f"127.0.0.1:{stack.asterisk.ports.sip_udp}", "-sf", str(scenario), "-i", "127.0.0.1",
-         "-p", str(sip), "-mp", str(media), "-m", "1", "-nostdin", "-key", "to", QUEUE_NUMBER,
-         "-key", "caller_num", number, "-key", "caller_name", name],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=scenario.parent))
+    customers.call(QUEUE_NUMBER, number, name)
 
 
 def agent_page(browser, stack: Stack, username: str = "agent1"):
     """A page logged in as ``username``, registered to Asterisk and linked to the server."""
-    page = browser.new_context(viewport={"width": 1100, "height": 760}, bypass_csp=True).new_page()
-    page.goto(f"{stack.settings.public_url}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url("**/phone")
-    registered(page)
-    return page
+    return login(browser, stack, username)
 
 
 def registered(page, timeout: float = 20000) -> None:
@@ -197,9 +155,9 @@ def assert_task(task: dict, *, agent: str, wait: float, duration: float, number:
 
 
 def test_given_the_orchestrator_killed_mid_call_then_its_successor_adopts_the_call_and_writes_its_task(
-        own_stack, browser, customers, audio):
+        own_stack, browser, customers):
     page = agent_page(browser, own_stack)
-    call_in(own_stack, customers, audio, "+358401000001", "Killed Orchestrator")
+    call_in(customers, "+358401000001", "Killed Orchestrator")
     call_id, answered = answer(page, rings_for=2.0)
     own_stack.kill_child("orchestrator")  # SIGKILL; the stack's supervisor starts it again after 0.5 s
     own_stack.wait_restarted("orchestrator")
@@ -218,10 +176,10 @@ def test_given_the_orchestrator_killed_mid_call_then_its_successor_adopts_the_ca
 
 
 def test_given_the_orchestrator_down_for_a_whole_call_then_the_ledger_gives_it_its_task(
-        own_stack, browser, customers, audio):
+        own_stack, browser, customers):
     page = agent_page(browser, own_stack)
     with orchestrator_down(own_stack):
-        call_in(own_stack, customers, audio, "+358401000002", "Nobody Watching")
+        call_in(customers, "+358401000002", "Nobody Watching")
         call_id, answered = answer(page, rings_for=1.0)
         time.sleep(3.0)
         ended = hang_up(page)
@@ -234,9 +192,9 @@ def test_given_the_orchestrator_down_for_a_whole_call_then_the_ledger_gives_it_i
     page.context.close()
 
 
-def test_given_asterisk_restarted_mid_call_then_the_cut_call_gets_one_task(own_stack, browser, customers, audio):
+def test_given_asterisk_restarted_mid_call_then_the_cut_call_gets_one_task(own_stack, browser, customers):
     page = agent_page(browser, own_stack)
-    call_in(own_stack, customers, audio, "+358401000003", "Restarted Asterisk")
+    call_in(customers, "+358401000003", "Restarted Asterisk")
     call_id, answered = answer(page, rings_for=1.0)
     time.sleep(3.0)
     before = resyncs(own_stack)
@@ -252,10 +210,10 @@ def test_given_asterisk_restarted_mid_call_then_the_cut_call_gets_one_task(own_s
 
 
 def test_given_asterisk_killed_while_the_orchestrator_is_down_then_the_boot_marker_ends_the_call(
-        own_stack, browser, customers, audio):
+        own_stack, browser, customers):
     page = agent_page(browser, own_stack)
     with orchestrator_down(own_stack):
-        call_in(own_stack, customers, audio, "+358401000004", "Killed Asterisk")
+        call_in(customers, "+358401000004", "Killed Asterisk")
         call_id, answered = answer(page, rings_for=1.0)
         time.sleep(2.0)
         own_stack.kill_child("asterisk")  # SIGKILL: no hang-up reaches the ledger

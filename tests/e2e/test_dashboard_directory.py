@@ -9,10 +9,8 @@ import time
 import pytest
 
 from sfemu.seed import DEMO_CONTACT_NAME
-from tests.conftest import ARTIFACTS
-from tests.e2e.test_queue_call_to_browser import browser, hang_up_customer, login, ring  # noqa: F401
-from tests.e2e.test_workflow_dialogs import fresh_agent
-from tests.integration.test_presence_schedule import member_line, wait_for
+from tests.support.phone import choose, login, ring, shots
+from tests.support.stack import fresh_agent, member_line, wait_for
 
 pytestmark = pytest.mark.e2e
 SALES_NUMBER = "+35891000003"
@@ -25,34 +23,24 @@ def fresh_sales_agent(stack) -> str:
     return fresh_agent(stack, queue="Sales", prefix="dash")
 
 
-def shots(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
-    page.set_viewport_size({"width": 400, "height": 900})
-    time.sleep(0.3)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-400.png"), full_page=True)
-    page.set_viewport_size({"width": 1100, "height": 760})
-
-
 def seconds(text: str) -> int:
     """'7s' or '1m 05s' as seconds."""
     parts = text.replace("m", " ").replace("s", " ").split()
     return int(parts[0]) if len(parts) == 1 else int(parts[0]) * 60 + int(parts[1])
 
 
-def test_waiting_caller_shows_in_dashboard_and_directory_calls_a_contact(browser, stack):  # noqa: F811
+def test_waiting_caller_shows_in_dashboard_and_directory_calls_a_contact(browser, stack, customers):
     agent = fresh_sales_agent(stack)
     page = login(browser, stack, agent)
     page.wait_for_selector("#dashboard-rows tr[data-queue='sales']", timeout=10000)
     assert page.text_content("#dashboard-rows tr[data-queue='sales'] td.dash-label") == "Sales"
-    page.wait_for_function("document.querySelector('#presence-select').options.length > 0", timeout=5000)
-    page.select_option("#presence-select", label="DND")  # paused: the caller waits in Sales
+    choose(page, "DND")  # paused: the caller waits in Sales
     wait_for(lambda: "paused" in (member_line(stack, agent, "sales") or ""), 10, "DND did not pause the agent in Sales")
     page.wait_for_function(
         "document.querySelector(\"#dashboard-rows tr[data-queue='sales'] td.dash-serving\").textContent === '0'",
         timeout=10000)
 
-    ring(stack, number="+358409998877", name="Waiting Customer", queue_number=SALES_NUMBER)
+    customer = ring(customers, number="+358409998877", name="Waiting Customer", queue_number=SALES_NUMBER)
     try:
         page.wait_for_function(f"document.querySelector(\"{WAITING}\").textContent === '1'", timeout=10000)
         first = seconds(page.text_content(MAX_WAIT))
@@ -65,7 +53,7 @@ def test_waiting_caller_shows_in_dashboard_and_directory_calls_a_contact(browser
         assert page.locator("#incoming").is_hidden()
         shots(page, "dashboard-waiting")
     finally:
-        hang_up_customer(stack)
+        customer.hang_up()
     page.wait_for_function(f"document.querySelector(\"{WAITING}\").textContent === '0'", timeout=10000)
     page.wait_for_function(
         "document.querySelector(\"#dashboard-rows tr[data-queue='sales'] td.dash-today\").textContent.endsWith('/1')",

@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME, DEMO_SHARED_PHONE
-from tests.e2e.test_opencti_shell import contact_id
-from tests.e2e.test_queue_call_to_browser import browser, hang_up_customer, login, sf_client  # noqa: F401
-from tests.e2e.test_workflow_dialogs import fresh_agent, ringing, shots
+from tests.support.phone import login, ringing, shots
+from tests.support.stack import contact_id, fresh_agent, sf_client
 
 pytestmark = pytest.mark.e2e
 NARROW = {"width": 400, "height": 900}
@@ -52,10 +51,10 @@ def assert_table_at_full_width(page, sel: str) -> None:
     assert {c["before"] for row in page.evaluate(CELLS, sel) for c in row} == {"none"}
 
 
-def test_match_list_and_dashboard_at_400px_show_every_column_and_the_whole_queue_name(browser, stack):  # noqa: F811
+def test_match_list_and_dashboard_at_400px_show_every_column_and_the_whole_queue_name(browser, stack, customers):
     page = login(browser, stack, fresh_agent(stack, "contact_account", prefix="narrow"))
     try:
-        ringing(page, stack, DEMO_SHARED_PHONE.replace(" ", ""))  # several matches: the list with Account Name
+        ringing(page, customers, DEMO_SHARED_PHONE.replace(" ", ""))  # several matches: the list with Account Name
         table = "#wf-dialog .wf-table"
         page.wait_for_selector(f"{table} tbody tr", timeout=5000)
         assert heads(page, table)[:3] == ["Type", "Full Name", "Account Name"]
@@ -71,19 +70,19 @@ def test_match_list_and_dashboard_at_400px_show_every_column_and_the_whole_queue
                                             "tds => tds.map(td => getComputedStyle(td, '::before').content)")
         assert figures == ['"Serving"', '"Active"', '"In queue"', '"Max wait"', '"Today"']
         assert_table_at_full_width(page, table)
-        shots(page, "narrow-matches")  # full width, then 400 px
+        shots(page, "workflow-narrow-matches")  # full width, then 400 px
         page.click("#decline")
     finally:
-        hang_up_customer(stack)
+        customers.hang_up_all()
     page.context.close()
 
 
-def test_case_dialog_case_list_at_400px_shows_subject_and_status(browser, stack):  # noqa: F811
+def test_case_dialog_case_list_at_400px_shows_subject_and_status(browser, stack, customers):
     sf_client(stack).Case.create({"ContactId": contact_id(stack, DEMO_CONTACT_NAME),
                                   "Subject": "Narrow layout: every column", "Status": "Working"})
     page = login(browser, stack, fresh_agent(stack, "case_dialog", prefix="narrow"))
     try:
-        ringing(page, stack, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
+        ringing(page, customers, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
         table = "#wf-cases .wf-table"
         page.wait_for_selector(f"{table} tbody tr", timeout=8000)
         assert {"Case Number", "Account Name", "Subject", "Status"} <= set(heads(page, table))
@@ -91,8 +90,8 @@ def test_case_dialog_case_list_at_400px_shows_subject_and_status(browser, stack)
         newest = {c["label"]: c["text"] for c in rows[0]}
         assert newest["Subject"] == "Narrow layout: every column" and newest["Status"] == "Working"
         assert_table_at_full_width(page, table)
-        shots(page, "narrow-case-dialog")
+        shots(page, "workflow-narrow-case-dialog")
         page.click("#decline")
     finally:
-        hang_up_customer(stack)
+        customers.hang_up_all()
     page.context.close()

@@ -12,11 +12,9 @@ import time
 import pytest
 
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME
-from switchboard.stack import DEMO_PASSWORD
-from tests.conftest import ARTIFACTS
-from tests.e2e.test_queue_call_to_browser import CHROMIUM_ARGS, ring, sf_client
-from tests.e2e.test_workflow_dialogs import fresh_agent
-from worker.salesforce import soql_quote
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import CHROMIUM_ARGS, login, ring, submit_login
+from tests.support.stack import contact_id, fresh_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -100,13 +98,7 @@ def framed_softphone(browser, stack, username: str):
     context = browser.new_context(viewport={"width": 400, "height": 900})  # CSP enforced
     context.grant_permissions(["microphone"], origin=public)  # the agent allowed the microphone once
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{public}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url("**/phone")
+    errors = submit_login(page, stack, username)
     cookies = context.cookies()
     context.clear_cookies()
     context.add_cookies([{**c, "sameSite": "None", "secure": True, "partitionKey": SF_ORIGIN} for c in cookies])
@@ -138,15 +130,7 @@ def framed_softphone(browser, stack, username: str):
     return page, frame
 
 
-def contact_id(stack, name: str) -> str:
-    first, last = name.split(" ", 1)
-    recs = sf_client(stack).query(f"SELECT Id FROM Contact WHERE FirstName = {soql_quote(first)} "
-                                  f"AND LastName = {soql_quote(last)}")["records"]
-    assert len(recs) == 1, recs
-    return recs[0]["Id"]
-
-
-def test_framed_softphone_initializes_dials_on_click_to_dial_and_pops_the_caller(sf_browser, stack):
+def test_framed_softphone_initializes_dials_on_click_to_dial_and_pops_the_caller(sf_browser, stack, customers):
     agent = fresh_agent(stack, "contact_account")
     page, frame = framed_softphone(sf_browser, stack, agent)
 
@@ -159,7 +143,7 @@ def test_framed_softphone_initializes_dials_on_click_to_dial_and_pops_the_caller
     assert len(calls_named(frame, "onClickToDial")) == 1
     assert frame.evaluate("typeof window.__cti.clickToDial") == "function"
 
-    # Click-to-dial from a Contact record: a real outbound call to the demo customer, with audio.
+    # Click-to-dial from a Contact record: a real outbound call over the trunk to the carrier, with audio.
     frame.evaluate("window.__cti.clickToDial({number: '+358 40 555 0101', recordId: '003000000000001AAA', "
                    "recordName: 'Click Dial', objectType: 'Contact'})")
     poll(frame, "document.querySelector('#call-state').textContent === 'In call'", 15, "outbound call up")
@@ -174,7 +158,7 @@ def test_framed_softphone_initializes_dials_on_click_to_dial_and_pops_the_caller
     # the phone UI opens automatically) and pops that Contact in Salesforce.
     assert calls_named(frame, "setSoftphonePanelVisibility") == []  # not for the agent's own call
     expected = contact_id(stack, DEMO_CONTACT_NAME)
-    ring(stack, number=DEMO_CALLER_NUMBER, name=DEMO_CONTACT_NAME)
+    ring(customers, number=DEMO_CALLER_NUMBER, name=DEMO_CONTACT_NAME)
     poll(frame, "!document.querySelector('#incoming').hidden", 10, "ringing")
     shown = poll(frame, "window.__cti.calls.filter(c => c.name === 'setSoftphonePanelVisibility')", 5,
                  "setSoftphonePanelVisibility")
@@ -199,8 +183,6 @@ def test_framed_softphone_initializes_dials_on_click_to_dial_and_pops_the_caller
 
 def test_softphone_alone_is_the_standalone_phone(sf_browser, stack):
     """Not framed by Salesforce: opencti.js stays quiet and loads nothing."""
-    from tests.e2e.test_queue_call_to_browser import login
-
     page = login(sf_browser, stack, "agent3")
     page.goto(f"{stack.settings.public_url}/softphone")
     page.wait_for_function("document.querySelector('#reg-status').textContent.trim() === 'Registered'",

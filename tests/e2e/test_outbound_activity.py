@@ -8,14 +8,14 @@ import time
 import pytest
 
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME
-from tests.e2e.test_phone_calls import wait_audio, wait_state
-from tests.e2e.test_queue_call_to_browser import browser, login, sf_client  # noqa: F401
+from tests.support.phone import login, wait_audio, wait_state
+from tests.support.stack import sf_client
 from worker.salesforce import soql_quote
 
 pytestmark = pytest.mark.e2e
 
 
-def test_click_to_dial_from_a_contact_writes_one_outbound_task_related_to_it(browser, stack):  # noqa: F811
+def test_click_to_dial_from_a_contact_writes_one_outbound_task_related_to_it(browser, stack):
     sf = sf_client(stack)
     contact = sf.query(f"SELECT Id FROM Contact WHERE Name = {soql_quote(DEMO_CONTACT_NAME)}")["records"][0]
     page = login(browser, stack, "agent3")

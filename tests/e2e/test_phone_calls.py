@@ -1,113 +1,22 @@
 """End to end, all real: the browser phone places calls (keypad, history, /dial) through the real
-Asterisk to the demo customer, mutes, holds (the customer hears music on hold), sends keypad tones
-(Asterisk sees them), presents a checked display number, and transfers calls (blind and consult)."""
+Asterisk over the trunk to the carrier (a SIPp that answers and talks), mutes, holds (the customer hears
+music on hold), sends keypad tones (Asterisk sees them), presents a checked display number (as the
+carrier receives it), and transfers calls (blind and consult) of customers who called over the trunk."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import ARTIFACTS
-from tests.e2e import test_queue_call_to_browser as base
-from tests.e2e.test_queue_call_to_browser import login, ring
-
-browser = base.browser  # the module-scoped Chromium fixture
+from tests.support.ami import AmiWatch, getvar
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import customer_channel, hang_up_all, login, ring, wait_audio, wait_state
 
 pytestmark = pytest.mark.e2e
 
 CUSTOMER = "+358405556677"
-
-
-class AmiWatch:
-    """A raw AMI connection in a thread that keeps every event (a few lines, no library)."""
-
-    def __init__(self, stack) -> None:
-        s = stack.settings
-        self.sock = socket.create_connection((s.ami_host, s.ami_port), timeout=5)
-        self.events: list[dict[str, str]] = []
-        self._buf = b""
-        self._stop = False
-        self.sock.sendall(f"Action: Login\r\nUsername: {s.ami_username}\r\nSecret: {s.ami_secret}\r\n"
-                          "Events: call,dtmf,user\r\n\r\n".encode())
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        self.sock.settimeout(0.5)
-        while not self._stop:
-            try:
-                chunk = self.sock.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if not chunk:
-                return
-            self._buf += chunk
-            while b"\r\n\r\n" in self._buf:
-                frame, self._buf = self._buf.split(b"\r\n\r\n", 1)
-                msg = {}
-                for line in frame.decode(errors="replace").split("\r\n"):
-                    if ": " in line:
-                        k, v = line.split(": ", 1)
-                        msg[k] = v
-                if "Event" in msg:
-                    self.events.append(msg)
-
-    def wait_for(self, predicate, timeout: float = 10) -> dict[str, str]:
-        """The first event (seen so far or arriving within ``timeout``) matching ``predicate``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for e in list(self.events):
-                if predicate(e):
-                    return e
-            time.sleep(0.05)
-        raise AssertionError("no matching AMI event; last: " + repr(self.events[-5:]))
-
-    def close(self) -> None:
-        """Stop reading and close the connection."""
-        self._stop = True
-        self.sock.close()
-
-
-@pytest.fixture
-def ami(stack):
-    watch = AmiWatch(stack)
-    yield watch
-    watch.close()
-
-
-def wait_state(page, text: str, timeout: float = 10000) -> None:
-    """Wait until the call card shows ``text`` (Calling…, In call, Call ended)."""
-    page.wait_for_function(f"document.querySelector('#call-state').textContent === {text!r}", timeout=timeout)
-
-
-def wait_audio(page, timeout: float = 10) -> int:
-    """Inbound audio bytes of the current call, once some arrived."""
-    deadline = time.monotonic() + timeout
-    received = 0
-    while time.monotonic() < deadline and received == 0:
-        received = page.evaluate("window.switchboardPhone.stats()")
-        time.sleep(0.2)
-    assert received > 0, "no inbound RTP reached the browser"
-    return received
-
-
-def customer_channel(ami: AmiWatch, number: str) -> str:
-    """The Local channel of the demo customer dialled for ``number`` (the side bridged to the agent)."""
-    e = ami.wait_for(lambda e: e.get("Event") == "Newchannel"
-                     and e.get("Channel", "").startswith(f"Local/{number}@sb-demo-customer")
-                     and e["Channel"].endswith(";1"))
-    return e["Channel"]
-
-
-def hang_up_all(stack) -> None:
-    """End every call still up (between tests)."""
-    stack.asterisk.cli("channel request hangup all", check=False)
 
 
 def test_keypad_call_reaches_the_customer_with_audio_then_mute_hold_tones_and_escape(browser, stack, ami):
@@ -210,32 +119,14 @@ def test_dial_link_opens_the_phone_and_calls(browser, stack, ami):
     page.context.close()
 
 
-def _callerid_of_customer(ami: AmiWatch, number: str) -> dict[str, str]:
-    """The DialBegin towards the customer: CallerIDNum is what the customer is shown."""
-    return ami.wait_for(lambda e: e.get("Event") == "DialBegin"
-                        and e.get("DestChannel", "").startswith(f"Local/{number}@sb-demo-customer"))
+def dialled(ami: AmiWatch, carrier, number: str) -> dict[str, str]:
+    """How the customer at ``number`` was called: the DialBegin towards them (CallerIDNum: the number
+    Asterisk shows them) and the From header of the INVITE that reached the carrier."""
+    begin = ami.wait_for(lambda e: e.get("Event") == "DialBegin" and e.get("DialString") == f"{number}@trunk")
+    return {**begin, "From": carrier.invite_to(number).header("From") or ""}
 
 
-def _getvar(stack, channel: str, variable: str) -> str:
-    """A channel variable or function read over its own AMI connection (Getvar)."""
-    s = stack.settings
-    with socket.create_connection((s.ami_host, s.ami_port), timeout=5) as sock:
-        sock.sendall(f"Action: Login\r\nUsername: {s.ami_username}\r\nSecret: {s.ami_secret}\r\n"
-                     f"Events: off\r\n\r\nAction: Getvar\r\nActionID: gv\r\nChannel: {channel}\r\n"
-                     f"Variable: {variable}\r\n\r\n".encode())
-        buf = b""
-        while b"ActionID: gv" not in buf or not buf.split(b"ActionID: gv", 1)[1].count(b"\r\n\r\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    frame = buf.split(b"ActionID: gv", 1)[1].split(b"\r\n\r\n", 1)[0].decode(errors="replace")
-    values = dict(line.split(": ", 1) for line in frame.split("\r\n") if ": " in line)
-    assert "Value" in values, f"Getvar {variable} on {channel}: {buf.decode(errors='replace')[-300:]}"
-    return values["Value"]
-
-
-def test_display_number_is_checked_by_the_dialplan(browser, stack, ami):
+def test_display_number_is_checked_by_the_dialplan(browser, stack, ami, carrier):
     page = login(browser, stack, "agent3")  # member of Customer Service FI (+35891000002)
     page.wait_for_function("document.querySelectorAll('#display-number option').length >= 2", timeout=5000)
     kinds = page.eval_on_selector_all("#display-number option", "els => els.map(e => e.value)")
@@ -250,25 +141,30 @@ def test_display_number_is_checked_by_the_dialplan(browser, stack, ami):
             page.fill("#dial-number", number)
             page.click("#dial-call")
         wait_state(page, "In call")
-        chan = _callerid_of_customer(ami, number)
-        chan["pres"] = _getvar(stack, customer_channel(ami, number).replace(";1", ";2"), "CALLERID(pres)")
+        chan = dialled(ami, carrier, number)
+        chan["pres"] = getvar(stack, customer_channel(ami, number), "CONNECTEDLINE(pres)")  # the caller it is sent
         page.keyboard.press("Escape")
         wait_state(page, "Call ended")
         return chan
 
-    assert call("+358401000001", "queue:cs-fi")["CallerIDNum"] == "+35891000002"
+    queue = call("+358401000001", "queue:cs-fi")
+    assert queue["CallerIDNum"] == "+35891000002"
+    assert "<sip:+35891000002@" in queue["From"]  # what reached the carrier
     assert call("+358401000005", "default")["CallerIDNum"] == "+35891000000"
     forged = f"+35891000003~{int(time.time()) + 3600}~{'0' * 40}"
-    assert call("+358401000003", "default", tamper=forged)["CallerIDNum"] == "+35891000000"
+    forged_call = call("+358401000003", "default", tamper=forged)
+    assert forged_call["CallerIDNum"] == "+35891000000" and "<sip:+35891000000@" in forged_call["From"]
     assert call("+358401000002", "default")["pres"].startswith("allowed")
-    assert call("+358401000004", "hidden")["pres"].startswith("prohib")  # the customer sees no number
+    hidden = call("+358401000004", "hidden")
+    assert hidden["pres"].startswith("prohib")  # the customer sees no number
+    assert "+35891000000" not in hidden["From"] and "anonymous" in hidden["From"].lower(), hidden["From"]
     page.context.close()
 
 
-def test_blind_transfer_of_a_queue_call_to_another_agent(browser, stack, ami):
+def test_blind_transfer_of_a_queue_call_to_another_agent(browser, stack, ami, customers):
     agent1 = login(browser, stack, "agent1")
     agent2 = login(browser, stack, "agent2")
-    ring(stack, number="+358406660001", name="Blind Transfer", queue_number="+35891000002")  # cs-fi: agent1
+    ring(customers, number="+358406660001", name="Blind Transfer", queue_number="+35891000002")  # cs-fi: agent1
     agent1.wait_for_selector("#incoming", state="visible", timeout=10000)
     agent1.click("#answer")
     wait_state(agent1, "In call")
@@ -290,11 +186,11 @@ def test_blind_transfer_of_a_queue_call_to_another_agent(browser, stack, ami):
 
 
 @pytest.mark.parametrize("complete", [True, False], ids=["completed", "cancelled"])
-def test_consult_transfer_of_a_queue_call(browser, stack, ami, complete):
+def test_consult_transfer_of_a_queue_call(browser, stack, ami, customers, complete):
     agent1 = login(browser, stack, "agent1")
     agent2 = login(browser, stack, "agent2")
     number = "+358406660002" if complete else "+358406660003"
-    ring(stack, number=number, name="Consult Transfer", queue_number="+35891000002")
+    customer = ring(customers, number=number, name="Consult Transfer", queue_number="+35891000002")
     agent1.wait_for_selector("#incoming", state="visible", timeout=10000)
     agent1.click("#answer")
     wait_state(agent1, "In call")
@@ -302,7 +198,8 @@ def test_consult_transfer_of_a_queue_call(browser, stack, ami, complete):
     agent1.fill("#transfer-target", "agent2")
     agent1.click("#transfer-consult")
     agent1.wait_for_function("document.querySelector('#hold').getAttribute('aria-pressed') === 'true'")
-    ami.wait_for(lambda e: e.get("Event") == "MusicOnHoldStart")  # the customer hears music on hold
+    ami.wait_for(lambda e: e.get("Event") == "MusicOnHoldStart"  # the customer hears music on hold
+                 and e.get("Channel") == customer.channel())
     agent2.wait_for_selector("#incoming", state="visible", timeout=10000)
     agent2.click("#answer")
     wait_state(agent2, "In call")
@@ -330,10 +227,10 @@ def test_consult_transfer_of_a_queue_call(browser, stack, ami, complete):
     agent2.context.close()
 
 
-def test_blind_transfer_of_a_queue_call_to_a_queue_number(browser, stack, ami):
+def test_blind_transfer_of_a_queue_call_to_a_queue_number(browser, stack, ami, customers):
     agent1 = login(browser, stack, "agent1")  # Customer Service EN
     agent3 = login(browser, stack, "agent3")  # Customer Service FI (+35891000002)
-    ring(stack, number="+358406660004", name="Queue Transfer", queue_number="+35891000001")
+    ring(customers, number="+358406660004", name="Queue Transfer", queue_number="+35891000001")
     agent1.wait_for_selector("#incoming", state="visible", timeout=10000)
     agent1.click("#answer")
     wait_state(agent1, "In call")
@@ -356,19 +253,19 @@ def test_blind_transfer_of_a_queue_call_to_a_queue_number(browser, stack, ami):
     agent3.context.close()
 
 
-def test_blind_transfer_of_a_queue_call_to_an_external_number(browser, stack, ami):
+def test_blind_transfer_of_a_queue_call_to_an_external_number(browser, stack, ami, customers):
     agent1 = login(browser, stack, "agent1")
-    ring(stack, number="+358406660005", name="External Transfer", queue_number="+35891000001")
+    customer = ring(customers, number="+358406660005", name="External Transfer", queue_number="+35891000001")
     agent1.wait_for_selector("#incoming", state="visible", timeout=10000)
     agent1.click("#answer")
     wait_state(agent1, "In call")
     wait_audio(agent1)
     agent1.fill("#transfer-target", "+358407770005")
     agent1.click("#transfer-blind")
-    customer_channel(ami, "+358407770005")  # the external party (demo customer context) is dialled
+    external = customer_channel(ami, "+358407770005")  # the external party is dialled over the trunk
     wait_state(agent1, "Call ended")
-    ami.wait_for(lambda e: e.get("Event") == "BridgeEnter"
-                 and e.get("Channel", "").startswith("Local/+358407770005@sb-demo-customer"))
+    ami.wait_for(lambda e: e.get("Event") == "BridgeEnter" and e.get("Channel") == external)
+    assert customer.running  # the caller talks to the external party now
     time.sleep(1.0)
     assert agent1.text_content("#call-state") == "Call ended"  # still free: nothing rings back
     assert agent1.is_hidden("#incoming")

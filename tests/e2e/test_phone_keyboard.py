@@ -9,14 +9,9 @@ import time
 
 import pytest
 
-from tests.conftest import ARTIFACTS
-from tests.e2e import test_queue_call_to_browser as base
-from tests.e2e.test_phone_calls import ami, customer_channel, hang_up_all, wait_state
-from tests.e2e.test_queue_call_to_browser import hang_up_customer, login
-from tests.e2e.test_workflow_dialogs import fresh_agent, ringing
-
-browser = base.browser  # the module-scoped Chromium fixture
-__all__ = ["ami", "browser"]
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import customer_channel, hang_up_all, login, ringing, wait_state
+from tests.support.stack import fresh_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -63,10 +58,10 @@ def test_escape_in_the_directory_search_or_transfer_box_keeps_the_call(browser, 
     page.context.close()
 
 
-def test_enter_in_the_workflow_search_while_ringing_searches_and_does_not_answer(browser, stack):
+def test_enter_in_the_workflow_search_while_ringing_searches_and_does_not_answer(browser, stack, customers):
     page = login(browser, stack, fresh_agent(stack, "contact_account", prefix="kbd"))
     try:
-        ringing(page, stack, "+358457770101")  # not identified: the dialog offers a search while it rings
+        ringing(page, customers, "+358457770101")  # not identified: the dialog offers a search while it rings
         page.wait_for_selector("#wf-search", state="visible", timeout=5000)
         page.fill("#wf-search", "Virtanen")
         page.keyboard.press("Enter")
@@ -85,7 +80,7 @@ def test_enter_in_the_workflow_search_while_ringing_searches_and_does_not_answer
         wait_state(page, "Call ended")
         assert page.evaluate("window.switchboardPhone.timings.answered_at_ms") is None
     finally:
-        hang_up_customer(stack)
+        customers.hang_up_all()
         hang_up_all(stack)
     assert page.js_errors == []  # type: ignore[attr-defined]
     page.context.close()

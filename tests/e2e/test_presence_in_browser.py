@@ -9,11 +9,11 @@ import time
 import pytest
 
 from switchboard.store import Store
-from tests.conftest import ARTIFACTS
-from tests.e2e.test_queue_call_to_browser import browser, hang_up_customer, login, ring, sf_client, tasks_for
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import choose, login, ring
+from tests.support.stack import member_line, sf_client, tasks_for, wait_for
 
 pytestmark = pytest.mark.e2e
-__all__ = ["browser"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -25,24 +25,7 @@ def no_required_wrapup_afterwards(stack):
     store.engine.dispose()
 
 
-def member_line(stack, agent: str, queue: str = "cs-en") -> str:
-    out = stack.asterisk.cli(f"queue show {queue}").stdout
-    return next(ln for ln in out.splitlines() if f"Local/{agent}@sb-agent/n" in ln)
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-
-
-def choose(page, label: str) -> None:
-    page.wait_for_function("document.querySelector('#presence-select').options.length > 0", timeout=5000)
-    page.select_option("#presence-select", label=label)
-
-
-def test_dnd_stops_queue_calls_available_rings_and_wrapup_code_reaches_the_task(browser, stack):
+def test_dnd_stops_queue_calls_available_rings_and_wrapup_code_reaches_the_task(browser, stack, customers):
     ARTIFACTS.mkdir(exist_ok=True)
     page = login(browser, stack, "agent2")
     choose(page, "DND")
@@ -51,16 +34,16 @@ def test_dnd_stops_queue_calls_available_rings_and_wrapup_code_reaches_the_task(
                            timeout=5000)
     page.screenshot(path=str(ARTIFACTS / "presence-dnd-full.png"), full_page=True)
 
-    ring(stack)
+    waiting = ring(customers)
     with pytest.raises(Exception):  # noqa: B017  (playwright's TimeoutError)
         page.wait_for_selector("#incoming", state="visible", timeout=3000)
     assert "paused:DND" in member_line(stack, "agent2")
-    hang_up_customer(stack)
+    waiting.hang_up()
     time.sleep(0.5)
 
     choose(page, "Available")
     wait_for(lambda: "paused" not in member_line(stack, "agent2"), 5, "agent2 still paused in Asterisk")
-    ring(stack, queue_number="+35891000003")  # Sales: 30 s wrap-up with a required code (demo data)
+    ring(customers, queue_number="+35891000003")  # Sales: 30 s wrap-up with a required code (demo data)
     page.wait_for_selector("#incoming", state="visible", timeout=10000)
     page.click("#answer")
     page.wait_for_function("document.querySelector('#call-state').textContent === 'In call'", timeout=10000)

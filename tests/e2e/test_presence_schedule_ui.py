@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ARTIFACTS
-from tests.e2e import test_queue_call_to_browser as base
-from tests.e2e.test_queue_call_to_browser import login
-from tests.integration.test_presence_schedule import fresh_agent
-
-browser = base.browser  # the module-scoped Chromium fixture
-__all__ = ["browser"]
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import login
+from tests.support.stack import fresh_agent
 
 pytestmark = pytest.mark.e2e
 

@@ -1,120 +1,33 @@
-"""No call type drops when the agent's page reloads or loses its network (issue 5): an outbound call, a
-colleague's (direct) call on either side, a call blind-transferred to the agent, and a queue call whose
-page goes offline for a few seconds. Each time the other party's own channel stays up and hears music on
-hold (AMI MusicOnHoldStart) while the agent is away, the page is back on the same call (same call id,
-caller details, timer counting on) within 10 s with audio flowing again, and one Task lands at the end.
+"""No call type drops when the agent's page reloads or loses its network (issue 5): an outbound call (to
+the carrier over the trunk), a colleague's (direct) call on either side, a call blind-transferred to the
+agent, and a queue call (a customer over the trunk) whose page goes offline for a few seconds. Each time
+the other party's own channel stays up and hears music on hold (AMI MusicOnHoldStart) while the agent is
+away, the page is back on the same call (same call id, caller details, timer counting on) within 10 s
+with audio flowing again, and one Task lands at the end.
 A call consult-transferred to the agent comes back too (the music then plays on the server leg next to
 the customer, and the timer starts again: see docs/architecture.md)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import ARTIFACTS
-from tests.e2e import test_queue_call_to_browser as base
-from tests.e2e.test_phone_calls import AmiWatch, ami, customer_channel, hang_up_all, wait_audio, wait_state
-from tests.e2e.test_queue_call_to_browser import login, ring, sf_client, tasks_for
-from tests.e2e.test_transfer_more import queue_caller
-
-browser = base.browser  # the module-scoped Chromium fixture
-__all__ = ["ami", "browser"]
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import hang_up_all, login, wait_audio, wait_state
+from tests.support.reconnect import (
+    BACK_WITHIN,
+    answer_queue_call,
+    assert_taken_back,
+    events_since,
+    place_outbound_call,
+    reload,
+    wait_back,
+    wait_event_since,
+)
+from tests.support.stack import one_task
 
 pytestmark = pytest.mark.e2e
-
-BACK_WITHIN = 10.0  # seconds: the issue's limit from the agent's new registration to the same call
-
-
-@dataclass
-class Away:
-    """What happened while the agent's leg was gone."""
-
-    seconds: float  # page reload (or network back) -> the same call in the page
-    timer: int  # the call timer then, in seconds
-
-
-def timer_seconds(page) -> int:
-    minutes, seconds = (int(x) for x in page.text_content("#call-timer").split(":"))
-    return minutes * 60 + seconds
-
-
-def events_since(ami: AmiWatch, mark: int, kind: str, channel: str) -> list[dict[str, str]]:
-    return [e for e in ami.events[mark:] if e.get("Event") == kind and e.get("Channel") == channel]
-
-
-def wait_event_since(ami: AmiWatch, mark: int, kind: str, channel: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not events_since(ami, mark, kind, channel):
-        assert time.monotonic() < deadline, f"no {kind} on {channel}"
-        time.sleep(0.05)
-
-
-def wait_back(page, call_id: str, since: float) -> Away:
-    """Wait (at most 10 s) until the page shows ``call_id`` in call again; how long it took and the timer."""
-    page.wait_for_function(
-        "([id]) => { const p = window.switchboardPhone; const s = document.querySelector('#call-state');"
-        " return p && s && s.textContent === 'In call' && p.currentCallId() === id"
-        " && p.core.call && p.core.call.reconnected && p.core._resuming === null; }",
-        arg=[call_id], timeout=BACK_WITHIN * 1000)
-    return Away(time.monotonic() - since, timer_seconds(page))
-
-
-def assert_taken_back(page, ami: AmiWatch, mark: int, other: str, call_id: str, away: Away, in_call_before: float,
-                      number: str, label: str) -> None:
-    """The other party waited on hold, the page has the same call with its details, audio flows again."""
-    assert away.seconds <= BACK_WITHIN, f"the call came back after {away.seconds:.1f} s"
-    assert events_since(ami, mark, "MusicOnHoldStart", other), f"{other} heard no music on hold"
-    assert events_since(ami, mark, "Hangup", other) == [], f"{other} was hung up"
-    assert page.evaluate("window.switchboardPhone.currentCallId()") == call_id
-    assert away.timer >= int(in_call_before), f"the call timer restarted: {away.timer} s"
-    assert page.text_content("#caller-number").strip() == number
-    assert page.text_content("#queue-name").strip() == label
-    first = wait_audio(page)
-    time.sleep(1.0)
-    assert page.evaluate("window.switchboardPhone.stats()") > first, "no audio after the reconnect"
-
-
-def one_task(stack, call_id: str) -> dict:
-    """Exactly one Task for the call lands (and no second one after it)."""
-    sf = sf_client(stack)
-    deadline = time.monotonic() + 8
-    tasks: list = []
-    while time.monotonic() < deadline and not tasks:
-        tasks = tasks_for(sf, call_id)
-        time.sleep(0.2)
-    time.sleep(1.0)
-    tasks = tasks_for(sf, call_id)
-    assert len(tasks) == 1, f"{len(tasks)} Tasks for call {call_id}"
-    return tasks[0]
-
-
-def reload(page, ami: AmiWatch) -> tuple[int, float]:
-    mark, started = len(ami.events), time.monotonic()
-    page.reload()
-    return mark, started
-
-
-def answer_queue_call(page, stack, ami: AmiWatch, number: str, name: str, queue_number: str) -> tuple[str, str]:
-    """A customer calls the queue, ``page`` answers with audio: the customer's queue channel and the call id."""
-    ring(stack, number=number, name=name, queue_number=queue_number)
-    page.wait_for_selector("#incoming", state="visible", timeout=10000)
-    page.click("#answer")
-    wait_state(page, "In call")
-    wait_audio(page)
-    return queue_caller(ami, queue_number), page.evaluate("window.switchboardPhone.currentCallId()")
-
-
-def place_outbound_call(page, ami: AmiWatch, number: str) -> tuple[str, str]:
-    """``page`` calls ``number`` (the demo customer answers), with audio: the customer's channel and the call id."""
-    page.fill("#dial-number", number)
-    page.click("#dial-call")
-    wait_state(page, "In call")
-    wait_audio(page)
-    cust = customer_channel(ami, number)
-    page.wait_for_function("window.switchboardPhone.currentCallId() !== null", timeout=5000)
-    return cust, page.evaluate("window.switchboardPhone.currentCallId()")
 
 
 def test_outbound_call_survives_two_reloads(browser, stack, ami):
@@ -176,11 +89,11 @@ def test_colleagues_call_survives_a_reload_on_either_side(browser, stack, ami):
     agent2.context.close()
 
 
-def test_call_blind_transferred_to_the_agent_survives_a_reload(browser, stack, ami):
+def test_call_blind_transferred_to_the_agent_survives_a_reload(browser, stack, ami, customers):
     number = "+358406661001"
     agent1 = login(browser, stack, "agent1")
     agent2 = login(browser, stack, "agent2")
-    cust, _ = answer_queue_call(agent1, stack, ami, number, "Transferred Reload", "+35891000002")  # cs-fi
+    cust, _ = answer_queue_call(agent1, customers, number, "Transferred Reload", "+35891000002")  # cs-fi
     agent1.fill("#transfer-target", "agent2")
     agent1.click("#transfer-blind")
     agent2.wait_for_selector("#incoming", state="visible", timeout=10000)
@@ -213,11 +126,11 @@ def test_call_blind_transferred_to_the_agent_survives_a_reload(browser, stack, a
     agent2.context.close()
 
 
-def test_call_consult_transferred_to_the_agent_survives_a_reload(browser, stack, ami):
+def test_call_consult_transferred_to_the_agent_survives_a_reload(browser, stack, ami, customers):
     number = "+358406661003"
     agent1 = login(browser, stack, "agent1")
     agent2 = login(browser, stack, "agent2")
-    cust, call_id = answer_queue_call(agent1, stack, ami, number, "Consulted Reload", "+35891000002")
+    cust, call_id = answer_queue_call(agent1, customers, number, "Consulted Reload", "+35891000002")
     agent1.fill("#transfer-target", "agent2")
     agent1.click("#transfer-consult")
     agent2.wait_for_selector("#incoming", state="visible", timeout=10000)
@@ -254,10 +167,10 @@ def test_call_consult_transferred_to_the_agent_survives_a_reload(browser, stack,
     agent2.context.close()
 
 
-def test_queue_call_survives_a_lost_network(browser, stack, ami):
+def test_queue_call_survives_a_lost_network(browser, stack, ami, customers):
     number = "+358406661002"
     page = login(browser, stack, "agent1")
-    cust, call_id = answer_queue_call(page, stack, ami, number, "Lost Network", "+35891000001")
+    cust, call_id = answer_queue_call(page, customers, number, "Lost Network", "+35891000001")
     answered = time.monotonic()
     time.sleep(2.2)
 

@@ -8,18 +8,17 @@ import time
 
 import pytest
 
-from tests.conftest import ARTIFACTS
-from tests.e2e import test_reconnect_every_call as every
-from tests.e2e.test_queue_call_to_browser import CUSTOMER, browser, login  # noqa: F401
-
-ami = every.ami  # the AMI event watcher fixture
+from tests.support import reconnect as every
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import CUSTOMER, login
+from tests.support.stack import one_task
 
 pytestmark = pytest.mark.e2e
 
 
-def test_reload_mid_call_reconnects_the_same_call_with_media_and_one_task(browser, stack, ami):  # noqa: F811
+def test_reload_mid_call_reconnects_the_same_call_with_media_and_one_task(browser, stack, ami, customers):
     page = login(browser, stack, "agent1")
-    cust, call_id = every.answer_queue_call(page, stack, ami, CUSTOMER, "Maija Virtanen", "+35891000001")
+    cust, call_id = every.answer_queue_call(page, customers, CUSTOMER, "Maija Virtanen", "+35891000001")
     answered = time.monotonic()
     time.sleep(2.2)
 
@@ -31,7 +30,7 @@ def test_reload_mid_call_reconnects_the_same_call_with_media_and_one_task(browse
     print(f"\ne2e: page reload -> same call back in {away.seconds * 1000:.0f} ms")
 
     page.click("#hangup")
-    task = every.one_task(stack, call_id)
+    task = one_task(stack, call_id)
     assert task["CallDisposition"] == "answered"
     assert task["CallDurationInSeconds"] >= 3  # the whole call, across the reload
     page.context.close()

@@ -15,13 +15,8 @@ import time
 import pytest
 
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME
-from tests.e2e import test_queue_call_to_browser as base
-from tests.e2e.test_phone_calls import ami, customer_channel, wait_state
-from tests.e2e.test_queue_call_to_browser import hang_up_customer, login
-from tests.e2e.test_workflow_dialogs import fresh_agent, ringing, shots
-
-browser = base.browser  # the module-scoped Chromium fixture
-__all__ = ["ami", "browser"]
+from tests.support.phone import customer_channel, login, ringing, shots, wait_state
+from tests.support.stack import fresh_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -85,18 +80,18 @@ def contact_url(page, nth: int = 1) -> str:
     return f"{LIGHTNING}/lightning/r/Contact/{popped['recordId']}/view"
 
 
-def end_call(page, stack) -> None:
+def end_call(page, customers) -> None:
     page.click("#hangup")
     wait_state(page, "Call ended")
-    hang_up_customer(stack)
+    customers.hang_up_all()
     time.sleep(1.0)
 
 
-def test_a_ring_time_pop_opens_the_named_tab_on_answer_or_leaves_an_open_record_link(browser, stack):
+def test_a_ring_time_pop_opens_the_named_tab_on_answer_or_leaves_an_open_record_link(browser, stack, customers):
     page = stubbed_phone(browser, stack, fresh_agent(stack, "contact_account", prefix="pop"))
     assert page.evaluate("window.__protocolHandlers") == [["tel", f"{stack.settings.public_url}/dial?number=%s"]]
 
-    ringing(page, stack, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)  # a single identified Contact pops at ring
+    ringing(page, customers, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)  # a single identified Contact pops at ring
     url = contact_url(page)
     page.wait_for_selector("#screen-pop", state="visible", timeout=3000)
     assert page.evaluate("window.__opened") == []  # no pop-up without a gesture: a browser would block it
@@ -108,10 +103,10 @@ def test_a_ring_time_pop_opens_the_named_tab_on_answer_or_leaves_an_open_record_
     assert page.evaluate("window.__opened") == [{"url": url, "name": TAB, "gesture": True}]
     page.wait_for_selector("#screen-pop", state="hidden", timeout=3000)
     wait_state(page, "In call")
-    end_call(page, stack)
+    end_call(page, customers)
 
     page.evaluate("window.__openReturns = 'null'")  # now the browser blocks the pop-up
-    ringing(page, stack, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
+    ringing(page, customers, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
     url = contact_url(page, 2)
     page.click("#answer")
     page.wait_for_selector("#screen-pop[data-state=blocked]", timeout=3000)
@@ -120,7 +115,7 @@ def test_a_ring_time_pop_opens_the_named_tab_on_answer_or_leaves_an_open_record_
     assert page.text_content("#screen-pop-link") == "Open record"
     assert "allow pop-ups" in page.text_content("#screen-pop-note")
     assert page.get_attribute("#screen-pop-link", "href") == url
-    shots(page, "screen-pop-blocked")
+    shots(page, "workflow-screen-pop-blocked")
 
     # The link is an ordinary link to the named tab: a first click opens it, a second reuses it.
     page.context.route(f"{LIGHTNING}/**", lambda route: route.fulfill(
@@ -136,15 +131,15 @@ def test_a_ring_time_pop_opens_the_named_tab_on_answer_or_leaves_an_open_record_
     page.click("#screen-pop-link")
     time.sleep(1.0)
     assert len(page.context.pages) == pages  # the same tab, not a new one
-    end_call(page, stack)
+    end_call(page, customers)
     assert page.js_errors == []  # type: ignore[attr-defined]
     page.context.close()
 
 
-def test_a_declined_call_drops_its_waiting_pop(browser, stack):
+def test_a_declined_call_drops_its_waiting_pop(browser, stack, customers):
     page = stubbed_phone(browser, stack, fresh_agent(stack, "contact_account", prefix="pop"))
     try:
-        ringing(page, stack, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
+        ringing(page, customers, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
         contact_url(page)
         page.wait_for_selector("#screen-pop[data-state=pending]", timeout=3000)
         page.click("#decline")
@@ -152,7 +147,7 @@ def test_a_declined_call_drops_its_waiting_pop(browser, stack):
         page.wait_for_selector("#screen-pop", state="hidden", timeout=3000)
         assert page.evaluate("window.__opened") == []
     finally:
-        hang_up_customer(stack)
+        customers.hang_up_all()
     page.context.close()
 
 

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTIFACTS
-from tests.e2e import test_reconnect_every_call as every
-from tests.e2e.test_phone_calls import AmiWatch, ami, hang_up_all, wait_audio, wait_state
-from tests.e2e.test_queue_call_to_browser import CHROMIUM_ARGS, login, sign_in
-
-__all__ = ["ami"]
+from tests.support import reconnect as every
+from tests.support.ami import AmiWatch
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import CHROMIUM_ARGS, hang_up_all, login, sign_in, wait_audio, wait_state
+from tests.support.stack import one_task
 
 pytestmark = pytest.mark.e2e
 
@@ -120,10 +119,10 @@ def shots(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"e2e-{name}-wide.png"), full_page=True)
 
 
-def test_frozen_browser_gets_its_queue_call_back(own_chromium, stack, ami):
+def test_frozen_browser_gets_its_queue_call_back(own_chromium, stack, ami, customers):
     number = "+358406662001"
     page = own_page(own_chromium, stack, "agent1")
-    cust, call_id = every.answer_queue_call(page, stack, ami, number, "Frozen Laptop", "+35891000001")
+    cust, call_id = every.answer_queue_call(page, customers, number, "Frozen Laptop", "+35891000001")
     answered = time.monotonic()
     time.sleep(2.2)
 
@@ -140,7 +139,7 @@ def test_frozen_browser_gets_its_queue_call_back(own_chromium, stack, ami):
 
     page.click("#hangup")
     wait_state(page, "Call ended")
-    task = every.one_task(stack, call_id)
+    task = one_task(stack, call_id)
     assert task["CallDisposition"] == "answered"
     assert task["CallDurationInSeconds"] >= int(FROZEN_FOR) + 2  # the whole call, across the freeze
     assert page.js_errors == []  # type: ignore[attr-defined]
@@ -159,7 +158,7 @@ def test_frozen_browser_gets_its_outbound_call_back(own_chromium, stack, ami):
     print(f"\ne2e: frozen browser, outbound call -> same call back in {away.seconds * 1000:.0f} ms")
     page.click("#hangup")
     wait_state(page, "Call ended")
-    task = every.one_task(stack, call_id)
+    task = one_task(stack, call_id)
     assert task["CallType"] == "Outbound" and task["CallDurationInSeconds"] >= int(FROZEN_FOR) + 2
 
 
@@ -168,11 +167,12 @@ def test_frozen_browser_gets_its_outbound_call_back(own_chromium, stack, ami):
     ("agent3", "+35891000002", "+35891000001"),  # a queue: one more server leg lies between them
 ], ids=["agent", "queue"])
 def test_frozen_browser_of_a_consulted_agent_gets_the_transferred_call_back(browser, own_chromium, stack, ami,
-                                                                            consulted, target, customer_queue):
+                                                                            customers, consulted, target,
+                                                                            customer_queue):
     number = "+358406662003" if consulted == "agent2" else "+358406662013"
     agent1 = login(browser, stack, "agent1")
     other = own_page(own_chromium, stack, consulted)
-    cust, call_id = every.answer_queue_call(agent1, stack, ami, number, "Consulted Frozen", customer_queue)
+    cust, call_id = every.answer_queue_call(agent1, customers, number, "Consulted Frozen", customer_queue)
     agent1.fill("#transfer-target", target)
     agent1.click("#transfer-consult")
     other.wait_for_selector("#incoming", state="visible", timeout=15000)
@@ -203,18 +203,18 @@ def test_frozen_browser_of_a_consulted_agent_gets_the_transferred_call_back(brow
     other.click("#hangup")
     wait_state(other, "Call ended")
     every.wait_event_since(ami, mark, "Hangup", cust, timeout=3)  # a real hang-up ends the customer's call
-    assert every.one_task(stack, call_id)["CallDisposition"] == "answered"
+    assert one_task(stack, call_id)["CallDisposition"] == "answered"
     hang_up_all(stack)
     agent1.context.close()
 
 
-def test_a_hang_up_by_the_agent_still_ends_the_customers_call_at_once(browser, stack, ami):
+def test_a_hang_up_by_the_agent_still_ends_the_customers_call_at_once(browser, stack, ami, customers):
     page = login(browser, stack, "agent1")
     for number, outbound in (("+358406662004", False), ("+358407002004", True)):
         if outbound:
             cust, call_id = every.place_outbound_call(page, ami, number)
         else:
-            cust, call_id = every.answer_queue_call(page, stack, ami, number, "Hung Up", "+35891000001")
+            cust, call_id = every.answer_queue_call(page, customers, number, "Hung Up", "+35891000001")
         time.sleep(1.0)
         mark, clicked = len(ami.events), time.monotonic()
         page.click("#hangup")
@@ -227,17 +227,17 @@ def test_a_hang_up_by_the_agent_still_ends_the_customers_call_at_once(browser, s
                  and e.get("Channel", "").startswith("PJSIP/agent1-")]
         assert rings == [], rings
         assert page.text_content("#call-state") == "Call ended"
-        assert every.one_task(stack, call_id)["CallDisposition"] == "answered"
+        assert one_task(stack, call_id)["CallDisposition"] == "answered"
         print(f"\ne2e: agent hangs up ({'outbound' if outbound else 'queue'} call) -> customer's call ended "
               f"in {ended_after * 1000:.0f} ms")
         page.wait_for_timeout(500)
     page.context.close()
 
 
-def test_hanging_up_while_the_call_is_taken_back_ends_it_for_the_customer_too(browser, stack, ami):
+def test_hanging_up_while_the_call_is_taken_back_ends_it_for_the_customer_too(browser, stack, ami, customers):
     number = "+358406662007"
     page = login(browser, stack, "agent1")
-    cust, call_id = every.answer_queue_call(page, stack, ami, number, "Hung Up Offline", "+35891000001")
+    cust, call_id = every.answer_queue_call(page, customers, number, "Hung Up Offline", "+35891000001")
     mark = len(ami.events)
     page.context.set_offline(True)
     every.wait_event_since(ami, mark, "MusicOnHoldStart", cust)  # the server took the call back
@@ -251,7 +251,7 @@ def test_hanging_up_while_the_call_is_taken_back_ends_it_for_the_customer_too(br
     page.wait_for_function("document.querySelector('#link-status').dataset.state === 'connected'", timeout=5000)
     time.sleep(1.0)
     assert page.text_content("#call-state") == "Call ended"
-    assert every.one_task(stack, call_id)["CallDisposition"] == "answered"
+    assert one_task(stack, call_id)["CallDisposition"] == "answered"
     assert page.js_errors == []  # type: ignore[attr-defined]
     page.context.close()
 
@@ -295,14 +295,14 @@ def resynced_count(stack) -> int:
     return orch.log.read_text(errors="replace").count("resynced from Asterisk")
 
 
-def test_with_the_orchestrator_down_a_reload_still_gets_the_call_back(browser, stack, ami):
+def test_with_the_orchestrator_down_a_reload_still_gets_the_call_back(browser, stack, ami, customers):
     import redis
 
     from orchestrator.livecalls import key
 
     number = "+358406662006"
     page = login(browser, stack, "agent1")
-    cust, call_id = every.answer_queue_call(page, stack, ami, number, "Server Down", "+35891000001")
+    cust, call_id = every.answer_queue_call(page, customers, number, "Server Down", "+35891000001")
     answered = time.monotonic()
     time.sleep(2.2)
     before = resynced_count(stack)

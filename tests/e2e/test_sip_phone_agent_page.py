@@ -13,11 +13,12 @@ import pytest
 
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME
 from switchboard.stack import DEMO_PASSWORD
-from tests.conftest import ARTIFACTS
-from tests.e2e.test_queue_call_to_browser import browser, login, sf_client, tasks_for
-from tests.support.sipagent import SipAgentPhones, TrunkCustomer, make_sip_agents
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import login, submit_login
+from tests.support.phone import wait_state as wait_card
+from tests.support.sipagent import SipAgentPhones, make_sip_agents
+from tests.support.stack import one_task
 
-__all__ = ["browser"]  # the module-scoped Chromium fixture
 pytestmark = pytest.mark.e2e
 
 CS_FI = "+35891000002"
@@ -36,13 +37,7 @@ def open_desk_page(browser, stack, username: str):
     """The phone page of a SIP-phone agent, logged in, its desk phone registered and its events live."""
     context = browser.new_context(viewport={"width": 1100, "height": 760}, bypass_csp=True)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{stack.settings.public_url}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url("**/phone")
+    errors = submit_login(page, stack, username)
     page.wait_for_function("document.querySelector('#reg-status').textContent.trim() === 'Desk phone registered'",
                            timeout=15000)
     page.wait_for_function("document.querySelector('#link-status').dataset.state === 'connected'", timeout=15000)
@@ -51,7 +46,8 @@ def open_desk_page(browser, stack, username: str):
 
 
 def wait_state(page, text: str, timeout: float = 15000) -> None:
-    page.wait_for_function(f"document.querySelector('#call-state').textContent === {text!r}", timeout=timeout)
+    """The call card says ``text`` (a desk phone's answer may take a few seconds)."""
+    wait_card(page, text, timeout)
 
 
 def shot(page, name: str) -> None:
@@ -59,23 +55,12 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"sip-phone-{name}.png"), full_page=True)
 
 
-def one_task(stack, call_id: str) -> dict:
-    sf = sf_client(stack)
-    deadline = time.monotonic() + 8
-    while not tasks_for(sf, call_id) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.0)  # a late duplicate would show up now
-    tasks = tasks_for(sf, call_id)
-    assert len(tasks) == 1, tasks
-    return tasks[0]
-
-
 def test_given_a_sip_phone_agent_then_the_page_rings_with_the_caller_the_phone_answers_and_the_page_hangs_up(
-        browser, stack, desk_agent):
+        browser, stack, desk_agent, customers):
     with SipAgentPhones(stack, [desk_agent], answer_after=3, talk_time=0) as phones:
         page = open_desk_page(browser, stack, desk_agent)
         assert page.is_visible("#desk-phone") and page.is_hidden("#dial-form")
-        customer = TrunkCustomer(stack, CS_FI, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
+        customer = customers.call(CS_FI, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
         try:
             page.wait_for_selector("#incoming", state="visible", timeout=10000)
             assert page.text_content("#call-state") == "Ringing"
@@ -97,9 +82,10 @@ def test_given_a_sip_phone_agent_then_the_page_rings_with_the_caller_the_phone_a
 
             page.click("#hangup")
             wait_state(page, "Call ended", 5000)
-            assert customer.wait(10) == 0 and customer.got_bye()
+            outcome = customer.wait(10)
+            assert outcome.ok and outcome.ended_by == "network", outcome
         finally:
-            customer.close()
+            customer.stop()
         assert phones.received("BYE", desk_agent) == 1  # the phone was hung up by Asterisk
         time.sleep(1.5)
         assert phones.invites(desk_agent) == 1  # and not rung again: a real hang-up
@@ -112,11 +98,11 @@ def test_given_a_sip_phone_agent_then_the_page_rings_with_the_caller_the_phone_a
 
 
 def test_given_a_sip_phone_agent_in_a_call_when_they_transfer_from_the_page_to_a_colleague_then_the_colleague_rings(
-        browser, stack, desk_agent):
+        browser, stack, desk_agent, customers):
     colleague = login(browser, stack, "agent2")  # Ben Agent, on the web phone
     with SipAgentPhones(stack, [desk_agent], answer_after=1, talk_time=0) as phones:
         page = open_desk_page(browser, stack, desk_agent)
-        customer = TrunkCustomer(stack, CS_FI, "+358405550777", "Transfer Customer")
+        customer = customers.call(CS_FI, "+358405550777", "Transfer Customer")
         try:
             wait_state(page, "In call")
             call_id = page.evaluate("window.switchboardPhone.currentCallId()")
@@ -137,11 +123,12 @@ def test_given_a_sip_phone_agent_in_a_call_when_they_transfer_from_the_page_to_a
             colleague.wait_for_function("document.querySelector('#call-state').textContent === 'In call'",
                                         timeout=10000)
             assert phones.received("BYE", desk_agent) == 1  # the desk phone left the call
-            assert customer.process.poll() is None  # the customer goes on, with Ben
+            assert customer.running  # the customer goes on, with Ben
             colleague.click("#hangup")
-            assert customer.wait(10) == 0 and customer.got_bye()
+            outcome = customer.wait(10)
+            assert outcome.ok and outcome.ended_by == "network", outcome
         finally:
-            customer.close()
+            customer.stop()
         assert phones.invites(desk_agent) == 1
     assert one_task(stack, call_id)["CallDisposition"] == "answered"
     assert page.js_errors == [] and colleague.js_errors == []  # type: ignore[attr-defined]
@@ -150,9 +137,9 @@ def test_given_a_sip_phone_agent_in_a_call_when_they_transfer_from_the_page_to_a
 
 
 def test_given_a_sip_phone_agent_when_the_page_loads_mid_call_then_it_shows_the_call_and_its_timer(
-        browser, stack, desk_agent):
+        browser, stack, desk_agent, customers):
     with SipAgentPhones(stack, [desk_agent], answer_after=1, talk_time=0):
-        customer = TrunkCustomer(stack, CS_FI, "+358405550778", "Late Page")
+        customer = customers.call(CS_FI, "+358405550778", "Late Page")
         try:
             time.sleep(4)  # answered on the phone 3 s ago, before any page was open
             page = open_desk_page(browser, stack, desk_agent)
@@ -161,7 +148,7 @@ def test_given_a_sip_phone_agent_when_the_page_loads_mid_call_then_it_shows_the_
             assert page.text_content("#call-timer") >= "00:02"
             page.click("#hangup")
             wait_state(page, "Call ended", 5000)
-            assert customer.wait(10) == 0
+            assert customer.wait(10).ok
         finally:
-            customer.close()
+            customer.stop()
     page.context.close()

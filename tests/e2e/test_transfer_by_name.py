@@ -9,13 +9,8 @@ import time
 
 import pytest
 
-from tests.e2e import test_queue_call_to_browser as base
-from tests.e2e.test_phone_calls import ami, customer_channel, hang_up_all, wait_audio, wait_state
-from tests.e2e.test_queue_call_to_browser import login, ring
-from tests.e2e.test_workflow_dialogs import fresh_agent, shots
-
-browser = base.browser  # the module-scoped Chromium fixture
-__all__ = ["ami", "browser"]
+from tests.support.phone import customer_channel, hang_up_all, login, ring, shots, wait_audio, wait_state
+from tests.support.stack import fresh_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +37,7 @@ def test_blind_transfer_of_an_outbound_call_to_a_queue_picked_by_name(browser, s
     assert any(value == "Carla Agent" and label.startswith("Agent") for value, label in offered)
     caller.fill("#transfer-target", "customer service fi")  # the name as typed, any case
     assert caller.text_content("#transfer-resolved") == "Queue Customer Service FI · +35891000002"
-    shots(caller, "transfer-by-name-outbound")
+    shots(caller, "workflow-transfer-by-name-outbound")
     caller.click("#transfer-blind")
     wait_state(caller, "Call ended")
     assert caller.text_content("#transfer-status").startswith("Transfer to Customer Service FI")
@@ -63,13 +58,13 @@ def test_blind_transfer_of_an_outbound_call_to_a_queue_picked_by_name(browser, s
     agent3.context.close()
 
 
-def test_consult_transfer_of_a_queue_call_to_an_agent_picked_by_name(browser, stack, ami):
+def test_consult_transfer_of_a_queue_call_to_an_agent_picked_by_name(browser, stack, ami, customers):
     first = fresh_agent(stack, prefix="xfc")  # Customer Service EN: takes the customer's call
     second = fresh_agent(stack, queue="Customer Service FI", prefix="xft")
     colleague = f"Workflow {second}"  # fresh_agent's display name
     a = login(browser, stack, first)
     b = login(browser, stack, second)
-    ring(stack, number="+358406660301", name="Consult By Name", queue_number="+35891000001")
+    ring(customers, number="+358406660301", name="Consult By Name", queue_number="+35891000001")
     a.wait_for_selector("#incoming", state="visible", timeout=10000)
     a.click("#answer")
     wait_state(a, "In call")
@@ -86,7 +81,7 @@ def test_consult_transfer_of_a_queue_call_to_an_agent_picked_by_name(browser, st
     wait_state(b, "In call")
     a.wait_for_function(f"document.querySelector('#consult-text').textContent === 'Talking to {colleague}'",
                         timeout=10000)
-    shots(a, "transfer-by-name-consult")
+    shots(a, "workflow-transfer-by-name-consult")
     a.click("#consult-complete")
     wait_state(a, "Call ended")
     assert a.text_content("#transfer-status").startswith(f"Consult transfer to {colleague}")

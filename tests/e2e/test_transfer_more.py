@@ -1,5 +1,6 @@
 """More transfers in Chromium against the whole stack: a consult (warm) transfer of a queue call to a
-queue number, where the consulted queue rings another agent who then has the customer."""
+queue number, where the consulted queue rings another agent who then has the customer, and to an external
+number (the carrier over the trunk). The customer calls over the trunk."""
 
 from __future__ import annotations
 
@@ -7,35 +8,22 @@ import time
 
 import pytest
 
-from tests.conftest import ARTIFACTS
-from tests.e2e import test_queue_call_to_browser as base
-from tests.e2e.test_phone_calls import AmiWatch, ami, hang_up_all, wait_audio, wait_state
-from tests.e2e.test_queue_call_to_browser import login, ring
-
-browser = base.browser  # the module-scoped Chromium fixture
-__all__ = ["ami", "browser"]
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import customer_channel, hang_up_all, login, ring, wait_audio, wait_state
 
 pytestmark = pytest.mark.e2e
 
 
-def queue_caller(ami: AmiWatch, dialed: str) -> str:
-    """The demo customer's channel that runs the inbound dialplan for ``dialed`` (the one in the queue)."""
-    e = ami.wait_for(lambda e: e.get("Event") == "Newchannel"
-                     and e.get("Channel", "").startswith(f"Local/{dialed}@from-trunk")
-                     and e["Channel"].endswith(";2"))
-    return e["Channel"]
-
-
-def test_consult_transfer_of_a_queue_call_to_a_queue_number(browser, stack, ami):
+def test_consult_transfer_of_a_queue_call_to_a_queue_number(browser, stack, ami, customers):
     agent1 = login(browser, stack, "agent1")  # Customer Service EN
     agent3 = login(browser, stack, "agent3")  # Customer Service FI (+35891000002)
     number = "+358406660007"
-    ring(stack, number=number, name="Consult Queue", queue_number="+35891000001")
+    customer = ring(customers, number=number, name="Consult Queue", queue_number="+35891000001")
     agent1.wait_for_selector("#incoming", state="visible", timeout=10000)
     agent1.click("#answer")
     wait_state(agent1, "In call")
     wait_audio(agent1)
-    cust = queue_caller(ami, "+35891000001")
+    cust = customer.channel()
     agent1.fill("#transfer-target", "+35891000002")
     agent1.click("#transfer-consult")
     agent1.wait_for_function("document.querySelector('#hold').getAttribute('aria-pressed') === 'true'")
@@ -68,21 +56,19 @@ def test_consult_transfer_of_a_queue_call_to_a_queue_number(browser, stack, ami)
     agent3.context.close()
 
 
-def test_consult_transfer_of_a_queue_call_to_an_external_number(browser, stack, ami):
+def test_consult_transfer_of_a_queue_call_to_an_external_number(browser, stack, ami, customers):
     agent1 = login(browser, stack, "agent1")
-    ring(stack, number="+358406660008", name="Consult Out", queue_number="+35891000001")
+    customer = ring(customers, number="+358406660008", name="Consult Out", queue_number="+35891000001")
     agent1.wait_for_selector("#incoming", state="visible", timeout=10000)
     agent1.click("#answer")
     wait_state(agent1, "In call")
     wait_audio(agent1)
-    cust = queue_caller(ami, "+35891000001")
+    cust = customer.channel()
     external = "+358407770011"
     agent1.fill("#transfer-target", external)
     agent1.click("#transfer-consult")
     ami.wait_for(lambda e: e.get("Event") == "MusicOnHoldStart" and e.get("Channel") == cust)  # customer on hold
-    # the external party (the demo customer context) answers the consultation
-    ami.wait_for(lambda e: e.get("Event") == "Newchannel" and e.get("Channel", "").startswith(
-        f"Local/{external}@sb-demo-customer"))
+    ext = customer_channel(ami, external)  # the external party, over the trunk, answers the consultation
     agent1.wait_for_function("document.querySelector('#consult-text').textContent.startsWith('Talking to')",
                              timeout=10000)
     agent1.click("#consult-complete")
@@ -91,8 +77,7 @@ def test_consult_transfer_of_a_queue_call_to_an_external_number(browser, stack, 
     time.sleep(1.0)
     hangups = [e for e in ami.events if e.get("Event") == "Hangup" and e.get("Channel") == cust]
     assert hangups == [], "the customer was hung up by the transfer"
-    bridged = [e for e in ami.events if e.get("Event") == "BridgeEnter" and e.get("Channel", "").startswith(
-        f"Local/{external}@sb-demo-customer")]
+    bridged = [e for e in ami.events if e.get("Event") == "BridgeEnter" and e.get("Channel") == ext]
     assert bridged, "the external party was never bridged"
     hang_up_all(stack)
     assert agent1.js_errors == []  # type: ignore[attr-defined]

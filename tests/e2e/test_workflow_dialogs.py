@@ -7,91 +7,19 @@ import itertools
 import time
 
 import pytest
-from sqlalchemy import select
 
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME, DEMO_SHARED_PHONE
-from switchboard.stack import DEMO_PASSWORD
-from switchboard.store import Store, User
-from tests.conftest import ARTIFACTS
-from tests.e2e.test_queue_call_to_browser import browser, hang_up_customer, login, ring, sf_client  # noqa: F401
+from tests.support.phone import finish, login, ringing, shots
+from tests.support.stack import cli, fresh_agent, sf_client, task_of
 from worker.salesforce import soql_quote
 
 pytestmark = pytest.mark.e2e
+_contacts = itertools.count(1)
 
 
-def set_workflow(stack, username: str, workflow: str) -> None:
-    store = Store(stack.settings.database_url)
-    with store.session() as s, s.begin():
-        s.scalar(select(User).where(User.username == username)).phone_workflow = workflow
-
-
-_agents = itertools.count(1)
-
-
-def fresh_agent(stack, workflow: str | None = None, *, queue: str | tuple[str, ...] = "Customer Service EN",
-                prefix: str = "wf") -> str:
-    """A new agent in ``queue`` (or each of several), registered in Asterisk, with ``workflow`` when given."""
-    from tests.integration.test_cli_stack import cli
-
-    name = f"{prefix}{next(_agents)}x{int(time.time()) % 10000}"
-    queues = (queue,) if isinstance(queue, str) else queue
-    r = cli(stack, "agent", "add", name, "--name", f"Workflow {name}", "--password", DEMO_PASSWORD,
-            *[arg for q in queues for arg in ("--queue", q)])
-    assert r.returncode == 0, r.stderr
-    deadline = time.monotonic() + 5
-    while "Unable to find" in stack.asterisk.cli(f"pjsip show endpoint {name}", check=False).stdout:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    if workflow:
-        set_workflow(stack, name, workflow)
-    return name
-
-
-def task_of(stack, call_id: str, timeout: float = 8) -> dict:
-    sf = sf_client(stack)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = sf.query(f"SELECT Id, WhoId, WhatId FROM Task WHERE CallObject = {soql_quote(call_id)}")["records"]
-        if found:
-            return found[0]
-        time.sleep(0.2)
-    raise AssertionError("no Task")
-
-
-def shots(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"workflow-{name}-full.png"), full_page=True)
-    page.set_viewport_size({"width": 400, "height": 900})
-    time.sleep(0.2)
-    page.screenshot(path=str(ARTIFACTS / f"workflow-{name}-400.png"), full_page=True)
-    page.set_viewport_size({"width": 1100, "height": 760})
-
-
-def ringing(page, stack, number: str, name: str = "Customer") -> str:
-    for attempt in range(3):  # the agent's device may still be "in use" from the previous test's call
-        ring(stack, number=number, name=name)
-        try:
-            page.wait_for_selector("#incoming", state="visible", timeout=8000)
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-            hang_up_customer(stack)
-            time.sleep(2)
-    page.wait_for_function("window.switchboardPhone.currentCallId()", timeout=5000)
-    page.wait_for_selector("#wf-identity", state="visible", timeout=5000)
-    return page.evaluate("window.switchboardPhone.currentCallId()")
-
-
-def finish(page) -> None:
-    page.click("#hangup")
-    page.wait_for_function("document.querySelector('#call-state').textContent === 'Call ended'", timeout=5000)
-    time.sleep(1.0)
-
-
-def test_contact_account_single_pops_the_contact_and_relates_the_task(browser, stack):  # noqa: F811
+def test_contact_account_single_pops_the_contact_and_relates_the_task(browser, stack, customers):
     page = login(browser, stack, fresh_agent(stack, "contact_account"))
-    call_id = ringing(page, stack, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
+    call_id = ringing(page, customers, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
     assert page.text_content("#wf-id-name") == DEMO_CONTACT_NAME
     page.wait_for_function("window.switchboardWorkflows.popped.length === 1", timeout=3000)
     popped = page.evaluate("window.switchboardWorkflows.popped[0]")
@@ -104,9 +32,9 @@ def test_contact_account_single_pops_the_contact_and_relates_the_task(browser, s
     page.context.close()
 
 
-def test_contact_account_multiple_lists_records_and_choose_relates_the_task(browser, stack):  # noqa: F811
+def test_contact_account_multiple_lists_records_and_choose_relates_the_task(browser, stack, customers):
     page = login(browser, stack, fresh_agent(stack, "contact_account"))
-    call_id = ringing(page, stack, DEMO_SHARED_PHONE.replace(" ", ""))
+    call_id = ringing(page, customers, DEMO_SHARED_PHONE.replace(" ", ""))
     page.wait_for_selector("#wf-dialog .wf-table tbody tr", timeout=5000)
     title = page.text_content("#wf-title")
     assert "Customer Service EN" in title and "Call Disposition" in title
@@ -114,7 +42,7 @@ def test_contact_account_multiple_lists_records_and_choose_relates_the_task(brow
     assert heads[:3] == ["Type", "Full Name", "Account Name"] and "Email" in heads
     assert page.locator("#wf-dialog .wf-table tbody tr").count() >= 2
     assert page.is_visible("text=New Contact") and page.is_visible("text=New Account")
-    shots(page, "contact_account-multiple")
+    shots(page, "workflow-contact_account-multiple")
     row = page.locator("#wf-dialog .wf-table tbody tr").first
     chosen = row.get_attribute("data-id")
     page.click("#answer")
@@ -125,16 +53,16 @@ def test_contact_account_multiple_lists_records_and_choose_relates_the_task(brow
     page.context.close()
 
 
-def test_contact_lead_not_identified_new_lead_relates_the_task(browser, stack):  # noqa: F811
+def test_contact_lead_not_identified_new_lead_relates_the_task(browser, stack, customers):
     page = login(browser, stack, fresh_agent(stack, "contact_lead"))
-    call_id = ringing(page, stack, "+358457770001")
+    call_id = ringing(page, customers, "+358457770001")
     page.wait_for_selector("#wf-dialog", state="visible", timeout=5000)
     assert page.text_content("#wf-id-kind") == "Not identified"
     assert page.is_visible("text=New Lead") and not page.is_visible("text=New Account")
     page.fill("#wf-search", "Maija")
     page.click("#wf-search-results >> xpath=.. >> button[type=submit]")
     page.wait_for_selector("#wf-search-results tbody tr", timeout=5000)
-    shots(page, "contact_lead-not-identified")
+    shots(page, "workflow-contact_lead-not-identified")
     page.click("#answer")
     page.fill("#wf-first", "Nora")
     page.fill("#wf-last", "O'Lead {x}")
@@ -148,9 +76,9 @@ def test_contact_lead_not_identified_new_lead_relates_the_task(browser, stack): 
     page.context.close()
 
 
-def test_case_single_creates_a_case_on_answer_and_relates_the_task(browser, stack):  # noqa: F811
+def test_case_single_creates_a_case_on_answer_and_relates_the_task(browser, stack, customers):
     page = login(browser, stack, fresh_agent(stack, "case"))
-    call_id = ringing(page, stack, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
+    call_id = ringing(page, customers, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME)
     page.wait_for_function("window.switchboardWorkflows.popped.length === 1", timeout=3000)
     assert page.evaluate("window.switchboardWorkflows.caseId") is None  # not before answering
     page.click("#answer")
@@ -158,20 +86,19 @@ def test_case_single_creates_a_case_on_answer_and_relates_the_task(browser, stac
     case_id = page.evaluate("window.switchboardWorkflows.caseId")
     assert case_id.startswith("500")
     assert page.evaluate("window.switchboardWorkflows.popped.at(-1).object") == "Case"
-    shots(page, "case-single")
+    shots(page, "workflow-case-single")
     finish(page)
     task = task_of(stack, call_id)
     assert task["WhatId"] == case_id and task["WhoId"].startswith("003")
     page.context.close()
 
 
-def test_case_declined_creates_no_case(browser, stack):  # noqa: F811
+def test_case_declined_creates_no_case(browser, stack, customers):
     page = login(browser, stack, fresh_agent(stack, "case"))
-    ringing(page, stack, "+358457770002")
+    ringing(page, customers, "+358457770002")
     page.click("#decline")
     time.sleep(1.0)
     assert page.evaluate("window.switchboardWorkflows.caseId") is None
-    hang_up_customer(stack)
     page.context.close()
 
 
@@ -180,7 +107,7 @@ def contact_with_cases(stack, n: int = 7) -> tuple[str, str, list[dict]]:
     made: (phone, name, cases most recently modified first)."""
     sf = sf_client(stack)
     phone = f"+35845{int(time.time() * 1000) % 10**7:07d}"
-    last = f"Dialog{next(_agents)}"
+    last = f"Dialog{next(_contacts)}x{int(time.time()) % 10000}"
     account = sf.Account.create({"Name": f"{last} Oy", "Phone": "+358 9 555 0199"})["id"]
     contact = sf.Contact.create({"FirstName": "Casey", "LastName": last, "Phone": phone, "AccountId": account})["id"]
     ids = [sf.Case.create({"Subject": f"Router {i} rebooting", "ContactId": contact, "AccountId": account,
@@ -201,14 +128,13 @@ def search_cases(page, text: str) -> list[str]:
     return page.eval_on_selector_all("#wf-cases tbody tr", "rows => rows.map(r => r.dataset.id)")
 
 
-def test_case_dialog_single_shows_five_recent_cases_searches_another_and_choose(browser, stack):  # noqa: F811
+def test_case_dialog_single_shows_five_recent_cases_searches_another_and_choose(browser, stack, customers):
     from switchboard.store.live import REFRESH_SECONDS
-    from tests.integration.test_cli_stack import cli
 
     phone, name, cases = contact_with_cases(stack)
     assert cases[0]["Subject"] == "Router 0 rebooting"  # modified last, so first
     page = login(browser, stack, fresh_agent(stack, "case_dialog"))
-    call_id = ringing(page, stack, phone, name)
+    call_id = ringing(page, customers, phone, name)
     page.wait_for_selector("#wf-contact", timeout=5000)
     page.wait_for_selector("#wf-dialog .wf-footer", timeout=5000)
     assert name in page.text_content("#wf-contact") and "Customer Service EN" in page.text_content("#wf-contact")
@@ -217,7 +143,7 @@ def test_case_dialog_single_shows_five_recent_cases_searches_another_and_choose(
     shown = page.eval_on_selector_all("#wf-cases tbody tr", "rows => rows.map(r => r.dataset.id)")
     assert shown == [c["Id"] for c in cases[:5]]  # exactly five, most recently modified first
     assert page.get_attribute("#wf-case-search", "placeholder") == "Case number"
-    shots(page, "case_dialog-single")
+    shots(page, "workflow-case_dialog-single")
 
     older = cases[-1]  # not among the five
     assert search_cases(page, older["CaseNumber"]) == [older["Id"]]
@@ -228,7 +154,7 @@ def test_case_dialog_single_shows_five_recent_cases_searches_another_and_choose(
     try:
         time.sleep(REFRESH_SECONDS)
         assert search_cases(page, "Router 3") == [wanted["Id"]]  # the admin-added field
-        shots(page, "case_dialog-search")
+        shots(page, "workflow-case_dialog-search")
     finally:
         assert cli(stack, "admin", "workflow", "reset", "workflow_case_search_fields").returncode == 0
     page.click("#answer")

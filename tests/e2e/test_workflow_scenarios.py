@@ -10,10 +10,9 @@ import time
 import pytest
 
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME, DEMO_LEAD_NAME, DEMO_LEAD_PHONE, DEMO_SHARED_PHONE
-from tests.conftest import ARTIFACTS
-from tests.e2e.test_phone_calls import wait_state
-from tests.e2e.test_queue_call_to_browser import browser, login, sf_client  # noqa: F401
-from tests.e2e.test_workflow_dialogs import finish, fresh_agent, ringing, task_of
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import finish, login, ringing, wait_state
+from tests.support.stack import fresh_agent, sf_client, task_of
 from worker.salesforce import soql_quote
 
 pytestmark = pytest.mark.e2e
@@ -66,11 +65,11 @@ def cases_of_call(stack, number: str, since: str) -> list[dict]:
 
 # Case workflow -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["not_identified", "multiple"])
-def test_case_unidentified_or_multiple_creates_a_case_without_customer_on_answer(browser, stack, kind):  # noqa: F811
+def test_case_unidentified_or_multiple_creates_a_case_without_customer_on_answer(browser, stack, customers, kind):
     """2.1.2: the phone rings and nothing else happens; on answer a Case without customer is created."""
     number = unknown_number() if kind == "not_identified" else SHARED
     page = login(browser, stack, fresh_agent(stack, "case"))
-    call_id = ringing(page, stack, number)
+    call_id = ringing(page, customers, number)
     assert page.text_content("#wf-id-kind") == ("Not identified" if kind == "not_identified" else "2 matches")
     time.sleep(0.5)
     assert page.is_hidden("#wf-dialog")
@@ -90,7 +89,7 @@ def test_case_unidentified_or_multiple_creates_a_case_without_customer_on_answer
     page.context.close()
 
 
-def test_case_outbound_single_creates_a_case_with_the_contact_when_answered(browser, stack):  # noqa: F811
+def test_case_outbound_single_creates_a_case_with_the_contact_when_answered(browser, stack):
     """2.1.3: click-to-dial from the contact; the customer answers: a Case with the contact."""
     contact_id = record_id_by_name(stack, "Contact", DEMO_CONTACT_NAME)
     page = login(browser, stack, fresh_agent(stack, "case"))
@@ -110,11 +109,11 @@ def test_case_outbound_single_creates_a_case_with_the_contact_when_answered(brow
 
 
 # CaseDialog workflow -------------------------------------------------------------------------------------
-def test_case_dialog_not_identified_new_case_relates_the_task(browser, stack):  # noqa: F811
+def test_case_dialog_not_identified_new_case_relates_the_task(browser, stack, customers):
     """2.2.1: number + queue, search by name, "New Case" without identification, Close."""
     number = unknown_number()
     page = login(browser, stack, fresh_agent(stack, "case_dialog"))
-    call_id = ringing(page, stack, number)
+    call_id = ringing(page, customers, number)
     page.wait_for_selector("#wf-dialog .wf-footer", timeout=5000)
     title = page.text_content("#wf-title")
     assert number in title and "Customer Service EN" in title
@@ -138,10 +137,10 @@ def test_case_dialog_not_identified_new_case_relates_the_task(browser, stack):  
     page.context.close()
 
 
-def test_case_dialog_multiple_choose_contact_then_new_case_for_it(browser, stack):  # noqa: F811
+def test_case_dialog_multiple_choose_contact_then_new_case_for_it(browser, stack, customers):
     """2.2.3: the matches are listed; choosing one opens the single-identified dialog; New Case there."""
     page = login(browser, stack, fresh_agent(stack, "case_dialog"))
-    call_id = ringing(page, stack, SHARED)
+    call_id = ringing(page, customers, SHARED)
     page.wait_for_selector("#wf-dialog .wf-table tbody tr", timeout=5000)
     assert "Customer Service EN" in page.text_content("#wf-title")
     heads = page.locator("#wf-dialog .wf-table th").all_text_contents()
@@ -169,7 +168,7 @@ def test_case_dialog_multiple_choose_contact_then_new_case_for_it(browser, stack
     page.context.close()
 
 
-def test_case_dialog_outbound_has_no_dialog_and_relates_the_task_to_the_contact(browser, stack):  # noqa: F811
+def test_case_dialog_outbound_has_no_dialog_and_relates_the_task_to_the_contact(browser, stack):
     """2.2.4: no workflow action for outbound calls; the Task names the contact dialled from."""
     contact_id = record_id_by_name(stack, "Contact", DEMO_CONTACT_NAME)
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 1))
@@ -187,7 +186,7 @@ def test_case_dialog_outbound_has_no_dialog_and_relates_the_task_to_the_contact(
 
 
 # Contact&Account workflow --------------------------------------------------------------------------------
-def test_contact_account_not_identified_update_phone_then_caller_is_identified(browser, stack):  # noqa: F811
+def test_contact_account_not_identified_update_phone_then_caller_is_identified(browser, stack, customers):
     """2.3.1: search by name, update the phone of the found contact and choose it; the next call from
     that number is a single identified caller."""
     sf = sf_client(stack)
@@ -195,7 +194,7 @@ def test_contact_account_not_identified_update_phone_then_caller_is_identified(b
     contact_id = sf.Contact.create({"FirstName": "Sanna", "LastName": last, "Phone": "+44 20 7946 0000"})["id"]
     number = unknown_number()
     page = login(browser, stack, fresh_agent(stack, "contact_account"))
-    call_id = ringing(page, stack, number)
+    call_id = ringing(page, customers, number)
     page.wait_for_selector("#wf-dialog .wf-footer", timeout=5000)
     assert page.text_content("#wf-id-kind") == "Not identified"
     assert number in page.text_content("#wf-title")
@@ -215,7 +214,7 @@ def test_contact_account_not_identified_update_phone_then_caller_is_identified(b
     finish(page)
     assert task_of(stack, call_id)["WhoId"] == contact_id
     # the same number again: now a single identified caller, the contact pops, no dialog
-    second = ringing(page, stack, number)
+    second = ringing(page, customers, number)
     assert second != call_id
     assert page.text_content("#wf-id-kind") == "Contact"
     assert page.text_content("#wf-id-name") == f"Sanna {last}"
@@ -229,11 +228,11 @@ def test_contact_account_not_identified_update_phone_then_caller_is_identified(b
     page.context.close()
 
 
-def test_contact_account_not_identified_new_contact_gets_the_caller_number(browser, stack):  # noqa: F811
+def test_contact_account_not_identified_new_contact_gets_the_caller_number(browser, stack, customers):
     """2.3.1: "New Contact" / "New Account"; the caller number is the new record's phone."""
     number = unknown_number()
     page = login(browser, stack, fresh_agent(stack, "contact_account"))
-    call_id = ringing(page, stack, number)
+    call_id = ringing(page, customers, number)
     page.wait_for_selector("#wf-dialog .wf-new", timeout=5000)
     assert number in page.text_content("#wf-dialog .wf-new h3")
     assert page.is_visible("text=New Contact") and page.is_visible("text=New Account")
@@ -254,7 +253,8 @@ def test_contact_account_not_identified_new_contact_gets_the_caller_number(brows
 
 
 @pytest.mark.parametrize("workflow", ["contact_account", "contact_lead"])
-def test_a_contact_beside_a_lead_is_single_for_contact_account_and_two_for_contact_lead(browser, stack, workflow):  # noqa: F811
+def test_a_contact_beside_a_lead_is_single_for_contact_account_and_two_for_contact_lead(browser, stack, customers,
+                                                                                         workflow):
     """2.3 identifies contacts and accounts, 2.4 contacts and leads: a number on one Contact and one Lead
     is a single identified caller (the contact pops, the Task names it) for the first, two matches for
     the second."""
@@ -263,7 +263,7 @@ def test_a_contact_beside_a_lead_is_single_for_contact_account_and_two_for_conta
     contact_id = sf.Contact.create({"FirstName": "Both", "LastName": "Kinds", "Phone": number})["id"]
     lead_id = sf.Lead.create({"FirstName": "Both", "LastName": "Kinds", "Company": "Kinds Oy", "Phone": number})["id"]
     page = login(browser, stack, fresh_agent(stack, workflow))
-    call_id = ringing(page, stack, number)
+    call_id = ringing(page, customers, number)
     if workflow == "contact_account":
         assert page.text_content("#wf-id-kind") == "Contact"
         page.wait_for_function("window.switchboardWorkflows.popped.length === 1", timeout=3000)
@@ -284,11 +284,11 @@ def test_a_contact_beside_a_lead_is_single_for_contact_account_and_two_for_conta
 
 
 # Contact&Lead workflow -----------------------------------------------------------------------------------
-def test_contact_lead_single_identified_lead_pops(browser, stack):  # noqa: F811
+def test_contact_lead_single_identified_lead_pops(browser, stack, customers):
     """2.4 (as 2.3.2): a caller with one Lead: the lead pops, no dialog; the Task names the lead."""
     lead_id = record_id_by_name(stack, "Lead", DEMO_LEAD_NAME)
     page = login(browser, stack, fresh_agent(stack, "contact_lead"))
-    call_id = ringing(page, stack, DEMO_LEAD_PHONE.replace(" ", ""), DEMO_LEAD_NAME)
+    call_id = ringing(page, customers, DEMO_LEAD_PHONE.replace(" ", ""), DEMO_LEAD_NAME)
     assert page.text_content("#wf-id-kind") == "Lead"
     assert page.text_content("#wf-id-name") == DEMO_LEAD_NAME
     page.wait_for_function("window.switchboardWorkflows.popped.length === 1", timeout=3000)
@@ -302,10 +302,10 @@ def test_contact_lead_single_identified_lead_pops(browser, stack):  # noqa: F811
     page.context.close()
 
 
-def test_contact_lead_multiple_lists_matches_with_new_lead_and_choose(browser, stack):  # noqa: F811
+def test_contact_lead_multiple_lists_matches_with_new_lead_and_choose(browser, stack, customers):
     """2.4 (as 2.3.3): the matches listed, New Contact / New Lead (no New Account); choose relates."""
     page = login(browser, stack, fresh_agent(stack, "contact_lead"))
-    call_id = ringing(page, stack, SHARED)
+    call_id = ringing(page, customers, SHARED)
     page.wait_for_selector("#wf-dialog .wf-table tbody tr", timeout=5000)
     assert "Customer Service EN" in page.text_content("#wf-title")
     rows = page.locator("#wf-dialog .wf-table tbody tr")
@@ -325,7 +325,7 @@ def test_contact_lead_multiple_lists_matches_with_new_lead_and_choose(browser, s
     page.context.close()
 
 
-def test_contact_lead_outbound_from_a_lead_relates_the_task_to_it(browser, stack):  # noqa: F811
+def test_contact_lead_outbound_from_a_lead_relates_the_task_to_it(browser, stack):
     """2.4 (as 2.3.4): no workflow action for outbound; the Task names the lead dialled from."""
     lead_id = record_id_by_name(stack, "Lead", DEMO_LEAD_NAME)
     page = login(browser, stack, fresh_agent(stack, "contact_lead"))

@@ -16,8 +16,7 @@ import pytest
 
 from switchboard.config import Settings, with_overrides
 from switchboard.store import Store, upgrade
-from tests.integration.test_cli_stack import cli
-from tests.integration.test_presence_schedule import fresh_agent, member_line, wait_for, web_session
+from tests.support.stack import cli, fresh_agent, member_line, wait_for, web_session
 
 pytestmark = pytest.mark.integration
 

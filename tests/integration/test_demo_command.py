@@ -1,4 +1,5 @@
-"""`switchboard demo` starts every process, prints the web phone URL and logins, and Ctrl-C stops them all."""
+"""`switchboard demo` starts every process, prints the web phone URL and logins, rings with `switchboard
+call` (a customer over the trunk), and Ctrl-C stops them all."""
 
 from __future__ import annotations
 
@@ -35,8 +36,16 @@ def test_demo_starts_prints_url_and_ctrl_c_stops_every_process(tmp_path):
     url = next(line.split()[-1] for line in out if "Web phone:" in line)
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url.replace("/phone", "/login")) as r:
         assert r.status == 200
+    # "ring yourself" (README's Try it): the demo customer comes over the trunk
+    rang = subprocess.run([sys.executable, "-m", "switchboard.cli", "--state-dir", str(tmp_path), "call", "--from",
+                           "+358401234567", "--name", "Maija Virtanen", "--queue", "Customer Service EN",
+                           "--hangup-after", "1"], capture_output=True, text=True, env=env, timeout=60)
+    assert rang.returncode == 0, rang.stderr
+    assert "Calling Customer Service EN (+35891000001) from +358401234567: PJSIP/sb-loopback-" in rang.stdout
     children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
     settings = json.loads((tmp_path / "stack.json").read_text())["settings"]
+    asterisk_log = Path(settings["asterisk_generated_dir"]).parent.parent / "console.log"
+    assert "PJSIP/trunk-" in asterisk_log.read_text(errors="replace")  # it arrived on the trunk
     assert len(children) >= 5  # redis, emulator, orchestrator, worker, web (+ chroot'ed asterisk)
     proc.send_signal(signal.SIGINT)
     rest = proc.communicate(timeout=60)[0]

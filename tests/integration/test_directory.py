@@ -15,7 +15,7 @@ from sfemu.testing import running_emulator
 from switchboard.config import Settings
 from switchboard.sip import derive_sip_password
 from switchboard.store import Store, upgrade
-from tests.integration.test_workflow_endpoints import HOSTILE, login
+from tests.support.web import HOSTILE, logged_in
 from web import create_app
 from worker.testing import running_redis
 
@@ -41,7 +41,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def search(app: Any, q: str) -> dict[str, Any]:
-    response = login(app, "agent1", "pw").get("/api/directory", query_string={"q": q})
+    response = logged_in(app, "agent1", "pw").get("/api/directory", query_string={"q": q})
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
 
@@ -64,7 +64,7 @@ def test_given_a_phone_number_then_the_contact_is_found_by_phone(app):
 
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_given_a_hostile_query_then_salesforce_answers_and_nothing_widens(app, hostile):
-    response = login(app, "agent1", "pw").get("/api/directory", query_string={"q": hostile})
+    response = logged_in(app, "agent1", "pw").get("/api/directory", query_string={"q": hostile})
     assert response.status_code in (200, 400)
     if response.status_code == 200:
         body = response.get_json()

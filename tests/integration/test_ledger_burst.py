@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -17,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from switchboard.ledger import FinishedCall, Ledger, parse_line
-from switchboard.net import free_port
 from switchboard.stack import Stack
-from tests.support.sipagent import SCENARIOS, SIPP, SipAgentPhones, make_sip_agents, tone_file
+from tests.support.sipagent import SipAgentPhones, make_sip_agents
+from tests.support.sipp import SipCustomers, SippRun
 
 pytestmark = pytest.mark.integration
 
@@ -40,20 +38,17 @@ def own_stack() -> Iterator[Stack]:
         stack.stop()
 
 
-def burst(stack: Stack, calls: int, rate: int) -> subprocess.Popen[bytes]:
+@pytest.fixture(scope="module")
+def trunk(own_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SipCustomers]:
+    """Customers over the module's stack's trunk (tests/support/sipp.py); whatever still runs is stopped."""
+    placed = SipCustomers(own_stack, tmp_path_factory.mktemp("customers"))
+    yield placed
+    placed.close()
+
+
+def burst(trunk: SipCustomers, calls: int, rate: int) -> SippRun:
     """``calls`` customers over the trunk at ``rate`` per second, each talking until Asterisk hangs up."""
-    work = Path(tempfile.mkdtemp(prefix="sb-burst-customers-"))
-    scenario = (SCENARIOS / "customer.xml").read_text()
-    scenario = re.sub(r'<recv response="200"(?![^>]*rrs)', '<recv response="200" rrs="true"', scenario)
-    scenario = scenario.replace("@TALK_MS@", "0").replace("@AUDIO@", str(tone_file(work / "tone.ulaw")))
-    (work / "customer.xml").write_text(scenario)
-    sip, media = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
-    return subprocess.Popen(
-        [SIPP, f"127.0.0.1:{stack.asterisk.ports.sip_udp}", "-sf", str(work / "customer.xml"), "-key", "to",
-         "+35891000001", "-key", "caller_num", "+358401000100", "-key", "caller_name", "Burst Customer",
-         "-i", "127.0.0.1", "-p", str(sip), "-mp", str(media), "-m", str(calls), "-r", str(rate),
-         "-l", str(calls), "-nostdin"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, cwd=work)
+    return trunk.burst(calls, rate, "+35891000001", None)
 
 
 def ledger_calls(stack: Stack, since: float) -> dict[str, FinishedCall]:
@@ -109,15 +104,15 @@ def from_ledger(stack: Stack, call_ids: set[str]) -> list[float]:
                                                    text) if m.group(1) in call_ids]
 
 
-def test_given_the_orchestrator_killed_during_a_burst_then_every_call_has_exactly_one_task(own_stack):
+def test_given_the_orchestrator_killed_during_a_burst_then_every_call_has_exactly_one_task(own_stack, trunk):
     since = time.time()
     with SipAgentPhones(own_stack, AGENTS, answer_after=0.5, talk_time=3, trace=False):
-        customers = burst(own_stack, 50, 5)
+        customers = burst(trunk, 50, 5)
         time.sleep(4)
         own_stack.kill_child("orchestrator")  # SIGKILL mid-burst; back after the supervisor's 0.5 s
         own_stack.wait_restarted("orchestrator")
         own_stack.wait_ready("orchestrator")
-        assert customers.wait(120) == 0
+        assert customers.wait(120).ok
         seen = every_call_one_task(own_stack, since, 50)
     for task in tasks(own_stack, sorted(seen)):  # whoever wrote it, the Task says what the ledger saw
         call = seen[task["CallObject"]]
@@ -128,13 +123,13 @@ def test_given_the_orchestrator_killed_during_a_burst_then_every_call_has_exactl
           f"(enqueued {min(delays, default=0):.1f}-{max(delays, default=0):.1f} s after their end)")
 
 
-def test_given_the_orchestrator_down_during_a_burst_then_the_ledger_writes_every_task_once(own_stack):
+def test_given_the_orchestrator_down_during_a_burst_then_the_ledger_writes_every_task_once(own_stack, trunk):
     since = time.time()
     with SipAgentPhones(own_stack, AGENTS, answer_after=0.5, talk_time=3, trace=False):
         own_stack.stop_child("orchestrator")
         try:
-            customers = burst(own_stack, 40, 5)
-            assert customers.wait(120) == 0
+            customers = burst(trunk, 40, 5)
+            assert customers.wait(120).ok
             seen = every_call_one_task(own_stack, since, 40)
         finally:
             own_stack.start_child("orchestrator")

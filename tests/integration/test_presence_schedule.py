@@ -4,54 +4,14 @@ agent in the queue with reason DND when it starts and unpauses them when it ends
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
-import requests
 
-from switchboard.stack import DEMO_PASSWORD
-from tests.integration.test_cli_stack import cli
+from tests.support.stack import fresh_agent, member_line, wait_for, web_session
 
 pytestmark = pytest.mark.integration
 QUEUE = "cs-en"  # Customer Service EN
-
-
-def member_line(stack, agent: str, queue: str = QUEUE) -> str | None:
-    out = stack.asterisk.cli(f"queue show {queue}").stdout
-    return next((ln for ln in out.splitlines() if f"Local/{agent}@sb-agent/n" in ln), None)
-
-
-def wait_for(predicate, timeout: float, what: str) -> float:
-    """Poll ``predicate`` until true; the monotonic time it became true."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-    return time.monotonic()
-
-
-def fresh_agent(stack) -> str:
-    """A new agent in Customer Service EN, provisioned in Asterisk (endpoint and queue member)."""
-    name = f"sched{int(time.time() * 1000) % 10_000_000}"
-    r = cli(stack, "agent", "add", name, "--name", f"Schedule {name}", "--password", DEMO_PASSWORD,
-            "--queue", "Customer Service EN")
-    assert r.returncode == 0, r.stderr
-    wait_for(lambda: member_line(stack, name) is not None, 10, f"{name} is not a member of {QUEUE} in Asterisk")
-    return name
-
-
-def web_session(stack, username: str) -> tuple[requests.Session, str]:
-    """A logged-in session and its CSRF token (the one the page reads from #presence[data-csrf])."""
-    base = stack.settings.public_url
-    s = requests.Session()
-    form = s.get(f"{base}/login", timeout=10).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    r = s.post(f"{base}/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token},
-               timeout=10)
-    assert r.ok and r.url.endswith("/phone"), r.url
-    csrf = re.search(r'data-csrf="([^"]+)"', s.get(f"{base}/phone", timeout=10).text).group(1)
-    return s, csrf
 
 
 def test_scheduled_dnd_pauses_the_agent_in_asterisk_when_it_starts_and_unpauses_when_it_ends(stack):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_worker_finish_call import (  # noqa: F401  (fixtures)
+from tests.support.worker import (  # noqa: F401  (fixtures)
     call_history,
     database_url,
     emulator_url,

@@ -1,4 +1,5 @@
-"""Routing hand-off and resync against a real Asterisk running asterisk-conf/ (no orchestrator process)."""
+"""Routing hand-off and resync against a real Asterisk running asterisk-conf/ (no orchestrator process);
+the callers come over the trunk from SIPp (tests/support/sipp.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from orchestrator.hookspecs import hookimpl
 from orchestrator.model import CallEnded, Model
 from orchestrator.plugins import plugin_manager
 from orchestrator.routing import Router
-from switchboard.democall import caller_id
 from tests.amifixtures import AGENTS
 
 pytestmark = pytest.mark.integration
@@ -29,21 +29,19 @@ async def ami(asterisk) -> Manager:
     return m
 
 
-async def call_and_see_queue(asterisk, number: str = "+358401234567") -> tuple[str, float]:
-    """Place a call to Customer Service EN's number; return the queue it joined and how long it took."""
+async def call_and_see_queue(asterisk, customers, number: str = "+358401234567") -> tuple[str, float]:
+    """A customer calls Customer Service EN's number; the queue the call joined and how long it took."""
     m = await ami(asterisk)
     joined: asyncio.Future = asyncio.get_running_loop().create_future()
-    m.register_event("QueueCallerJoin", lambda _m, msg: joined.done() or joined.set_result(msg["Queue"]))
+    m.register_event("QueueCallerJoin", lambda _m, msg: msg["CallerIDNum"] != number or joined.done()
+                     or joined.set_result(msg["Queue"]))
     t0 = time.monotonic()
-    await m.send_action({"Action": "Originate", "Channel": "Local/+35891000001@from-trunk",
-                         "Context": "sb-demo-caller", "Exten": "s", "Priority": "1",
-                         "CallerID": caller_id(number, "Test"), "Async": "true"})
+    call = customers.call("+35891000001", number, "Test")
     try:
         queue = await asyncio.wait_for(joined, 10)
         return queue, time.monotonic() - t0
     finally:
-        await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/.*;1$/"})
-        await asyncio.sleep(0.3)
+        await asyncio.to_thread(call.stop)
         m.close()
 
 
@@ -66,7 +64,7 @@ class Slow:
         return "sales"
 
 
-async def with_router(asterisk, plugins, timeout=0.5):
+async def with_router(asterisk, customers, plugins, timeout=0.5):
     pm = plugin_manager(load_entrypoints=False)
     for p in plugins:
         pm.register(p)
@@ -81,40 +79,37 @@ async def with_router(asterisk, plugins, timeout=0.5):
     task = asyncio.create_task(client.run())
     await asyncio.wait_for(client.connected.wait(), 10)
     try:
-        return await call_and_see_queue(asterisk)
+        return await call_and_see_queue(asterisk, customers)
     finally:
         task.cancel()
         await client.close()
         await asyncio.sleep(0.2)
 
 
-def test_given_no_orchestrator_then_the_call_reaches_the_dialplan_queue(asterisk):
-    queue, _ = asyncio.run(call_and_see_queue(asterisk))
+def test_given_no_orchestrator_then_the_call_reaches_the_dialplan_queue(asterisk, trunk_customers):
+    queue, _ = asyncio.run(call_and_see_queue(asterisk, trunk_customers))
     assert queue == "cs-en"
 
 
-def test_given_a_routing_plugin_then_the_call_goes_to_its_queue(asterisk):
-    queue, _ = asyncio.run(with_router(asterisk, [ToSales()]))
+def test_given_a_routing_plugin_then_the_call_goes_to_its_queue(asterisk, trunk_customers):
+    queue, _ = asyncio.run(with_router(asterisk, trunk_customers, [ToSales()]))
     assert queue == "sales"
 
 
-def test_given_a_failing_plugin_then_the_next_plugin_still_routes(asterisk):
-    queue, _ = asyncio.run(with_router(asterisk, [ToSales(), Broken()]))
+def test_given_a_failing_plugin_then_the_next_plugin_still_routes(asterisk, trunk_customers):
+    queue, _ = asyncio.run(with_router(asterisk, trunk_customers, [ToSales(), Broken()]))
     assert queue == "sales"
 
 
-def test_given_a_slow_plugin_then_the_deadline_sends_the_call_down_the_default_path(asterisk):
-    queue, took = asyncio.run(with_router(asterisk, [Slow()], timeout=0.3))
+def test_given_a_slow_plugin_then_the_deadline_sends_the_call_down_the_default_path(asterisk, trunk_customers):
+    queue, took = asyncio.run(with_router(asterisk, trunk_customers, [Slow()], timeout=0.3))
     assert queue == "cs-en"
     assert took < 2.5
 
 
-def test_given_a_waiting_caller_then_a_fresh_orchestrator_resyncs_it_and_ends_it_once(asterisk):
+def test_given_a_waiting_caller_then_a_fresh_orchestrator_resyncs_it_and_ends_it_once(asterisk, trunk_customers):
     async def scenario():
-        m = await ami(asterisk)
-        await m.send_action({"Action": "Originate", "Channel": "Local/+35891000002@from-trunk",
-                             "Context": "sb-demo-caller", "Exten": "s", "Priority": "1",
-                             "CallerID": caller_id("+46701234567", "Waiting Caller"), "Async": "true"})
+        call = trunk_customers.call("+35891000002", "+46701234567", "Waiting Caller")
         await asyncio.sleep(1.5)  # the caller now waits in cs-fi; no one is watching
         model = Model({"cs-fi": "Customer Service FI"}, agents=AGENTS)
         changes = []
@@ -129,13 +124,12 @@ def test_given_a_waiting_caller_then_a_fresh_orchestrator_resyncs_it_and_ends_it
                 break
             await asyncio.sleep(0.05)
         held = [c for c in model.calls.values() if c.queue == "cs-fi"]
-        await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/.*;1$/"})
+        await asyncio.to_thread(call.hang_up)
         for _ in range(100):
             if any(isinstance(c, CallEnded) for c in changes):
                 break
             await asyncio.sleep(0.05)
         conn.close()
-        m.close()
         return held, [c.summary for c in changes if isinstance(c, CallEnded)]
 
     held, ended = asyncio.run(scenario())
@@ -163,7 +157,7 @@ async def until(predicate, timeout: float = 10) -> None:
 
 
 def test_given_a_dropped_ami_session_then_after_reconnecting_the_call_that_ended_meanwhile_ends_once(
-        asterisk, redis_url):
+        asterisk, redis_url, trunk_customers):
     from orchestrator.jobs import JobQueue
 
     async def scenario():
@@ -171,10 +165,8 @@ def test_given_a_dropped_ami_session_then_after_reconnecting_the_call_that_ended
         own_sessions = ami_sessions(asterisk)
         joined: dict[str, dict] = {}
         m.register_event("QueueCallerJoin", lambda _m, msg: joined.setdefault(msg["CallerIDNum"], dict(msg)))
-        for number, name in (("+46701110001", "Stays Waiting"), ("+46701110002", "Hangs Up Meanwhile")):
-            await m.send_action({"Action": "Originate", "Channel": "Local/+35891000002@from-trunk",
-                                 "Context": "sb-demo-caller", "Exten": "s", "Priority": "1",
-                                 "CallerID": caller_id(number, name), "Async": "true"})
+        calls = {number: trunk_customers.call("+35891000002", number, name)
+                 for number, name in (("+46701110001", "Stays Waiting"), ("+46701110002", "Hangs Up Meanwhile"))}
         await until(lambda: len(joined) == 2)
 
         model = Model({"cs-fi": "Customer Service FI"}, agents=AGENTS)
@@ -200,18 +192,18 @@ def test_given_a_dropped_ami_session_then_after_reconnecting_the_call_that_ended
         asterisk.cli(f"manager kick session {session}")
         await until(lambda: not conn.booted.is_set())  # the orchestrator's session is gone
         gone = joined["+46701110002"]
-        await m.send_action({"Action": "Hangup", "Channel": gone["Channel"]})  # nobody watching now
+        assert gone["Channel"] == await asyncio.to_thread(calls["+46701110002"].channel)
+        await asyncio.to_thread(calls["+46701110002"].hang_up)  # nobody watching now
         await until(lambda: completed() == 2, timeout=15)  # reconnected and resynced
         held_after = sorted(c.caller_number for c in model.calls.values())
         ended_by_resync = [c.summary for e, changes in applied if isinstance(e, ev.ResyncCompleted)
                            for c in changes if isinstance(c, CallEnded)]
 
-        await m.send_action({"Action": "Hangup", "Channel": joined["+46701110001"]["Channel"]})
+        await asyncio.to_thread(calls["+46701110001"].hang_up)
         await until(lambda: not model.calls)
         ended = [c.summary for _, changes in applied for c in changes if isinstance(c, CallEnded)]
         job_ids = sorted(jobs.queue.job_ids)
         conn.close()
-        await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/.*;1$/"})
         m.close()
         return held_before, held_after, ended_by_resync, ended, job_ids, gone["Linkedid"]
 
@@ -233,7 +225,8 @@ class Dies:
         time.sleep(30)
 
 
-def test_given_an_orchestrator_that_dies_while_routing_then_its_successor_hands_the_caller_to_the_queue(asterisk):
+def test_given_an_orchestrator_that_dies_while_routing_then_its_successor_hands_the_caller_to_the_queue(
+        asterisk, trunk_customers):
     async def scenario():
         pm = plugin_manager(load_entrypoints=False)
         pm.register(Dies())
@@ -248,10 +241,7 @@ def test_given_an_orchestrator_that_dies_while_routing_then_its_successor_hands_
         m = await ami(asterisk)
         joined: asyncio.Future = asyncio.get_running_loop().create_future()
         m.register_event("QueueCallerJoin", lambda _m, msg: joined.done() or joined.set_result(msg["Queue"]))
-        originate = asyncio.ensure_future(m.send_action({  # answered only once it leaves routing
-            "Action": "Originate", "Channel": "Local/+35891000003@from-trunk", "Context": "sb-demo-caller",
-            "Exten": "s", "Priority": "1", "CallerID": caller_id("+358401234000", "Left In Routing"),
-            "Async": "true"}))
+        call = trunk_customers.call("+35891000003", "+358401234000", "Left In Routing")  # answered in the queue
         await asyncio.sleep(1.0)
         task.cancel()  # the orchestrator dies with the caller in Stasis()
         await first.close()
@@ -273,10 +263,8 @@ def test_given_an_orchestrator_that_dies_while_routing_then_its_successor_hands_
             return await asyncio.wait_for(joined, 10)
         finally:
             task.cancel()
-            originate.cancel()
             await second.close()
-            await m.send_action({"Action": "Hangup", "Channel": "/^Local\\/.*;1$/"})
-            await asyncio.sleep(0.3)
+            await asyncio.to_thread(call.stop)
             m.close()
 
     assert asyncio.run(scenario()) == "sales"  # the dialplan's queue for +35891000003

@@ -17,7 +17,8 @@ import requests
 
 from switchboard.stack import DEMO_PASSWORD
 from switchboard.store import Store
-from tests.support.sipagent import SipAgentPhones, TrunkCustomer, provision
+from tests.support.sipagent import SipAgentPhones, provision
+from tests.support.stack import member_line, one_task
 
 pytestmark = pytest.mark.integration
 
@@ -64,27 +65,6 @@ def call_of(stack, number: str, timeout: float = 10.0):
         store.engine.dispose()
 
 
-def tasks_of(stack, call_id: str) -> list[dict]:
-    from worker.salesforce import connect, soql_quote
-
-    q = ("SELECT Id, CallDurationInSeconds, CallDisposition, Service_Pool_Queue__c, Queue_Wait_Time_Sec__c, "
-         f"Description, Phone_Number_2__c FROM Task WHERE CallObject = {soql_quote(call_id)}")
-    return connect(stack.settings).query(q)["records"]
-
-
-def one_task(stack, call_id: str) -> dict:
-    wait_for(lambda: tasks_of(stack, call_id), f"a Task for {call_id}", 10)
-    time.sleep(1.0)  # a late duplicate would show up now
-    tasks = tasks_of(stack, call_id)
-    assert len(tasks) == 1, tasks
-    return tasks[0]
-
-
-def member_line(stack, queue: str, agent: str) -> str:
-    out = stack.asterisk.cli(f"queue show {queue}").stdout
-    return next(ln for ln in out.splitlines() if f"Local/{agent}@sb-agent/n" in ln)
-
-
 class Page:
     """The agent's page, as HTTP: logged in, with the session's CSRF token."""
 
@@ -106,20 +86,20 @@ class Page:
 
 
 def test_given_a_sip_phone_agent_when_a_customer_calls_their_queue_then_the_phone_answers_and_one_task_lands(
-        stack, sip_agents):
+        stack, sip_agents, customers):
     number = caller()
     with SipAgentPhones(stack, ["agent3"], answer_after=1.5, talk_time=4) as phones:
         assert Page(stack, "agent3").http.get(f"{stack.settings.public_url}/api/device").json()["registered"] is True
-        customer = TrunkCustomer(stack, CS_FI, number, "Maija Virtanen")
+        customer = customers.call(CS_FI, number, "Maija Virtanen")
         try:
             wait_for(lambda: "PJSIP/agent3-" in stack.asterisk.cli("core show channels").stdout, "agent3 rung")
             # the phone sends audio: Asterisk receives its RTP
             received = wait_for(lambda: int(m.group(1)) if (m := re.search(
                 r"agent3-\S+\s+[\d:]+\s+\S+\s+(\d+)", stack.asterisk.cli("pjsip show channelstats").stdout)) else 0,
                 "RTP from the phone", 8)
-            assert customer.wait(30) == 0
+            assert customer.wait(30).ok
         finally:
-            customer.close()
+            customer.stop()
         assert phones.invites("agent3") == 1
         assert phones.received("BYE", "agent3") == 0  # the agent hung up (their BYE), Asterisk did not
     print(f"\nRTP packets from the SIP phone seen by Asterisk: {received}")
@@ -135,43 +115,44 @@ def test_given_a_sip_phone_agent_when_a_customer_calls_their_queue_then_the_phon
 
 
 def test_given_a_sip_phone_agent_in_dnd_then_their_queue_member_is_paused_and_the_phone_does_not_ring(
-        stack, sip_agents):
+        stack, sip_agents, customers):
     store = Store(stack.settings.database_url)
     statuses = {s.name: s.id for s in store.list_statuses()}
     store.engine.dispose()
     page = Page(stack, "agent3")
     with SipAgentPhones(stack, ["agent3"], answer_after=1, talk_time=2) as phones:
         assert page.post("/api/presence", {"status_id": statuses["DND"]}).status_code == 202
-        wait_for(lambda: "paused" in member_line(stack, "cs-fi", "agent3"), "agent3 paused in cs-fi")
-        customer = TrunkCustomer(stack, CS_FI, caller(), "Waiting Customer")
+        wait_for(lambda: "paused" in member_line(stack, "agent3", "cs-fi"), "agent3 paused in cs-fi")
+        customer = customers.call(CS_FI, caller(), "Waiting Customer")
         try:
             time.sleep(3)
             assert phones.invites("agent3") == 0  # DND: the queue does not offer the SIP phone the call
             assert page.post("/api/presence", {"status_id": statuses["Available"]}).status_code == 202
-            wait_for(lambda: "paused" not in member_line(stack, "cs-fi", "agent3"), "agent3 unpaused")
-            assert customer.wait(30) == 0  # now it rings, the phone answers and hangs up after 2 s
+            wait_for(lambda: "paused" not in member_line(stack, "agent3", "cs-fi"), "agent3 unpaused")
+            assert customer.wait(30).ok  # now it rings, the phone answers and hangs up after 2 s
         finally:
-            customer.close()
+            customer.stop()
             page.post("/api/presence", {"status_id": statuses["Available"]})
         assert phones.invites("agent3") == 1
 
 
 def test_given_a_call_on_a_sip_phone_when_the_agent_hangs_up_from_the_page_then_the_call_ends_and_is_not_taken_back(
-        stack, sip_agents):
+        stack, sip_agents, customers):
     number = caller()
     page = Page(stack, "agent3")
     with SipAgentPhones(stack, ["agent3"], answer_after=1, talk_time=0) as phones:
-        customer = TrunkCustomer(stack, CS_FI, number, "Maija Virtanen")
+        customer = customers.call(CS_FI, number, "Maija Virtanen")
         try:
             call = wait_for(page.current_call, "the answered call on the page", 15)
             assert page.post("/api/calls/not-a-call/hangup").json()["error"] == "not_on_call"
             r = page.post(f"/api/calls/{call['call_id']}/hangup")
             assert r.status_code == 200, r.text
             hung_up = time.monotonic()
-            assert customer.wait(10) == 0 and customer.got_bye()
+            outcome = customer.wait(10)
+            assert outcome.ok and outcome.ended_by == "network", outcome
             print(f"\nhang-up from the page -> customer's BYE done: {(time.monotonic() - hung_up) * 1000:.0f} ms")
         finally:
-            customer.close()
+            customer.stop()
         wait_for(lambda: phones.received("BYE", "agent3") == 1, "the phone's BYE")
         time.sleep(2)
         assert phones.invites("agent3") == 1  # a real hang-up: the customer's channel did not ring agent3 again
@@ -179,11 +160,11 @@ def test_given_a_call_on_a_sip_phone_when_the_agent_hangs_up_from_the_page_then_
 
 
 def test_given_a_call_on_a_sip_phone_when_the_agent_transfers_from_the_page_then_the_colleague_or_the_queue_gets_it(
-        stack, sip_agents):
+        stack, sip_agents, customers):
     number = caller()
     agent3, agent2 = Page(stack, "agent3"), Page(stack, "agent2")
     with SipAgentPhones(stack, ["agent3", "agent2"], answer_after=1, talk_time=0) as phones:
-        customer = TrunkCustomer(stack, CS_FI, number, "Maija Virtanen")
+        customer = customers.call(CS_FI, number, "Maija Virtanen")
         try:
             call = wait_for(agent3.current_call, "agent3's answered call", 15)
             assert agent2.post(f"/api/calls/{call['call_id']}/transfer", {"target": "agent1"}).json()["error"] \
@@ -203,17 +184,18 @@ def test_given_a_call_on_a_sip_phone_when_the_agent_transfers_from_the_page_then
             back = wait_for(lambda: (c := agent3.current_call()) and c["call_id"] == call["call_id"] and c,
                             "the call back on agent3's page", 10)
             assert back["queue"] == "cs-fi"
-            assert customer.process.poll() is None  # the customer was never dropped
+            assert customer.running  # the customer was never dropped
             assert agent3.post(f"/api/calls/{call['call_id']}/hangup").status_code == 200
-            assert customer.wait(10) == 0 and customer.got_bye()
+            outcome = customer.wait(10)
+            assert outcome.ok and outcome.ended_by == "network", outcome
         finally:
-            customer.close()
+            customer.stop()
         assert phones.invites("agent2") == 1  # nobody was rung back after a transfer
     task = one_task(stack, call["call_id"])
     assert task["Phone_Number_2__c"] == number
 
 
-def test_given_fifty_sip_phone_agents_then_one_sipp_process_registers_and_answers_them_all(stack):
+def test_given_fifty_sip_phone_agents_then_one_sipp_process_registers_and_answers_them_all(stack, customers):
     """What a load test brings: 50 SIP-phone agents, one REGISTER run, one UAS; concurrent queue calls are
     each answered by one of them."""
     from tests.support.sipagent import make_sip_agents
@@ -225,12 +207,11 @@ def test_given_fifty_sip_phone_agents_then_one_sipp_process_registers_and_answer
     numbers = [caller() for _ in range(10)]
     with SipAgentPhones(stack, names, answer_after=0.5, talk_time=3, trace=True) as phones:
         ready = time.monotonic()
-        customers = [TrunkCustomer(stack, "+35891000003", n, f"Bulk Customer {i}") for i, n in enumerate(numbers)]
+        calls = [customers.call("+35891000003", n, f"Bulk Customer {i}") for i, n in enumerate(numbers)]
         try:
-            assert [c.wait(40) for c in customers] == [0] * len(customers)
+            assert [c.wait(40).ok for c in calls] == [True] * len(calls)
         finally:
-            for c in customers:
-                c.close()
+            customers.hang_up_all()
         assert phones.invites() == len(numbers)
     print(f"\n50 SIP-phone agents: provisioned in {provisioned - started:.1f} s, registered and reachable in "
           f"{ready - provisioned:.1f} s")

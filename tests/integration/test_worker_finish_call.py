@@ -1,120 +1,38 @@
+# ruff: noqa: F811
 """finish_call end to end: emulator process, SQLite store, real redis-server and RQ workers."""
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
-import requests
 from rq import Queue, SimpleWorker
 
-from sfemu.auth import Credentials
 from sfemu.seed import DEMO_ACCOUNT_NAME, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME
-from sfemu.testing import REPO_ROOT, running_emulator
-from switchboard.store import Store, upgrade
+from sfemu.testing import REPO_ROOT
+from tests.support.worker import (  # noqa: F401  (fixtures)
+    CREDS,
+    api_paths,
+    call_history,
+    database_url,
+    emulator,
+    emulator_url,
+    flush,
+    make_call,
+    redis_url,
+    tasks_for,
+    worker_env,
+)
 from worker import tasks
 from worker.context import get_context, reset_context
 from worker.salesforce import soql_quote
-from worker.testing import running_redis
 
 pytestmark = pytest.mark.integration
-CREDS = Credentials()
-_call_numbers = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def emulator_url() -> Iterator[str]:
-    with running_emulator("demo") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with running_redis() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'switchboard.db'}"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
-def worker_env(emulator_url: str, redis_url: str, database_url: str,
-               monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    env = {
-        "SWITCHBOARD_SF_EMULATOR_URL": emulator_url,
-        "SWITCHBOARD_SF_AUTH": "password",
-        "SWITCHBOARD_SF_USERNAME": CREDS.username,
-        "SWITCHBOARD_SF_PASSWORD": CREDS.password,
-        "SWITCHBOARD_SF_SECURITY_TOKEN": CREDS.security_token,
-        "SWITCHBOARD_DATABASE_URL": database_url,
-        "SWITCHBOARD_REDIS_URL": redis_url,
-        "SWITCHBOARD_RQ_QUEUE": "switchboard-test",
-        "SWITCHBOARD_DEFAULT_REGION": "FI",
-    }
-    monkeypatch.delenv("SWITCHBOARD_CONFIG", raising=False)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    reset_context()
-    ctx = get_context()
-    ctx.redis.flushdb()
-    yield env
-    reset_context()
-
-
-def make_call(**overrides: Any) -> dict[str, Any]:
-    call = {
-        "call_id": f"{int(time.time())}.{os.getpid()}{next(_call_numbers)}",
-        "direction": "inbound", "caller_number": DEMO_CALLER_NUMBER, "caller_name": "",
-        "queue": "cs-en", "queue_label": "Customer Service EN", "agent": "agent1", "disposition": "answered",
-        "started_at": "2024-06-03T10:00:00+03:00", "answered_at": "2024-06-03T10:00:07+03:00",
-        "ended_at": "2024-06-03T10:02:07+03:00", "wait_seconds": 7, "duration_seconds": 120,
-    }
-    call.update(overrides)
-    return call
-
-
-def tasks_for(call_id: str) -> list[dict[str, Any]]:
-    sf = get_context().client.salesforce()
-    result = sf.query(
-        "SELECT Id, Subject, Status, TaskSubtype, CallType, CallDurationInSeconds, CallObject, CallDisposition, "
-        "Call_Result__c, ActivityDate, Phone_Number_2__c, Service_Pool_Queue__c, Queue_Wait_Time__c, "
-        "Queue_Wait_Time_Sec__c, Call_End_Time__c, Advanced_Call_Details__c, Who.Name, What.Name FROM Task "
-        f"WHERE Call_Id__c = {soql_quote(call_id)}")
-    return list(result["records"])
-
-
-def flush() -> int:
-    return get_context().flusher().run_once(force=True)
-
-
-def emulator(url: str, method: str, path: str) -> Any:
-    with requests.Session() as http:
-        http.trust_env = False
-        response = http.request(method, f"{url}/__emulator/{path}", timeout=5)
-        return response.json() if response.content else None
-
-
-def api_paths(url: str) -> list[str]:
-    return [e["path"].split("/")[4] for e in emulator(url, "GET", "requests?api=1")["requests"]]
-
-
-def call_history(database_url: str, call_id: str) -> list[Any]:
-    return [r for r in Store(database_url).call_history(limit=1000) if r.call_id == call_id]
-
-
 def test_finish_call_twice_writes_one_task_with_the_call_fields(worker_env: dict[str, str],
                                                                 database_url: str) -> None:
     call = make_call()

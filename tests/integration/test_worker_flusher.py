@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.integration.test_worker_finish_call import (  # noqa: F401  (fixtures)
+from tests.sfworker import control, emulator_salesforce, tasks_of
+from tests.support.worker import (  # noqa: F401  (fixtures)
     api_paths,
     database_url,
     emulator,
@@ -18,7 +19,6 @@ from tests.integration.test_worker_finish_call import (  # noqa: F401  (fixtures
     tasks_for,
     worker_env,
 )
-from tests.sfworker import control, emulator_salesforce, tasks_of
 from worker.activity import parse_time, task_fields
 from worker.context import get_context
 from worker.flusher import Flusher

@@ -23,7 +23,7 @@ from switchboard.config import Settings
 from switchboard.sip import derive_sip_password
 from switchboard.store import Store, upgrade
 from switchboard.store.live import REFRESH_SECONDS
-from tests.unit.test_web_app import csrf_from
+from tests.support.web import HOSTILE, logged_in
 from web import create_app
 from worker import tasks
 from worker.context import get_context, reset_context
@@ -34,9 +34,6 @@ pytestmark = pytest.mark.integration
 CREDS = Credentials()
 SECRET = "workflow-test-secret"
 _ids = itertools.count(1)
-HOSTILE = ["x'y", 'a"b', "{Robert}", "back\\slash", "a OR b", "?&|!{}[]()^~*:\\\"'+-", "Maija') OR Name != ('",
-           "}) RETURNING User(Id", "%_%", "\n\tNOT x"]
-
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
@@ -59,14 +56,6 @@ def app(env: dict[str, Any]):
     app = create_app(env["settings"])
     app.config["TESTING"] = True
     return app
-
-
-def login(app, username: str, password: str) -> FlaskClient:
-    client = app.test_client()
-    token = csrf_from(client)
-    client.post("/login", data={"username": username, "password": password, "csrf_token": token})
-    client.csrf = csrf_from(client, "/login")  # type: ignore[attr-defined]  # the new session's token
-    return client
 
 
 def offer(env: dict[str, Any], number: str, agent: str = "agent1", queue_label: str = "Customer Service EN",
@@ -94,7 +83,7 @@ def post(client: FlaskClient, url: str, data: dict[str, Any], csrf: bool = True)
 
 
 def test_identity_single_none_multiple_lead_and_directory(env, app):
-    c = login(app, "alice1", "pw1")
+    c = logged_in(app, "alice1", "pw1")
     single = c.get(f"/api/calls/{offer(env, DEMO_CALLER_NUMBER)}/identity").get_json()
     assert single["salesforce"]["kind"] == "single"
     assert single["salesforce"]["records"][0]["Name"] == DEMO_CONTACT_NAME
@@ -114,7 +103,7 @@ def test_identity_single_none_multiple_lead_and_directory(env, app):
 
 
 def test_matches_rows_have_account_names_and_admin_columns(env, app):
-    c = login(app, "alice1", "pw1")
+    c = logged_in(app, "alice1", "pw1")
     body = c.get(f"/api/calls/{offer(env, DEMO_SHARED_PHONE)}/matches").get_json()
     contacts = [r for r in body["rows"] if r["type"] == "Contact"]
     assert len(contacts) >= 2 and all(r["AccountName"] for r in contacts)
@@ -122,7 +111,7 @@ def test_matches_rows_have_account_names_and_admin_columns(env, app):
 
 
 def test_hostile_search_strings_and_caller_ids_are_literal(env, app):
-    c = login(app, "alice1", "pw1")
+    c = logged_in(app, "alice1", "pw1")
     call_id = offer(env, DEMO_CALLER_NUMBER)
     for text in HOSTILE:
         r = c.get(f"/api/calls/{call_id}/search", query_string={"q": text})
@@ -140,7 +129,7 @@ def test_hostile_search_strings_and_caller_ids_are_literal(env, app):
 
 def test_another_agent_cannot_read_or_act_on_the_call(env, app):
     call_id = offer(env, DEMO_CALLER_NUMBER, agent="agent1")
-    other = login(app, "alice2", "pw2")
+    other = logged_in(app, "alice2", "pw2")
     assert other.get(f"/api/calls/{call_id}/identity").status_code == 404
     assert other.get(f"/api/calls/{call_id}/search?q=Maija").status_code == 404
     assert post(other, f"/api/calls/{call_id}/choose", {"id": "003000000000001AAA"}).status_code == 404
@@ -151,7 +140,7 @@ def test_another_agent_cannot_read_or_act_on_the_call(env, app):
 
 
 def test_posts_need_the_csrf_header(env, app):
-    c = login(app, "alice1", "pw1")
+    c = logged_in(app, "alice1", "pw1")
     call_id = offer(env, DEMO_CALLER_NUMBER)
     assert post(c, f"/api/calls/{call_id}/case", {}, csrf=False).status_code == 403
     assert c.post(f"/api/calls/{call_id}/case", json={}, headers={"X-CSRF-Token": "wrong"}).status_code == 403
@@ -178,7 +167,7 @@ def _finish(env: dict[str, Any], call_id: str, number: str, monkeypatch: pytest.
 
 
 def test_contact_account_multiple_choose_relates_the_task(env, app, monkeypatch):
-    c = login(app, "alice1", "pw1")
+    c = logged_in(app, "alice1", "pw1")
     call_id = offer(env, DEMO_SHARED_PHONE)
     rows = c.get(f"/api/calls/{call_id}/matches").get_json()["rows"]
     chosen = next(r for r in rows if r["type"] == "Contact")
@@ -190,7 +179,7 @@ def test_contact_account_multiple_choose_relates_the_task(env, app, monkeypatch)
 
 
 def test_choice_after_the_task_was_written_updates_the_same_task(env, app, monkeypatch):
-    c = login(app, "alice1", "pw1")
+    c = logged_in(app, "alice1", "pw1")
     number = "+358505550101"
     call_id = offer(env, number)
     first = _finish(env, call_id, number, monkeypatch)
@@ -236,7 +225,7 @@ def identified(c: FlaskClient, env: dict[str, Any], number: str) -> list[str]:
 
 
 def test_update_phone_forgets_the_old_and_the_new_number_and_new_account_lead(env, app):
-    c = login(app, "alice1", "pw1")
+    c = logged_in(app, "alice1", "pw1")
     old, new = unique_number(), unique_number()
     contact = sf_api(env).Contact.create({"FirstName": "Moving", "LastName": "Phonebook", "Phone": old})["id"]
     assert identified(c, env, old) == [contact] and identified(c, env, new) == []  # both cached now
@@ -265,7 +254,7 @@ def test_one_lookup_per_new_caller_carries_the_admin_columns_and_none_when_cache
                             "Title": f"{first}'s title", "Email": f"{first.lower()}@example.fi"})
     env["store"].set_admin_setting("workflow_contact_columns", ["Email", "Title"])
     try:
-        c = login(app, "alice1", "pw1")
+        c = logged_in(app, "alice1", "pw1")
         reset_requests(env)
         call_id = offer(env, number)
         assert c.get(f"/api/calls/{call_id}/identity").get_json()["salesforce"]["kind"] == "multiple"
@@ -302,7 +291,7 @@ def test_matches_follow_the_workflow_up_to_ten_of_each_kind(env, app):
     accounts = {api.Account.create({"Name": f"Matches {i} Oy", "Phone": number})["id"] for i in range(2)}
     leads = {api.Lead.create({"LastName": f"Matches Lead {i}", "Company": "Leads Oy", "Phone": number})["id"]
              for i in range(2)}
-    c = login(app, "alice1", "pw1")
+    c = logged_in(app, "alice1", "pw1")
 
     def kinds(workflow_name: str) -> dict[str, set[str]]:
         with workflow(env, "alice1", workflow_name):
@@ -322,7 +311,7 @@ def test_matches_follow_the_workflow_up_to_ten_of_each_kind(env, app):
 
 
 def test_case_workflow_auto_case_once_and_recent_cases(env, app):
-    c = login(app, "alice1", "pw1")
+    c = logged_in(app, "alice1", "pw1")
     call_id = offer(env, DEMO_CALLER_NUMBER)
     contact = c.get(f"/api/calls/{call_id}/identity").get_json()["salesforce"]["records"][0]
     first = post(c, f"/api/calls/{call_id}/case", {"contact_id": contact["Id"], "auto": True})
@@ -355,7 +344,7 @@ def many_cases(env: dict[str, Any], n: int = 7) -> tuple[str, list[dict[str, Any
 def test_recent_cases_are_the_five_last_modified_and_search_by_number_then_admin_fields(env, app):
     contact, cases = many_cases(env)
     assert cases[0]["Subject"].startswith("Printer 0 ")  # modified after the others were created
-    c = login(app, "alice1", "pw1")
+    c = logged_in(app, "alice1", "pw1")
     call_id = offer(env, "+358401234567")
     recent = c.get(f"/api/calls/{call_id}/cases", query_string={"contact_id": contact}).get_json()["cases"]
     assert [x["Id"] for x in recent] == [x["Id"] for x in cases[:5]]
@@ -384,7 +373,7 @@ def test_recent_cases_are_the_five_last_modified_and_search_by_number_then_admin
 
 
 def test_softphone_can_be_framed_by_salesforce_only_there(env, app):
-    c = login(app, "alice1", "pw1")
+    c = logged_in(app, "alice1", "pw1")
     r = c.get("/softphone")
     if r.status_code == 500:
         pytest.skip("browser bundles not built")
@@ -409,7 +398,7 @@ def test_outbound_from_an_account_follows_the_user_then_the_tenant_setting(env, 
     env["store"].set_admin_setting("outbound_other_object", tenant)
     env["store"].update_user("alice1", outbound_other_object=user)
     try:
-        c = login(app, "alice1", "pw1")
+        c = logged_in(app, "alice1", "pw1")
         account = sf_api(env).Account.create({"Name": "Dialled From Oy", "Phone": unique_number()})["id"]
         call_id = offer(env, "+358401234567", queue_label="", direction="outbound")
         r = post(c, f"/api/calls/{call_id}/choose", {"id": account, "type": "Account"})

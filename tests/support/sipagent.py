@@ -22,7 +22,6 @@ message log (for long load runs; ``invites()`` and ``received()`` then count not
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
 import signal
@@ -35,6 +34,7 @@ from types import TracebackType
 
 from switchboard.net import free_port
 from switchboard.sip import SIP, derive_sip_password
+from tests.support.sipp import customer_audio
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "sipp"
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
@@ -43,21 +43,6 @@ REGISTER_EXPIRES = 3600  # seconds; a longer run re-registers (register() again)
 
 class SipAgentError(RuntimeError):
     """SIPp or Asterisk did not do what the SIP-phone agents needed."""
-
-
-def tone_file(path: Path, hz: float = 440.0, seconds: float = 1.0) -> Path:
-    """Raw 8 kHz G.711 u-law audio of a sine tone (what SIPp's rtp_stream plays in a loop)."""
-    def ulaw(sample: int) -> int:
-        sign = 0x80 if sample < 0 else 0
-        magnitude = min(abs(sample), 32635) + 0x84
-        exponent = 7
-        while exponent and not magnitude & (0x4000 >> (7 - exponent)):
-            exponent -= 1
-        return ~(sign | exponent << 4 | (magnitude >> (exponent + 3)) & 0x0F) & 0xFF
-
-    n = int(8000 * seconds)
-    path.write_bytes(bytes(ulaw(int(8000 * math.sin(2 * math.pi * hz * i / 8000))) for i in range(n)))
-    return path
 
 
 def make_sip_agents(stack, names: Iterable[str], queues: Sequence[str] = ("cs-en",), *,  # noqa: ANN001
@@ -138,7 +123,7 @@ class SipAgentPhones:
 
     def start(self, timeout: float = 20.0) -> None:
         """Start the phones' UAS, register every agent, and wait until Asterisk reaches each of them."""
-        audio = tone_file(self.dir / "tone.ulaw")
+        audio = customer_audio()
         scenario = (SCENARIOS / "agent_uas.xml").read_text()
         scenario = (scenario.replace("@ANSWER_MS@", str(max(1, round(self.answer_after * 1000))))
                     .replace("@TALK_MS@", str(round(self.talk_time * 1000))).replace("@AUDIO@", str(audio)))
@@ -270,44 +255,3 @@ def _generations(stack) -> dict[str, int]:  # noqa: ANN001
         return {a.sip_username: a.sip_generation for a in store.list_agents()}
     finally:
         store.engine.dispose()
-
-
-class TrunkCustomer:
-    """One customer's call over the trunk from SIPp (tests/sipp/customer.xml), talking until Asterisk hangs
-    up. A stand-in until tests/support/sipp.py (SipCustomers) is on main: it patches the scenario's 200 to
-    take the answer's Contact for the ACK (rrs), which main's copy lacks."""
-
-    def __init__(self, stack, to: str, caller: str, name: str = "") -> None:  # noqa: ANN001
-        self.dir = Path(tempfile.mkdtemp(prefix="sb-customer-"))
-        scenario = (SCENARIOS / "customer.xml").read_text()
-        scenario = re.sub(r'<recv response="200"(?![^>]*rrs)', '<recv response="200" rrs="true"', scenario)
-        scenario = scenario.replace("@TALK_MS@", "0").replace("@AUDIO@", str(tone_file(self.dir / "tone.ulaw")))
-        (self.dir / "customer.xml").write_text(scenario)
-        argv = [SIPP, f"127.0.0.1:{stack.asterisk.ports.sip_udp}", "-sf", str(self.dir / "customer.xml"),
-                "-key", "to", to, "-key", "caller_num", caller, "-key", "caller_name", name,
-                "-i", "127.0.0.1", "-p", str(free_port(socket_kind("udp"))), "-mp", str(_free_media_port()),
-                "-m", "1", "-nostdin", "-trace_msg", "-message_file", str(self.dir / "messages.log"),
-                "-trace_err", "-error_file", str(self.dir / "errors.log")]
-        log = (self.dir / "sipp.out").open("ab")
-        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                        cwd=str(self.dir), start_new_session=True)
-
-    def wait(self, timeout: float = 30.0) -> int:
-        """SIPp's exit code once the call is over (0: it completed)."""
-        return self.process.wait(timeout)
-
-    def got_bye(self) -> bool:
-        """Whether Asterisk hung the customer up (a BYE came)."""
-        path = self.dir / "messages.log"
-        return path.exists() and bool(re.search(r"received \[\d+\] bytes :\s*\n\s*BYE ", path.read_text()))
-
-    def close(self) -> None:
-        """Stop SIPp if it still runs; remove its files."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        shutil.rmtree(self.dir, ignore_errors=True)

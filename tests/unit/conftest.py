@@ -7,8 +7,7 @@ import pytest
 from switchboard.config import Settings
 from switchboard.sip import derive_sip_password
 from switchboard.store import Store, upgrade
-
-SECRET = "unit-test-secret-key"
+from tests.support.web import SECRET
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from orchestrator import events as ev
 from orchestrator.ami import RESYNC_ACTIONS, AmiConnection, ResyncFailed
 from orchestrator.model import CallEnded, Model
 from tests.amifixtures import AGENTS, messages
-from tests.unit.test_model_replay import waiting_caller
+from tests.support.model import waiting_caller
 
 Answers = dict[str, list[dict[str, str]]]
 

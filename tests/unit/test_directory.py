@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from switchboard.store import Store
-from tests.unit.test_web_app import login
+from tests.support.web import login
 from web import create_app
 from web.auth import CSRF_KEY
 from web.directory import looks_like_number

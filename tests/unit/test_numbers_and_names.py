@@ -115,3 +115,18 @@ def test_given_an_asserted_identity_then_it_wins_over_from_as_in_asterisk():
                        "Asserted": "%22Real%20Name%22%20%3Csip%3A%2B3581%40h%3E",
                        "From": "%22Spoofed%22%20%3Csip%3A1%40h%3E"}, 1)
     assert event.caller_name == "Real Name"
+
+
+@pytest.mark.parametrize("user", ["dira4x1362094", "abc0401234567"])  # found by the e2e tests
+def test_given_an_agents_user_name_with_digits_then_it_stays_text(user):
+    assert normalize_number(user, "FI") == user
+
+
+def test_given_an_empty_identity_header_then_asterisks_caller_name_stands():
+    # [sb-inbound] sends From: '' when it cannot read the header (a name with an unbalanced ")"): the model
+    # must not blank the name Asterisk has
+    model = Model({"cs-en": "Customer Service EN"}, agents={"agent1"})
+    model.apply(ev.CallerIdentity(1, "1.7", "1.7", ""))
+    model.apply(ev.CallerJoinedQueue(2, "cs-en", "1.7", "1.7", "+358401234567", "{Robert'); DROP}", 1))
+    (offer,) = model.apply(ev.AgentRinging(3, "cs-en", "agent1", "1.7", "l1"))
+    assert offer.call["caller_name"] == "{Robert'); DROP}"

@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from switchboard.store import Store
-from tests.unit.test_web_app import csrf_from
+from tests.support.web import csrf_from
 from web import create_app
 from web.presence import SENT_KEY
 

@@ -12,12 +12,11 @@ from flask.testing import FlaskClient
 
 from switchboard.config import ConfigError, Settings
 from switchboard.sip import derive_sip_password
-from tests.unit.conftest import SECRET
+from tests.support.web import SECRET, csrf_from, login
 from web import create_app, get_socketio
 from web.sockets import PHONE_NAMESPACE, agent_room
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -30,17 +29,6 @@ def app(settings: Settings) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-def csrf_from(client: FlaskClient, path: str = "/login") -> str:
-    match = CSRF_INPUT.search(client.get(path).get_data(as_text=True))
-    assert match, "no CSRF field in the form"
-    return match.group(1)
-
-
-def login(client: FlaskClient, username: str, password: str):
-    token = csrf_from(client)
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
 
 # --- login -----------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from tests.unit.test_web_app import csrf_from
+from tests.support.web import csrf_from
 from web import create_app
 
 CALL = {"call_id": "1795625118.7", "direction": "inbound", "caller_number": "+358401234567",

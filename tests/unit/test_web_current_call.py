@@ -8,7 +8,7 @@ import json
 import redis
 
 from orchestrator.livecalls import key
-from tests.unit.test_web_app import csrf_from
+from tests.support.web import csrf_from
 from web import create_app
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from switchboard.store import Store
-from tests.unit.test_web_history import login
+from tests.support.web import signed_in
 from web import create_app
 from web.calls_api import clean_number
 
@@ -39,13 +39,13 @@ def test_clean_number_accepts_tel_uris(raw, want):
 
 
 def test_dial_with_a_tel_uri_redirects_to_the_phone_with_the_number(client):
-    login(client, "alice1", "pw1")
+    signed_in(client, "alice1", "pw1")
     r = client.get("/dial?number=tel%3A%2B358-40-123-4567%3Bext%3D9")
     assert r.status_code == 302 and r.headers["Location"].endswith("/phone?dial=%2B358401234567")
 
 
 def test_transfer_targets_list_queues_with_numbers_own_first_and_the_other_agents(client):
-    login(client, "alice1", "pw1")  # agent1, a member of Sales
+    signed_in(client, "alice1", "pw1")  # agent1, a member of Sales
     body = client.get("/api/transfer-targets").get_json()
     queues = [(q["label"], q["number"], q["mine"]) for q in body["queues"]]
     assert queues == [("Sales", "+35891000003", True), ("Customer Service FI", "+35891000002", False)]
@@ -55,5 +55,5 @@ def test_transfer_targets_list_queues_with_numbers_own_first_and_the_other_agent
 
 def test_transfer_targets_need_an_agent(client):
     assert client.get("/api/transfer-targets").status_code == 401
-    login(client, "sam", "pw-sam")
+    signed_in(client, "sam", "pw-sam")
     assert client.get("/api/transfer-targets").get_json()["error"] == "not_an_agent"

@@ -9,6 +9,7 @@ import pytest
 
 from switchboard.outbound import display_key, display_signature, display_token, split_dial_template
 from switchboard.store import Store
+from tests.support.web import signed_in
 from web import create_app
 from web.calls_api import clean_number
 
@@ -28,15 +29,8 @@ def client(settings, database_url):
     return app.test_client()
 
 
-def login(client, username: str, password: str) -> None:
-    page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
-    assert r.status_code in (302, 303)
-
-
 def test_given_an_agent_then_history_lists_only_their_calls_newest_first(client):
-    login(client, "alice1", "pw1")
+    signed_in(client, "alice1", "pw1")
     calls = client.get("/api/history").get_json()["calls"]
     assert [c["number"] for c in calls if c["call_id"].startswith("77")] == ["+358400000001", "+358400000000"]
     assert all(c["agent"] == "agent1" for c in calls)
@@ -50,13 +44,13 @@ def test_given_no_login_then_history_is_refused_as_json(client):
 
 
 def test_given_a_supervisor_without_phone_then_history_says_not_an_agent(client):
-    login(client, "sam", "pw-sam")
+    signed_in(client, "sam", "pw-sam")
     r = client.get("/api/history")
     assert r.status_code == 403 and r.get_json()["error"] == "not_an_agent"
 
 
 def test_given_queue_membership_then_display_numbers_offer_it_with_a_valid_signature(client, settings):
-    login(client, "alice1", "pw1")
+    signed_in(client, "alice1", "pw1")
     choices = client.get("/api/display-numbers").get_json()["choices"]
     kinds = [c["kind"] for c in choices]
     assert kinds[:2] == ["default", "hidden"] and "queue:sales" in kinds
@@ -64,7 +58,7 @@ def test_given_queue_membership_then_display_numbers_offer_it_with_a_valid_signa
     number, expires, sig = sales["token"].split("~")
     assert number == "+35891000003"
     assert sig == display_signature(display_key(settings.secret_key), "agent1", "queue:sales", number, int(expires))
-    login(client, "alice2", "pw2")  # not in Sales
+    signed_in(client, "alice2", "pw2")  # not in Sales
     assert "queue:sales" not in [c["kind"] for c in client.get("/api/display-numbers").get_json()["choices"]]
 
 
@@ -77,7 +71,7 @@ def test_a_token_is_bound_to_its_agent_and_kind():
 
 
 def test_dial_redirects_to_the_phone_with_a_clean_number(client):
-    login(client, "alice1", "pw1")
+    signed_in(client, "alice1", "pw1")
     r = client.get("/dial?number=%2B358%2040%20123-45%2067")
     assert r.status_code == 302 and r.headers["Location"].endswith("/phone?dial=%2B358401234567")
     assert client.get("/dial?number=javascript:alert(1)").headers["Location"].endswith("/phone")
