@@ -59,6 +59,8 @@ class Watch:
 
     def on_socketio(self, event: str, data: object, at: float) -> None:
         """One message the orchestrator published for the web app."""
+        if isinstance(data, list) and data:  # python-socketio publishes an emit's arguments as a list
+            data = data[0]
         if event == "call_offered" and isinstance(data, dict) and data.get("call_id"):
             with self.lock:
                 self.offered.setdefault(str(data["call_id"]), at)
