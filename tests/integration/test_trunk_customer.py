@@ -79,6 +79,21 @@ def test_given_an_unknown_number_then_the_customer_hears_no_service_and_asterisk
     assert hangup["Cause"] == "1"  # unallocated number
 
 
+def test_given_a_refusal_then_the_customer_counts_a_failed_call_with_its_status(asterisk, trunk_customers):
+    # agent1's work number while agent1 is DND: [sb-agent-direct] answers Busy
+    (asterisk.generated / "extensions_work_numbers.conf").write_text(
+        "exten => +358509990001,1,Goto(sb-work-number,agent1,1)\n")
+    asterisk.cli("dialplan reload")
+    asterisk.cli("database put switchboard/presence agent1 dnd")
+    try:
+        outcome = trunk_customers.call("+358509990001", "+358401234572", "Refused").wait(15)
+    finally:
+        asterisk.cli("database del switchboard/presence agent1")
+    assert not outcome.ok and outcome.failed == 1, outcome  # as a load test must count it
+    assert (outcome.final_status, outcome.ended_by) == (486, None)
+    assert "486 Busy Here" in outcome.errors
+
+
 def test_given_asterisk_hangs_up_then_the_customer_answers_its_bye(asterisk, trunk_customers, ami):
     call = trunk_customers.call(CS_EN, "+358401234569", "Hung Up")
     ami.wait_for(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Channel") == call.channel())

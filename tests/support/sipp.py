@@ -178,6 +178,7 @@ class Outcome:
     errors: str  # SIPp's error trace (unexpected messages, retransmission timeouts), talk-clock ticks left out
     final_status: int | None = None  # one call: the final response to its INVITE (200, 404, 486 …)
     ended_by: str | None = None  # one call: "network" (Asterisk's BYE) or "customer" (ours); None: refused
+    # (a refused call is a failed one: SIPp acknowledged the final response it did not expect)
 
     @property
     def ok(self) -> bool:
