@@ -180,6 +180,24 @@ def tasks_by_number(stack: Stack, prefix: str) -> dict[str, list[dict]]:
     return out
 
 
+def ledger_numbers(stack: Stack, prefix: str) -> set[str]:
+    """The customers' numbers starting with ``prefix`` whose calls Asterisk took, from its own ledger (CEL
+    CHAN_START of a trunk channel): the calls that must have a Task, also those an AMI watcher missed while
+    Asterisk restarted."""
+    assert stack.settings is not None
+    path = Path(stack.settings.ledger_path)
+    out: set[str] = set()
+    for file in (path.with_name(path.name + ".1"), path):
+        if not file.exists():
+            continue
+        for line in file.read_text(errors="replace").splitlines():
+            fields = line.split(",")
+            if len(fields) > 5 and fields[0] == "CHAN_START" and fields[4].startswith("PJSIP/trunk-") \
+                    and fields[5].startswith(prefix):
+                out.add(fields[5])
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (0 for no values)."""
     if not values:

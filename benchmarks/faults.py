@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.callwatch import Watch, tasks_by_number, watching
+from benchmarks.callwatch import Watch, ledger_numbers, tasks_by_number, watching
 from switchboard.stack import Stack
 from tests.support.sipagent import SipAgentPhones, make_sip_agents
 from tests.support.sipp import SipCustomers
@@ -186,6 +186,7 @@ def run_fault(stack: Stack, customers: SipCustomers, watch: Watch, fault: Fault,
         got = tasks_by_number(stack, prefix)
         with watch.lock:
             through = {n for n in watch.number.values() if n in wanted}
+        through |= ledger_numbers(stack, prefix)
         if through <= set(got) or time.monotonic() > deadline:
             break
         time.sleep(1)
@@ -202,8 +203,9 @@ class FaultStack:
     """A stack of its own (the faults are destructive), 20 SIP-phone agents that answer after 1 s and talk
     3 s, a customer generator and the watchers."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, keep: bool = False) -> None:
         self.workdir = workdir
+        self.keep = keep  # keep Asterisk's instance folder (console log, ledger) afterwards
         self.stack = Stack(workdir, f"faults-{os.getpid()}", demo=True, rtp_ports=2000, log=lambda m: None)
         self.watch = Watch()
         self._exits: list[Callable[[], None]] = []
@@ -229,7 +231,7 @@ class FaultStack:
             except Exception:
                 logger.exception("closing the fault stack")
         self.stack.stop()
-        if self.stack.asterisk is not None:
+        if self.stack.asterisk is not None and not self.keep:
             shutil.rmtree(self.stack.asterisk.base, ignore_errors=True)
 
     def run(self, fault: Fault, index: int) -> FaultResult:
@@ -251,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="sb-faults-"))
     results = []
     try:
-        with FaultStack(workdir) as fs:
+        with FaultStack(workdir, keep=args.keep) as fs:
             for i, fault in enumerate(chosen, 1):
                 result = fs.run(fault, i)
                 results.append(result)

@@ -60,6 +60,17 @@ class CallerJoinedQueue(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallRouted(Event):
+    """An inbound call reached the routing hand-off for ``queue`` ([sb-route]): it is a call from now on."""
+
+    uniqueid: str
+    linkedid: str
+    queue: str
+    caller_number: str
+    caller_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallerLeftQueue(Event):
     """A caller left a queue (answered, abandoned or timed out)."""
 

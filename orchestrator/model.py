@@ -397,6 +397,13 @@ class Model:
         return changes
 
     # -- queue calls ---------------------------------------------------------------------------------
+    def _on_CallRouted(self, e: ev.CallRouted) -> list[Change]:
+        if e.linkedid not in self.calls:  # a new call (a transfer to a queue number routes a call we have)
+            self.calls[e.linkedid] = Call.queued(e.linkedid, self._number(e.caller_number),
+                                                 self._name(e.linkedid, e.caller_name), e.queue,
+                                                 self.first_seen.get(e.linkedid, e.at), e.at, queue_caller=e.uniqueid)
+        return []
+
     def _on_CallerJoinedQueue(self, e: ev.CallerJoinedQueue) -> list[Change]:
         call = self.calls.get(e.linkedid)
         if call is None:

@@ -67,7 +67,7 @@ class Orchestrator:
         while True:
             event = await self.events.get()
             # First sight of a queue call: warm the caller lookup before any phone rings.
-            warm = isinstance(event, ev.CallerJoinedQueue) and event.linkedid not in self.model.calls
+            warm = isinstance(event, ev.CallRouted | ev.CallerJoinedQueue) and event.linkedid not in self.model.calls
             if warm:
                 await self.dispatcher.warm_caller(event.caller_number)
             try:

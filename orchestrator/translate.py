@@ -175,6 +175,9 @@ def _caller_identity(msg: Mapping[str, Any], at: float) -> ev.Event:
 def _user_event(msg: Mapping[str, Any], at: float) -> ev.Event | None:
     if msg.get("UserEvent") == "SwitchboardCaller":
         return _caller_identity(msg, at)
+    if msg.get("UserEvent") == "SwitchboardRouting":
+        return ev.CallRouted(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), str(msg.get("Queue") or ""),
+                             _callerid(msg, "CallerIDNum"), _name(msg))
     if msg.get("UserEvent") == "SwitchboardDirect":  # [sb-agent-direct]: the caller is the channel's caller ID
         return ev.DirectDialed(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), _req(msg, "Agent"),
                                _callerid(msg, "CallerIDNum"), _name(msg))

@@ -130,7 +130,7 @@ def test_agent_settings_work_number_workflow_and_outbound(db):
     queue = admin_cli(db, "agent", "set", "ben", "--work-number", "+35891000001")
     assert queue.returncode != 0 and "number of the queue" in queue.stderr
     assert admin_cli(db, "agent", "set", "ben", "--work-number", "not a number").returncode != 0
-    assert "unknown user" in admin_cli(db, "agent", "set", "nobody", "--workflow", "case").stderr
+    assert "unknown agent 'nobody'" in admin_cli(db, "agent", "set", "nobody", "--workflow", "case").stderr
     ok(admin_cli(db, "agent", "set", "anna", "--work-number", "", "--outbound-other-object", "tenant"))
     anna = Store(db).authenticate("anna", "pw")
     assert (anna.work_number, anna.outbound_other_object) == ("", "")

@@ -24,5 +24,5 @@ def faults_stack():
 def test_given_a_fault_during_a_burst_then_every_call_has_exactly_one_task(faults_stack, fault):
     result = faults_stack.run(fault, FAULTS.index(fault) + 1)
     print(result.line())
-    assert result.calls >= 90, result.line()  # the burst really ran (a few may be refused while Asterisk restarts)
+    assert result.calls >= 80, result.line()  # the burst ran (callers refused while Asterisk restarts are no calls)
     assert (result.missing, result.duplicated) == (0, 0), result.line()

@@ -256,3 +256,25 @@ def test_given_an_aborted_resync_then_nothing_held_is_ended_or_removed():
     assert model.apply(ev.ResyncAborted(10.5)) == []
     assert model.apply(ev.ResyncCompleted(11)) == []  # a completion without a running resync proves nothing
     assert list(model.calls) == ["l1"] and model.agents["agent1"].view()["queues"] == ["cs-en"]
+
+
+def test_given_a_caller_who_hangs_up_during_routing_then_the_call_ends_with_one_unanswered_activity():
+    model = Model(LABELS, agents=AGENTS)
+    model.apply(ev.ChannelCreated(10, "t1", "t1", "PJSIP/trunk-00000001", "+358401234567", "Short"))
+    assert model.apply(ev.CallRouted(10.1, "t1", "t1", "cs-en", "+358401234567", "Short")) == []
+    (ended,) = [c for c in model.apply(ev.ChannelHungUp(10.4, "t1", "t1", "PJSIP/trunk-00000001", 16))
+                if isinstance(c, CallEnded)]
+    assert (ended.summary["queue"], ended.summary["disposition"], ended.summary["caller_number"]) == (
+        "cs-en", "not answered", "+358401234567")
+
+
+def test_given_a_routed_call_that_joins_another_queue_then_its_wait_counts_from_the_join():
+    model = Model(LABELS, agents=AGENTS)
+    model.apply(ev.CallRouted(10, "t1", "t1", "cs-en", "+358401234567", "C"))
+    model.apply(ev.CallerJoinedQueue(10.5, "cs-fi", "t1", "t1", "+358401234567", "C", 1))
+    model.apply(ev.AgentRinging(11, "cs-fi", "agent1", "t1", "l1"))
+    changes = model.apply(ev.AgentConnected(14.5, "cs-fi", "agent1", "t1", 4))
+    assert [c.call["queue"] for c in changes if hasattr(c, "call") and c.call] == ["cs-fi"]
+    ended_changes = model.apply(ev.ChannelHungUp(20, "t1", "t1", "PJSIP/trunk-1", 16))
+    (ended,) = [c for c in ended_changes if isinstance(c, CallEnded)]
+    assert (ended.summary["wait_seconds"], ended.summary["queue"]) == (4, "cs-fi")
