@@ -87,21 +87,28 @@ def _watch_ami(stack: Stack, watch: Watch, stop: threading.Event) -> None:
 def _watch_socketio(stack: Stack, watch: Watch, stop: threading.Event) -> None:
     s = stack.settings
     assert s is not None
-    pubsub = redis.Redis.from_url(s.redis_url).pubsub()
-    pubsub.subscribe(s.socketio_channel)
-    while not stop.is_set():
-        message = pubsub.get_message(timeout=0.2)
-        if not message or message.get("type") != "message":
-            continue
+    while not stop.is_set():  # again after Redis restarted
         try:
-            payload = pickle.loads(message["data"])  # python-socketio's Redis manager (our own stack)
+            pubsub = redis.Redis.from_url(s.redis_url).pubsub()
+            pubsub.subscribe(s.socketio_channel)
+            while not stop.is_set():
+                message = pubsub.get_message(timeout=0.2)
+                if message and message.get("type") == "message":
+                    _socketio_message(watch, message["data"])
+        except redis.RedisError:
+            stop.wait(0.5)
+
+
+def _socketio_message(watch: Watch, raw: bytes) -> None:
+    try:
+        payload = json.loads(raw)  # python-socketio's Redis manager publishes JSON (pickle in old versions)
+    except ValueError:
+        try:
+            payload = pickle.loads(raw)  # our own stack's channel
         except Exception:
-            try:
-                payload = json.loads(message["data"])
-            except Exception:
-                continue
-        if isinstance(payload, dict) and payload.get("method") == "emit":
-            watch.on_socketio(str(payload.get("event")), payload.get("data"), time.time())
+            return
+    if isinstance(payload, dict) and payload.get("method") == "emit":
+        watch.on_socketio(str(payload.get("event")), payload.get("data"), time.time())
 
 
 # -- processes: CPU seconds and peak RSS ------------------------------------------------------------------

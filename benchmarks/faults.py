@@ -162,12 +162,13 @@ class FaultResult:
     duplicated: int
     recover_seconds: float
     sipp_failed: int
+    settled_seconds: float  # from the burst's end until every call's Task was in the emulator
 
     def line(self) -> str:
         """The printed line."""
         return (f"{self.name:28s} calls {self.calls:4d}  Tasks {self.tasks:4d}  missing {self.missing}  "
                 f"duplicated {self.duplicated}  recovered in {self.recover_seconds:.1f} s  "
-                f"(SIPp failed calls {self.sipp_failed})")
+                f"all Tasks {self.settled_seconds:.1f} s after the burst  (SIPp failed calls {self.sipp_failed})")
 
 
 def run_fault(stack: Stack, customers: SipCustomers, watch: Watch, fault: Fault, index: int, *,
@@ -180,6 +181,7 @@ def run_fault(stack: Stack, customers: SipCustomers, watch: Watch, fault: Fault,
     time.sleep(fault.after)
     recovered = fault.run(stack)
     outcome = burst.wait(fault.calls / fault.rate + fault.hold + 300)
+    ended = time.monotonic()
     wanted = set(numbers)
     deadline = time.monotonic() + drain
     while True:
@@ -189,10 +191,11 @@ def run_fault(stack: Stack, customers: SipCustomers, watch: Watch, fault: Fault,
         through |= ledger_numbers(stack, prefix)
         if through <= set(got) or time.monotonic() > deadline:
             break
-        time.sleep(1)
+        time.sleep(0.5)
+    settled = time.monotonic() - ended
     return FaultResult(fault.name, len(through), sum(len(v) for v in got.values()), len(through - set(got)),
                        sum(len(v) - 1 for v in got.values() if len(v) > 1), recovered,
-                       int(getattr(outcome, "failed", 0) or 0))
+                       int(getattr(outcome, "failed", 0) or 0), settled)
 
 
 # -- a stack for the faults --------------------------------------------------------------------------------

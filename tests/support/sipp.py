@@ -389,8 +389,11 @@ class SipCustomers:
         injection = workdir / "calls.csv"
         injection.write_text("SEQUENTIAL\n" + "".join(rows))
         scenario = write_scenario(workdir / "customer.xml", talk=talk, injected=True)
+        # A call whose far end vanished (Asterisk restarted between a re-INVITE's 200 and its ACK) would wait
+        # forever: any wait longer than the call itself plus a minute aborts that call (it counts as failed).
+        patience = ["-recv_timeout", str(int(((talk or 0) + 60) * 1000))]
         run = SippRun(self.target, workdir, scenario, ["-m", str(n), "-r", str(rate), "-l", str(n),
-                                                       "-inf", str(injection)], max_seconds=max_seconds)
+                                                       "-inf", str(injection), *patience], max_seconds=max_seconds)
         self.runs.append(run)
         return run
 

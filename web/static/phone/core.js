@@ -723,7 +723,10 @@ export class PhoneCore extends EventTarget {
     const reconnect = Boolean(request && request.getHeader(RECONNECT_HEADER));
     if (reconnect && callId && callId === this._dropped) {
       this._dropped = null;
-      this._answerAndEnd(session); // the agent hung up this call while it was being taken back
+      // The agent hung up this call while it was being taken back: decline its ring with 603, which the
+      // dialplan's reconnect loop reads as the agent's hang-up (answering and hanging up at once raced with
+      // the bridge: a BYE before it formed looked like a lost leg, and the call came back).
+      session.terminate({ status_code: 603, reason_phrase: 'Decline' });
       return;
     }
     if (this._lost) {
@@ -996,23 +999,6 @@ export class PhoneCore extends EventTarget {
     this._call.cause = cause;
     if (this._audio && !this._consultAudible()) this._audio.srcObject = null;
     this._emit('ended', { call: this.call, cause, originator });
-  }
-
-  /** Answer a ring only to hang it up: a real hang-up, so the server ends the call for the other party. */
-  _answerAndEnd(session) {
-    const end = () => {
-      try {
-        session.terminate();
-      } catch (_err) {
-        // over already
-      }
-    };
-    session.on('confirmed', end);
-    try {
-      session.answer(ANSWER_OPTIONS);
-    } catch (_err) {
-      end();
-    }
   }
 
   _terminate(options) {
