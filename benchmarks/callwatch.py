@@ -20,7 +20,7 @@ import redis
 
 from switchboard.stack import Stack
 
-PROCESSES = ("asterisk", "orchestrator", "worker", "web", "redis", "sfemu")
+PROCESSES = ("asterisk", "orchestrator", "worker", "worker-2", "web", "redis", "sfemu")
 
 
 # -- what the benchmark watches --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pluggy
 
 from orchestrator import model as m
 from orchestrator.jobs import JobQueue
+from orchestrator.lanes import Lane, Lanes
 from orchestrator.livecalls import LiveCalls
 from orchestrator.notifier import Notifier
 from orchestrator.plugins import safe_call
@@ -21,6 +22,9 @@ logger = logging.getLogger(__name__)
 OFFER_PREFIX = "switchboard:offer:"
 OFFER_TTL = 12 * 3600  # the web authorizes an agent's workflow actions on a call while this lives
 IDENTIFY_CALLER = "worker.tasks.identify_caller"
+PHONE_LANES = 16  # agents' events in parallel (each agent's in order)
+BOARD_LANES = 4  # the board's events in parallel (each agent's and each call's in order)
+JOB_LANES = 4  # RQ enqueues in parallel (each call's in order; each takes a thread of the default executor)
 
 
 def offer_key(call_id: str, agent: str) -> str:
@@ -29,7 +33,8 @@ def offer_key(call_id: str, agent: str) -> str:
 
 
 class Dispatcher:
-    """Acts on each change: notify the agent, enqueue jobs, tell plugins."""
+    """Acts on each change: notify the agent, enqueue jobs, tell plugins — each kind in its own lane
+    (orchestrator/lanes.py), so the model's loop hands changes over and goes on at once."""
 
     def __init__(self, notifier: Notifier, jobs: JobQueue, pm: pluggy.PluginManager, hook_timeout: float = 2.0,
                  *, ami: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
@@ -40,57 +45,81 @@ class Dispatcher:
         self.hook_timeout = hook_timeout
         self.ami = ami
         self.live = live
+        # What agents' pages see, and taking a lost call back: latency first, in order per agent.
+        self.phone = Lanes("phone", PHONE_LANES)
+        self.board = Lanes("board", BOARD_LANES)  # the supervisors' board, in order per agent and per call
+        self.work = Lanes("jobs", JOB_LANES)  # RQ jobs (Tasks, caller lookups), in order per call
+        self.hooks = Lane("hooks")  # plugins, in order
 
     async def dispatch(self, changes: Iterable[m.Change]) -> None:
-        """Act on changes in order; a failure on one is logged and does not stop the rest."""
+        """Hand ``changes`` to the lanes, in order; returns without waiting for their effects."""
         for change in changes:
             try:
-                await self._one(change)
+                self._one(change)
             except Exception:
                 logger.exception("dispatching %r failed", change)
 
-    async def _one(self, change: m.Change) -> None:
+    async def drain(self) -> None:
+        """Wait until every effect handed over so far has run (tests; a clean stop)."""
+        for lanes in (self.phone, self.board, self.work, self.hooks):
+            await lanes.drain()
+
+    def backlog(self) -> int:
+        """How many effects wait in the lanes."""
+        return self.phone.backlog + self.board.backlog + self.work.backlog + self.hooks.backlog
+
+    def _hook(self, hook: str, **kwargs: Any) -> None:
+        self.hooks.put(self._call_hook, hook, kwargs)
+
+    async def _call_hook(self, hook: str, kwargs: dict[str, Any]) -> None:
+        await safe_call(self.pm, hook, self.hook_timeout, **kwargs)
+
+    def _one(self, change: m.Change) -> None:
+        def phone(agent: str, effect: Any, *args: Any) -> None:
+            self.phone.put(agent, effect, *args)
+
         match change:
             case m.CallOffered(agent=agent, call=call):
-                await self.notifier.to_agent(agent, "call_offered", call)
-                await self._record_offer(agent, call)
-                await safe_call(self.pm, "call_offered", self.hook_timeout, agent=agent, call=call)
+                phone(agent, self._record_offer, agent, call)  # before the page hears of it: it may act at once
+                phone(agent, self.notifier.to_agent, agent, "call_offered", call)
+                self._hook("call_offered", agent=agent, call=call)
             case m.CallPlaced(agent=agent, call=call):
-                await self._record_offer(agent, call)  # the agent's own call: the web may act on it
-                await self.notifier.to_agent(agent, "call_placed", call)
+                phone(agent, self._record_offer, agent, call)  # the agent's own call: the web may act on it
+                phone(agent, self.notifier.to_agent, agent, "call_placed", call)
             case m.CallAnswered(agent=agent, call_id=call_id, answered_at=at, call=call):
                 if self.live is not None:
-                    await self.live.answered(agent, call)
-                await self.notifier.to_agent(agent, "call_answered", {"call_id": call_id, "answered_at": at})
-                await safe_call(self.pm, "call_answered", self.hook_timeout, agent=agent, call_id=call_id)
+                    phone(agent, self.live.answered, agent, call)
+                phone(agent, self.notifier.to_agent, agent, "call_answered", {"call_id": call_id, "answered_at": at})
+                self._hook("call_answered", agent=agent, call_id=call_id)
             case m.CallAdopted(agent=agent, call=call):
                 if self.live is not None:  # a restarted orchestrator: the agent's reloaded page finds the call
-                    await self.live.answered(agent, call)
+                    phone(agent, self.live.answered, agent, call)
             case m.OfferWithdrawn(agent=agent, call_id=call_id, reason=reason):
-                await self.notifier.to_agent(agent, "call_ended", {
+                phone(agent, self.notifier.to_agent, agent, "call_ended", {
                     "call_id": call_id, "disposition": "not answered", "reason": reason, "duration_seconds": 0})
             case m.AgentLegLost(agent=agent, call_id=call_id, leg_channel=leg, agent_channel=browser):
-                await self.reconnect(agent, call_id, leg, browser)
+                phone(agent, self.reconnect, agent, call_id, leg, browser)
             case m.AgentLeftCall(agent=agent, call_id=call_id):
                 if self.live is not None:
-                    await self.live.ended(agent, call_id)
+                    phone(agent, self.live.ended, agent, call_id)
                 # the page of a SIP-phone agent learns the call went on without them (a web phone sees its
                 # own session end)
-                await self.notifier.to_agent(agent, "call_left", {"call_id": call_id})
+                phone(agent, self.notifier.to_agent, agent, "call_left", {"call_id": call_id})
             case m.CallEnded(summary=summary):
-                await self.jobs.call_ended(summary)
-                if self.live is not None and summary.get("agent"):
-                    await self.live.ended(summary["agent"], summary["call_id"])
-                if summary.get("agent"):
-                    await self.notifier.to_agent(summary["agent"], "call_ended", {
+                self.work.put(summary["call_id"], self.jobs.call_ended, summary)
+                agent = summary.get("agent")
+                if agent:
+                    if self.live is not None:
+                        phone(agent, self.live.ended, agent, summary["call_id"])
+                    phone(agent, self.notifier.to_agent, agent, "call_ended", {
                         "call_id": summary["call_id"], "disposition": summary["disposition"],
                         "duration_seconds": summary["duration_seconds"]})
-                await self.notifier.to_board("call_ended", summary)
-                await safe_call(self.pm, "call_ended", self.hook_timeout, summary=summary)
+                self.board.put(summary["call_id"], self.notifier.to_board, "call_ended", summary)
+                self._hook("call_ended", summary=summary)
             case m.AgentChanged(agent=agent, view=view):
-                await self.notifier.to_agent(agent, "agent_state", view)
-                await self.notifier.to_board("agent_state", view)
-                await safe_call(self.pm, "agent_changed", self.hook_timeout, agent=agent, view=view)
+                phone(agent, self.notifier.to_agent, agent, "agent_state", view)
+                self.board.put(agent, self.notifier.to_board, "agent_state", view)
+                self._hook("agent_changed", agent=agent, view=view)
 
     async def reconnect(self, agent: str, call_id: str, leg: str, browser: str) -> None:
         """Mark the channel that keeps the call ([sb-reconnect]: hold music, re-ring ``agent``); drop the dead leg."""
@@ -104,16 +133,21 @@ class Dispatcher:
         """Remember (with a TTL) that this call was offered to this agent, so the web can authorize."""
         value = json.dumps({k: call.get(k) for k in ("call_id", "caller_number", "caller_name", "queue",
                                                      "queue_label", "direction", "offered_at", "rang_at")})
+        key = offer_key(str(call.get("call_id")), agent)
         try:
-            conn = self.jobs.queue.connection
-            await asyncio.to_thread(conn.set, offer_key(str(call.get("call_id")), agent), value, ex=OFFER_TTL)
+            if self.live is not None:
+                await self.live.redis.set(key, value, ex=OFFER_TTL)  # no thread hop on the phone lane
+            else:
+                await asyncio.to_thread(self.jobs.queue.connection.set, key, value, ex=OFFER_TTL)
         except Exception:
             logger.exception("could not record the offer of %s to %s", call.get("call_id"), agent)
 
-    async def warm_caller(self, number: str) -> None:
+    def warm_caller(self, number: str) -> None:
         """Look the caller up in the background (cached) so the identity is ready when the phone rings."""
-        if not number:
-            return
+        if number:
+            self.work.put(number, self._enqueue_lookup, number)
+
+    async def _enqueue_lookup(self, number: str) -> None:
         try:
             await asyncio.to_thread(self.jobs.queue.enqueue, IDENTIFY_CALLER, number, result_ttl=0,
                                     failure_ttl=3600, at_front=True)

@@ -14,6 +14,7 @@ from orchestrator.callcontrol import CallControl
 from orchestrator.dashboard import DashboardService
 from orchestrator.dispatcher import Dispatcher
 from orchestrator.jobs import JobQueue
+from orchestrator.lanes import Lane
 from orchestrator.livecalls import LiveCalls
 from orchestrator.model import Model
 from orchestrator.notifier import Notifier
@@ -49,6 +50,7 @@ class Orchestrator:
         self.presence = PresenceService(self.store, self._ami_action, self.dispatcher.notifier,
                                         self.dispatcher.jobs.queue)
         self._presence_sync: asyncio.Task[None] | None = None
+        self.wrapups = Lane("wrap-up")
         self.dashboard = DashboardService(self.model, self.dispatcher.notifier)
         self.calls = CallControl(self.model, self._ami_action)
 
@@ -69,7 +71,7 @@ class Orchestrator:
             # First sight of a queue call: warm the caller lookup before any phone rings.
             warm = isinstance(event, ev.CallRouted | ev.CallerJoinedQueue) and event.linkedid not in self.model.calls
             if warm:
-                await self.dispatcher.warm_caller(event.caller_number)
+                self.dispatcher.warm_caller(event.caller_number)
             try:
                 changes = self.model.apply(event)
             except Exception:
@@ -77,9 +79,19 @@ class Orchestrator:
                 continue
             if changes:
                 await self.dispatcher.dispatch(changes)
-                await self.presence.on_changes(changes)
+                self.wrapups.put(self.presence.on_changes, changes)  # database and AMI: not on this loop
             if isinstance(event, ev.ResyncCompleted):  # Asterisk may have restarted: re-apply presence
                 self._presence_sync = asyncio.create_task(self.presence.reload())
+
+    async def watch_backlog(self, every: float = 5.0, warn_at: int = 200) -> None:
+        """Log, while it lasts, a backlog of Asterisk events or of their effects (the orchestrator is behind)."""
+        while True:
+            await asyncio.sleep(every)
+            events, effects = self.events.qsize(), self.dispatcher.backlog() + self.wrapups.backlog
+            if events >= warn_at or effects >= warn_at:
+                logger.warning("behind: %d events and %d effects wait (phone %d, jobs %d, hooks %d)", events,
+                               effects, self.dispatcher.phone.backlog, self.dispatcher.work.backlog,
+                               self.dispatcher.hooks.backlog)
 
     async def publish_held_calls(self) -> None:
         """Tell the ledger reconciler which calls the live model holds, every HELD_CALLS_EVERY seconds."""
@@ -143,9 +155,14 @@ class Orchestrator:
         presence_timer = asyncio.create_task(self.presence.run_timer())
         dashboard_timer = asyncio.create_task(self.dashboard.run_timer())
         held = asyncio.create_task(self.publish_held_calls())
+        watch = asyncio.create_task(self.watch_backlog())
         logger.info("orchestrator running")
         try:
-            await asyncio.gather(consumer, ari_task, cmd_task, presence_timer, dashboard_timer, held)
+            await asyncio.gather(consumer, ari_task, cmd_task, presence_timer, dashboard_timer, held, watch)
         finally:
+            try:  # a clean stop lets the lanes finish (what is lost on a kill, the call ledger makes up)
+                await asyncio.wait_for(asyncio.gather(self.dispatcher.drain(), self.wrapups.drain()), 5)
+            except (TimeoutError, asyncio.CancelledError):
+                logger.warning("stopped with %d effects still waiting", self.dispatcher.backlog())
             self.ami.close()
             await self.ari.close()

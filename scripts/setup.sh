@@ -8,8 +8,8 @@ ROOT=$PWD
 MODE=${1:-}
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-PKGS=(debootstrap redis-server python3 python3-venv python3-dev gcc nodejs npm git ca-certificates)
-if [ "$MODE" = "--test" ]; then PKGS+=(chromium sip-tester sox postgresql); fi
+PKGS=(debootstrap redis-server python3 python3-venv python3-dev gcc nodejs npm git ca-certificates sox)
+if [ "$MODE" = "--test" ]; then PKGS+=(chromium sip-tester postgresql); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -64,6 +64,25 @@ def asterisk_version(root: Path) -> str:
     return out.stdout.strip()
 
 
+def ulaw_music_on_hold(root: Path) -> int:
+    """Give each music-on-hold file of the chroot a u-law copy (made with sox, once), so Asterisk streams
+    hold music to G.711 callers without decoding GSM for every one of them; returns how many were made."""
+    sox = shutil.which("sox")
+    made = 0
+    for gsm in sorted((root / "usr/share/asterisk/moh").glob("*.gsm")):
+        ulaw = gsm.with_suffix(".ulaw")
+        if ulaw.exists() or sox is None:
+            continue
+        tmp = gsm.with_suffix(".ulaw.tmp")
+        if subprocess.run([sox, str(gsm), "-t", "ul", "-r", "8000", "-c", "1", str(tmp)],
+                          capture_output=True).returncode == 0:
+            os.replace(tmp, ulaw)
+            made += 1
+        else:
+            tmp.unlink(missing_ok=True)
+    return made
+
+
 def ensure_chroot(cache: Path = DEFAULT_CACHE, *, log=print) -> Path:  # noqa: ANN001
     """Build the Asterisk chroot with debootstrap unless a cached one is there; return its path."""
     root = chroot_dir(cache)
@@ -71,6 +90,7 @@ def ensure_chroot(cache: Path = DEFAULT_CACHE, *, log=print) -> Path:  # noqa: A
         version = (root / ".switchboard-version").read_text().strip()
         if f"Asterisk {EXPECTED_MAJOR}." not in version:
             raise AsteriskError(f"cached chroot has {version}, expected Asterisk {EXPECTED_MAJOR}")
+        ulaw_music_on_hold(root)
         return root
     if shutil.which("debootstrap") is None:
         raise AsteriskError("debootstrap is not installed (apt-get install debootstrap)")
@@ -98,6 +118,7 @@ def ensure_chroot(cache: Path = DEFAULT_CACHE, *, log=print) -> Path:  # noqa: A
     if f"Asterisk {EXPECTED_MAJOR}." not in version:
         raise AsteriskError(f"debootstrap produced {version}, expected Asterisk {EXPECTED_MAJOR}")
     (tmp / ".switchboard-version").write_text(version + "\n")
+    ulaw_music_on_hold(tmp)
     shutil.rmtree(root, ignore_errors=True)  # an unfinished or foreign folder
     tmp.rename(root)
     log(f"{version} installed.")

@@ -30,8 +30,9 @@ PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)  # loaded here: a preexec_fn must not import or load anything
 
 
-def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
-    """A ``preexec_fn`` that has the kernel send ``sig`` to the child when the thread that forked it ends.
+def die_with_parent(sig: int = signal.SIGTERM, nice: int = 0) -> Callable[[], None]:
+    """A ``preexec_fn`` that has the kernel send ``sig`` to the child when the thread that forked it ends,
+    and gives the child the scheduling priority ``nice`` when it may (root).
 
     subprocess runs it in the child after ``setsid()`` (``start_new_session=True``) and before exec;
     the setting survives the exec of a binary that is not set-user-ID (``chroot``, ``asterisk``).
@@ -43,6 +44,11 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
             os._exit(126)
         if os.getppid() != parent:  # the runner died between fork and prctl: nobody would signal us
             os._exit(125)
+        if nice:
+            try:
+                os.nice(nice)
+            except OSError:  # not root: the default priority
+                pass
 
     return _preexec
 

@@ -84,9 +84,18 @@ def dispatcher(jobs: JobQueue, emits: Emits, *plugins: object, ami: list | None 
     return Dispatcher(emits, jobs, pm, hook_timeout=2.0, ami=send if ami is not None else None)  # type: ignore[arg-type]
 
 
+def dispatched(d: Dispatcher, changes: list) -> None:
+    """Hand ``changes`` to the dispatcher and wait until their effects ran (the lanes run them apart)."""
+    async def run() -> None:
+        await d.dispatch(changes)
+        await d.drain()
+
+    asyncio.run(run())
+
+
 def test_given_an_offer_then_the_agent_is_told_the_offer_is_recorded_and_plugins_hear_it_despite_a_broken_one(jobs):
     emits, recorder = Emits(), Recorder()
-    asyncio.run(dispatcher(jobs, emits, Failing(), recorder).dispatch([m.CallOffered("agent1", CALL)]))
+    dispatched(dispatcher(jobs, emits, Failing(), recorder), [m.CallOffered("agent1", CALL)])
     assert emits.sent == [("agent:agent1", "call_offered", CALL)]
     conn = jobs.queue.connection
     assert json.loads(conn.get(offer_key(CALL["call_id"], "agent1")))["caller_name"] == "Maija <b>V</b>"
@@ -96,7 +105,7 @@ def test_given_an_offer_then_the_agent_is_told_the_offer_is_recorded_and_plugins
 
 def test_given_a_call_ended_then_one_job_the_agent_the_board_and_the_plugins_get_it(jobs):
     emits, recorder = Emits(), Recorder()
-    asyncio.run(dispatcher(jobs, emits, Failing(), recorder).dispatch([m.CallEnded(SUMMARY)]))
+    dispatched(dispatcher(jobs, emits, Failing(), recorder), [m.CallEnded(SUMMARY)])
     [job] = jobs.queue.get_jobs()
     assert (job.id, job.func_name, job.args) == (finish_call_job_id(SUMMARY["call_id"]), FINISH_CALL, (SUMMARY,))
     assert emits.sent == [
@@ -110,7 +119,7 @@ def test_given_a_change_that_fails_to_dispatch_then_the_following_changes_still_
     view = {"agent": "agent2", "device_state": "inuse"}
     changes = [m.OfferWithdrawn("agent1", "c1", "answered elsewhere"), m.OfferWithdrawn("agent2", "c1", "no answer"),
                m.AgentChanged("agent2", view)]
-    asyncio.run(dispatcher(jobs, emits).dispatch(changes))
+    dispatched(dispatcher(jobs, emits), changes)
     assert emits.sent == [
         ("agent:agent2", "call_ended", {"call_id": "c1", "disposition": "not answered", "reason": "no answer",
                                         "duration_seconds": 0}),
@@ -120,7 +129,7 @@ def test_given_a_change_that_fails_to_dispatch_then_the_following_changes_still_
 def test_given_a_lost_agent_leg_then_the_keeping_channel_is_told_whom_to_ring_and_the_dead_leg_is_hung_up(jobs):
     ami: list[dict[str, Any]] = []
     lost = m.AgentLegLost("agent1", "c1", "Local/+35891000001@from-trunk-00000000;2", "PJSIP/agent1-0000002a")
-    asyncio.run(dispatcher(jobs, Emits(), ami=ami).dispatch([lost]))
+    dispatched(dispatcher(jobs, Emits(), ami=ami), [lost])
     assert ami == [  # in this order: the keeper must be marked before the dead leg's end reaches it
         {"Action": "Setvar", "Channel": "Local/+35891000001@from-trunk-00000000;2", "Variable": "SB_RECONNECT",
          "Value": "agent1"},
@@ -138,7 +147,7 @@ def test_given_an_agent_transferred_away_then_their_kept_call_is_forgotten(jobs)
     live = Live()
     d = dispatcher(jobs, Emits())
     d.live = live  # type: ignore[assignment]
-    asyncio.run(d.dispatch([m.AgentLeftCall("agent1", "c1")]))
+    dispatched(d, [m.AgentLeftCall("agent1", "c1")])
     assert live.forgotten == [("agent1", "c1")]
 
 
