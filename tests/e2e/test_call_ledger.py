@@ -142,7 +142,7 @@ def one_task(stack: Stack, call_id: str, since: float, within: float) -> tuple[d
 
 def from_ledger(stack: Stack, call_id: str) -> bool:
     """Whether the worker's reconciler wrote the call's Task (else the live path did)."""
-    text = stack.child("worker").log.read_text(errors="replace")
+    text = "".join(stack.child(name).log.read_text(errors="replace") for name in stack.worker_names())
     return f"ledger: call {call_id} " in text
 
 

@@ -99,7 +99,7 @@ def every_call_one_task(stack: Stack, since: float, calls: int, timeout: float =
 
 def from_ledger(stack: Stack, call_ids: set[str]) -> list[float]:
     """How long after their end the reconciler enqueued the calls it wrote (the others: the live path)."""
-    text = stack.child("worker").log.read_text(errors="replace")
+    text = "".join(stack.child(name).log.read_text(errors="replace") for name in stack.worker_names())
     return [float(m.group(2)) for m in re.finditer(r"ledger: call (\S+) (?:ended|was cut[^0-9]*) ([\d.]+) s ago",
                                                    text) if m.group(1) in call_ids]
 

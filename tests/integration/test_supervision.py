@@ -271,7 +271,7 @@ def test_given_the_terminal_of_switchboard_demo_closes_then_every_process_stops(
         demo.wait_for("orchestrator exited with -9; restarting in 0.5 s (restart 1)", 10)
         demo.wait_for("orchestrator restarted (pid", 10)
         children = demo.children()
-        assert len(children) == 6, children  # redis, emulator, asterisk, orchestrator, worker, web
+        assert len(children) == 7, children  # redis, emulator, asterisk, orchestrator, two workers, web
         os.close(demo.fd)  # the terminal window closes: the kernel hangs up the pty and sends SIGHUP
         demo.proc.wait(60)
         assert demo.proc.returncode == 0  # it stopped everything in order, not killed by the hangup
@@ -286,7 +286,7 @@ def test_given_switchboard_demo_is_killed_then_its_processes_die_with_it(tmp_pat
     try:
         demo.wait_up()
         children, ports = demo.children(), demo.ports()
-        assert len(children) == 6, children
+        assert len(children) == 7, children
         assert any("/usr/sbin/asterisk" in cmd for cmd in children.values())
         demo.proc.kill()  # kill -9: no handler runs, only the kernel's parent-death signal
         demo.proc.wait(10)
