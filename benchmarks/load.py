@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import resource
 import shutil
 import sys
@@ -41,6 +42,9 @@ logger = logging.getLogger(__name__)
 ANSWER_AFTER = (1.0, 2.0, 3.0)  # the agents' phones ring this long, a third of them each
 # The customer-service pools: Sales' wrap-up waits for a code, which SIPp phones never pick.
 LOAD_QUEUES = tuple((name, number) for name, _, number in DEMO_QUEUES if name.startswith("cs-"))
+
+
+SIPP_ENTRY = re.compile(r"(?=\d{4}-\d\d-\d\d\t)")  # where each of SIPp's error-trace entries starts
 
 
 # -- one step -------------------------------------------------------------------------------------------
@@ -63,8 +67,10 @@ class StepResult:
     errors: str = ""  # the first of SIPp's error lines, when calls failed
 
     def held(self) -> bool:
-        """Every customer got through (no SIP error), each has one Task, none has two."""
-        return self.missing == 0 and self.duplicated == 0 and self.failed == 0 and self.offered > 0
+        """Every customer offered became a call (answered or abandoned, no SIP error), each has one Task,
+        none has two."""
+        return (self.offered > 0 and self.answered + self.abandoned == self.offered and self.failed == 0
+                and self.missing == 0 and self.duplicated == 0)
 
     def lines(self) -> list[str]:
         """The step as printed lines."""
@@ -127,7 +133,8 @@ def run_step(stack: Stack, customers: SipCustomers, watch: Watch, step: int, rat
     return StepResult(rate, n, answered, abandoned, failed, peak, sum(len(v) for v in got.values()),
                       len(through - set(got)), sum(len(v) - 1 for v in got.values() if len(v) > 1),
                       end_to_task, ring_to_offer, processes,
-                      " | ".join(line for o in outcomes for line in o.errors.splitlines()[:3])[:600])
+                      " | ".join(e.strip() for o in outcomes
+                                 for e in SIPP_ENTRY.split(o.errors)[:3] if e.strip())[:600])
 
 
 # -- the whole run ------------------------------------------------------------------------------------------

@@ -5,13 +5,18 @@ an agent's web page comes back by itself (its Socket.IO link and SIP registratio
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from benchmarks.faults import FAULTS, FaultStack
+from tests.support.paths import ARTIFACTS
+from tests.support.phone import CHROMIUM_ARGS, login
 
 pytestmark = pytest.mark.integration
+WATCHER = "agent3"  # a web-phone agent outside Customer Service EN: the bursts never ring it
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +25,41 @@ def faults_stack():
         yield fs
 
 
+@pytest.fixture(scope="module")
+def agent_page(faults_stack):
+    """agent3's web phone in Chromium, open through every fault."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield login(browser, faults_stack.stack, WATCHER)
+        finally:
+            browser.close()
+
+
+def page_state(page: Any) -> tuple[str, str, str]:
+    """What the agent sees: the page's path, its SIP registration and its call-events link."""
+    return (page.url.rsplit("/", 1)[-1], page.inner_text("#reg-status").strip(),
+            page.get_attribute("#link-status", "data-state") or "")
+
+
+def wait_page_back(page: Any, timeout: float = 60) -> float:
+    """Seconds until the page is the phone again, registered and linked, without anyone touching it."""
+    t0 = time.monotonic()
+    while page_state(page) != ("phone", "Registered", "connected"):
+        assert time.monotonic() - t0 < timeout, page_state(page)
+        page.wait_for_timeout(250)
+    return time.monotonic() - t0
+
+
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
-def test_given_a_fault_during_a_burst_then_every_call_has_exactly_one_task(faults_stack, fault):
+def test_given_a_fault_during_a_burst_then_every_call_has_exactly_one_task(faults_stack, agent_page, fault):
     result = faults_stack.run(fault, FAULTS.index(fault) + 1)
     print(result.line())
     assert result.calls >= 80, result.line()  # the burst ran (callers refused while Asterisk restarts are no calls)
     assert (result.missing, result.duplicated) == (0, 0), result.line()
+    took = wait_page_back(agent_page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    agent_page.screenshot(path=str(ARTIFACTS / f"faults-{fault.name}.png"))
+    print(f"{WATCHER}'s page registered and linked {took:.1f} s after the Tasks were in")
