@@ -133,8 +133,8 @@ def run_step(stack: Stack, customers: SipCustomers, watch: Watch, step: int, rat
     return StepResult(rate, n, answered, abandoned, failed, peak, sum(len(v) for v in got.values()),
                       len(through - set(got)), sum(len(v) - 1 for v in got.values() if len(v) > 1),
                       end_to_task, ring_to_offer, processes,
-                      " | ".join(e.strip() for o in outcomes
-                                 for e in SIPP_ENTRY.split(o.errors)[:3] if e.strip())[:600])
+                      " | ".join(" ".join(e.split()) for o in outcomes
+                                 for e in SIPP_ENTRY.split(o.errors)[:3] if e.strip())[:400])
 
 
 # -- the whole run ------------------------------------------------------------------------------------------

@@ -189,18 +189,35 @@ class Outcome:
 def start_sipp(workdir: Path, args: list[str], *, max_seconds: float | None = None, port: int | None = None,
                ) -> tuple[subprocess.Popen[bytes], int, int]:
     """SIPp (the real binary: the process is SIPp's own) on free loopback ports (its SIP port ``port`` when
-    given), with ``args``, its output and files in ``workdir``; the process, its SIP port and media port."""
-    sip, media, control = free_sipp_ports()
-    sip = port or sip
-    argv = [sipp_binary(), *args, "-i", "127.0.0.1", "-p", str(sip), "-mp", str(media), "-cp", str(control),
-            "-nostdin", "-trace_err", "-error_file", str(workdir / "errors.log")]
-    if max_seconds:
-        argv += ["-timeout", f"{int(max_seconds)}s"]
-    (workdir / "command").write_text(" ".join(argv) + "\n")
-    with (workdir / "sipp.log").open("wb") as out:
-        process = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+    given), with ``args``, its output and files in ``workdir``; the process, its SIP port and media port.
+    A port taken between its choice and SIPp's bind (by a media stream of Asterisk or another SIPp) makes
+    SIPp exit at once: it is started again on other ports."""
+    for _attempt in range(4):
+        (workdir / "errors.log").unlink(missing_ok=True)
+        sip, media, control = free_sipp_ports()
+        sip = port or sip
+        argv = [sipp_binary(), *args, "-i", "127.0.0.1", "-p", str(sip), "-mp", str(media), "-cp", str(control),
+                "-nostdin", "-trace_err", "-error_file", str(workdir / "errors.log")]
+        if max_seconds:
+            argv += ["-timeout", f"{int(max_seconds)}s"]
+        (workdir / "command").write_text(" ".join(argv) + "\n")
+        with (workdir / "sipp.log").open("wb") as out:
+            process = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        if not _bind_failed(process, workdir):
+            break
     return process, sip, media
+
+
+def _bind_failed(process: subprocess.Popen[bytes], workdir: Path, within: float = 0.1) -> bool:
+    """SIPp exited within ``within`` seconds because a port was taken (its error file says so)."""
+    deadline = time.monotonic() + within
+    while process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if process.poll() is None:
+        return False
+    errors = (workdir / "errors.log").read_text(errors="replace") if (workdir / "errors.log").exists() else ""
+    return "errno = 98" in errors or "Address already in use" in errors
 
 
 class SippRun:
