@@ -33,9 +33,39 @@ def agent_page(faults_stack):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         try:
-            yield login(browser, faults_stack.stack, WATCHER)
+            page = login(browser, faults_stack.stack, WATCHER)
+            page.evaluate(WATCH_PILLS)
+            yield page
         finally:
             browser.close()
+
+
+# Every change of the two status pills, with the time the page saw it (the test looks only after a fault).
+WATCH_PILLS = """() => {
+  window.pillLog = [];
+  const watch = (id) => new MutationObserver(() => window.pillLog.push(
+      [Date.now(), id, document.getElementById(id).dataset.state])).observe(
+      document.getElementById(id), {attributes: true, attributeFilter: ['data-state']});
+  watch('reg-status'); watch('link-status');
+}"""
+UP = {"reg-status": "registered", "link-status": "connected"}
+
+
+def outages(page: Any) -> dict[str, list[float]]:
+    """Per pill, how long each outage the page went through since the last call lasted (seconds); the log
+    starts again. An outage still going on counts up to now."""
+    log = page.evaluate("() => { const l = window.pillLog || []; window.pillLog = []; return l; }")
+    now = page.evaluate("() => Date.now()")
+    out: dict[str, list[float]] = {pill: [] for pill in UP}
+    down: dict[str, float] = {}
+    for at, pill, state in log:
+        if state != UP[pill] and pill not in down:
+            down[pill] = at
+        elif state == UP[pill] and pill in down:
+            out[pill].append((at - down.pop(pill)) / 1000)
+    for pill, at in down.items():
+        out[pill].append((now - at) / 1000)
+    return out
 
 
 def page_state(page: Any) -> tuple[str, str, str]:
@@ -59,7 +89,15 @@ def test_given_a_fault_during_a_burst_then_every_call_has_exactly_one_task(fault
     print(result.line())
     assert result.calls >= 80, result.line()  # the burst ran (callers refused while Asterisk restarts are no calls)
     assert (result.missing, result.duplicated) == (0, 0), result.line()
-    took = wait_page_back(agent_page)
+    wait_page_back(agent_page)
     ARTIFACTS.mkdir(exist_ok=True)
     agent_page.screenshot(path=str(ARTIFACTS / f"faults-{fault.name}.png"))
-    print(f"{WATCHER}'s page registered and linked {took:.1f} s after the Tasks were in")
+    seen = outages(agent_page)
+    print(f"{WATCHER}'s page: " + "; ".join(
+        f"{pill} down {len(times)} time(s), back after {', '.join(f'{t:.1f}' for t in times) or '-'} s"
+        for pill, times in seen.items()))
+    # where the fault cuts the page's own connection, the page saw it and came back without anyone's help
+    if fault.name == "web-kill":
+        assert seen["link-status"], seen
+    if fault.name == "asterisk-restart":
+        assert seen["reg-status"], seen
