@@ -20,7 +20,7 @@ import redis
 
 from switchboard.stack import Stack
 
-PROCESSES = ("asterisk", "orchestrator", "worker", "worker-2", "web", "redis", "sfemu")
+PROCESSES = ("asterisk", "orchestrator", "web", "redis", "sfemu")  # and every worker
 
 
 # -- what the benchmark watches --------------------------------------------------------------------------
@@ -66,6 +66,9 @@ class Watch:
                 self.offered.setdefault(str(data["call_id"]), at)
 
 
+WATCHED_EVENTS = "^Event: (AgentCalled|AgentConnect|QueueCallerAbandon|Newchannel|Hangup)[[:space:]]"
+
+
 def _watch_ami(stack: Stack, watch: Watch, stop: threading.Event) -> None:
     from panoramisk import Manager
 
@@ -77,6 +80,8 @@ def _watch_ami(stack: Stack, watch: Watch, stop: threading.Event) -> None:
                           ping_delay=0)
         manager.register_event("*", lambda _m, msg: watch.on_ami(dict(msg), time.time()))
         await manager.connect()
+        # only what Watch reads: the watcher shares the cores it measures
+        await manager.send_action({"Action": "Filter", "Operation": "Add", "Filter": WATCHED_EVENTS})
         while not stop.is_set():
             await asyncio.sleep(0.2)
         manager.close()
@@ -160,7 +165,7 @@ class Sampler:
 def stack_pids(stack: Stack) -> dict[str, int]:
     """The PIDs of the stack's processes, by name."""
     out = {}
-    for name in PROCESSES:
+    for name in (*PROCESSES[:2], *stack.worker_names(), *PROCESSES[2:]):
         try:
             out[name] = stack.child(name).process.pid
         except (KeyError, StopIteration, AttributeError):

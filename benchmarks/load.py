@@ -148,6 +148,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hold", type=float, default=12, help="seconds a customer stays on the line at most")
     p.add_argument("--talk", type=float, default=4, help="seconds an agent talks before hanging up")
     p.add_argument("--drain", type=float, default=60, help="seconds to wait for calls and Tasks after a step")
+    p.add_argument("--workers", type=int, default=2, help="RQ worker processes in the stack (default 2)")
     p.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) afterwards")
     args = p.parse_args(argv)
     if args.short:
@@ -160,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     workdir = Path(tempfile.mkdtemp(prefix="sb-load-"))
-    stack = Stack(workdir, f"load-{os.getpid()}", demo=True, rtp_ports=4000, log=lambda m: None)
+    stack = Stack(workdir, f"load-{os.getpid()}", demo=True, rtp_ports=4000, workers=args.workers,
+                  log=lambda m: None)
     results: list[StepResult] = []
     t0 = time.monotonic()
     try:

@@ -12,7 +12,7 @@ from typing import Any
 from panoramisk import Manager
 
 from orchestrator import events as ev
-from orchestrator.translate import translate_or_skip
+from orchestrator.translate import TABLE, ami_event_filter, translate_or_skip
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,18 @@ class AmiConnection:
     def _on_login(self, _manager: Manager) -> None:
         logger.info("AMI logged in")
         self._stop_resync()
-        self._resync_task = asyncio.ensure_future(self._resync_when_booted())
+        self._resync_task = asyncio.ensure_future(self._filtered_then_resync())
+
+    async def _filtered_then_resync(self) -> None:
+        try:  # per session, so again on every login; list actions' answers are not filtered
+            answer = await self.action({"Action": "Filter", "Operation": "Add", "Filter": ami_event_filter()})
+            if str(answer.get("Response")) == "Success":
+                logger.info("AMI events filtered to the %d kinds translate reads", len(TABLE))
+            else:
+                logger.warning("AMI event filter refused (%s); every event still comes", answer.get("Message"))
+        except Exception:
+            logger.exception("AMI event filter")
+        await self._resync_when_booted()
 
     def _on_disconnect(self, _manager: Manager, exc: Exception | None) -> None:
         logger.warning("AMI disconnected: %s", exc)
