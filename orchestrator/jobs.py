@@ -28,11 +28,7 @@ class JobQueue:
                                                                           "scheduled", "finished"}:
             logger.info("job %s already %s; not enqueued again", jid, existing.get_status())
             return
-        # At the front: when the workers fall behind (two busy cores at 20 calls/s), a finished call's record
-        # goes ahead of the caller lookups waiting in the queue, so Tasks do not wait behind screen-pop
-        # lookups for calls that may be over already. With no backlog it changes nothing.
-        self.queue.enqueue(func, arg, job_id=jid, retry=RETRY, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
-                           at_front=True)
+        self.queue.enqueue(func, arg, job_id=jid, retry=RETRY, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL)
 
     async def call_ended(self, summary: dict[str, Any]) -> None:
         """Enqueue the call activity (history + Salesforce Task) of a finished call."""

@@ -167,12 +167,6 @@ def test_given_the_same_call_ended_twice_then_its_job_is_enqueued_once_and_again
     assert again.args[0]["duration_seconds"] == 44
 
 
-def test_given_caller_lookups_waiting_then_a_finished_calls_job_goes_ahead_of_them(jobs):
-    waiting = [jobs.queue.enqueue("worker.tasks.identify_caller", f"+35840000000{i}") for i in range(3)]
-    asyncio.run(jobs.call_ended(SUMMARY))
-    assert jobs.queue.job_ids == [finish_call_job_id(SUMMARY["call_id"]), *(j.id for j in waiting)]
-
-
 def test_the_finish_call_job_id_is_deterministic_per_call_and_safe_for_rq():
     a = finish_call_job_id("1700000000.42")
     assert a == finish_call_job_id("1700000000.42") != finish_call_job_id("1700000000.43")
