@@ -173,12 +173,20 @@ def test_given_a_dropped_ami_session_then_after_reconnecting_the_call_that_ended
         applied: list[tuple[ev.Event, list]] = []
         jobs = JobQueue(redis_url, f"resync-test-{time.monotonic_ns()}")
 
+        enqueued: list[str] = []
+
         async def sink(event: ev.Event) -> None:
             changes = model.apply(event)
             applied.append((event, changes))
             for change in changes:
                 if isinstance(change, CallEnded):
                     await jobs.call_ended(change.summary)
+                    enqueued.append(change.summary["call_id"])
+
+        def settled() -> bool:
+            """No call left and every ended call's enqueue done (it runs after the model's change)."""
+            return not model.calls and len(enqueued) == sum(
+                isinstance(c, CallEnded) for _, changes in applied for c in changes)
 
         def completed() -> int:
             return sum(isinstance(e, ev.ResyncCompleted) for e, _ in applied)
@@ -200,7 +208,7 @@ def test_given_a_dropped_ami_session_then_after_reconnecting_the_call_that_ended
                            for c in changes if isinstance(c, CallEnded)]
 
         await asyncio.to_thread(calls["+46701110001"].hang_up)
-        await until(lambda: not model.calls)
+        await until(settled)
         ended = [c.summary for _, changes in applied for c in changes if isinstance(c, CallEnded)]
         job_ids = sorted(jobs.queue.job_ids)
         conn.close()
