@@ -21,7 +21,6 @@ logger = logging.getLogger(__name__)
 
 OFFER_PREFIX = "switchboard:offer:"
 OFFER_TTL = 12 * 3600  # the web authorizes an agent's workflow actions on a call while this lives
-IDENTIFY_CALLER = "worker.tasks.identify_caller"
 PHONE_LANES = 16  # agents' events in parallel (each agent's in order)
 BOARD_LANES = 4  # the board's events in parallel (each agent's and each call's in order)
 JOB_LANES = 4  # RQ enqueues in parallel (each call's in order; each takes a thread of the default executor)
@@ -149,7 +148,6 @@ class Dispatcher:
 
     async def _enqueue_lookup(self, number: str) -> None:
         try:
-            await asyncio.to_thread(self.jobs.queue.enqueue, IDENTIFY_CALLER, number, result_ttl=0,
-                                    failure_ttl=3600, at_front=True)
+            await asyncio.to_thread(self.jobs.warm, number)
         except Exception:
             logger.exception("could not enqueue the caller lookup of %s", number)

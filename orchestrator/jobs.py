@@ -9,6 +9,7 @@ from typing import Any
 from redis import Redis
 from rq import Queue
 
+from worker import warmer
 from worker.tasks import FAILURE_TTL, RESULT_TTL, RETRY, finish_call_job_id
 
 logger = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ FINISH_CALL = "worker.tasks.finish_call"
 
 
 class JobQueue:
-    """The RQ queue the orchestrator hands Salesforce work to."""
+    """The RQ queue the orchestrator hands Salesforce work to (and the list of screen-pop warm-ups)."""
 
     def __init__(self, redis_url: str, name: str) -> None:
         self.queue = Queue(name, connection=Redis.from_url(redis_url))
@@ -29,6 +30,10 @@ class JobQueue:
             logger.info("job %s already %s; not enqueued again", jid, existing.get_status())
             return
         self.queue.enqueue(func, arg, job_id=jid, retry=RETRY, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL)
+
+    def warm(self, number: str) -> None:
+        """Ask the workers to look the caller up now, so the phone rings with the identity (not a job)."""
+        warmer.push(self.queue.connection, number)
 
     async def call_ended(self, summary: dict[str, Any]) -> None:
         """Enqueue the call activity (history + Salesforce Task) of a finished call."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from sfemu.errors import invalid_type
 from sfemu.query import compile_condition, render_selected, resolve_path, sort_records
-from sfemu.sosl import ReturningSpec, parse_sosl, term_matches
+from sfemu.sosl import ReturningSpec, parse_sosl, search_fields, term_matches
 from sfemu.store import Store
 
 MAX_SEARCH_RESULTS = 2000
@@ -24,7 +24,8 @@ def run_search(store: Store, text: str, *, version: str) -> list[dict[str, Any]]
                 raise invalid_type(spec.sobject)
             paths = [resolve_path(store, obj, f) for f in (spec.fields or ("Id",))]
             predicate = compile_condition(store, obj, spec.where) if spec.where is not None else None
-            rows = [r for r in store.records(obj.name) if term_matches(query.term, obj, r, query.scope)]
+            fields = search_fields(obj, query.scope)
+            rows = [r for r in store.records(obj.name) if term_matches(query.term, obj, r, query.scope, fields)]
             if predicate is not None:
                 rows = [r for r in rows if predicate(r)]
             rows = sort_records(store, obj, rows, spec.order_by)

@@ -12,6 +12,7 @@ leading zeros, at least 7 digits) ends the other, so ``+358 40 123 4567``, ``040
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -66,8 +67,9 @@ class SoslQuery:
 
 
 # digits -----------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=65536)
 def phone_digits(text: str) -> str:
-    """The decimal digits of ``text`` as ASCII."""
+    """The decimal digits of ``text`` as ASCII (memoized: a search reads every record's phone fields)."""
     return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())
 
 
@@ -204,10 +206,11 @@ def _text_matches(atom: SearchAtom, value: str) -> bool:
     return False
 
 
-def _atom_matches(atom: SearchAtom, obj: ObjectDef, record: Record, scope: str) -> bool:
+def search_fields(obj: ObjectDef, scope: str) -> list[tuple[str, bool]]:
+    """The fields a search in ``scope`` reads on ``obj``: ``(name, is_phone)`` pairs."""
+    out = []
     for fd in obj.fields:
-        value = record.get(fd.name)
-        if not isinstance(value, str) or fd.type not in TEXT_TYPES:
+        if fd.type not in TEXT_TYPES:
             continue
         is_phone = fd.type == "phone"
         if scope == "PHONE" and not is_phone:
@@ -215,6 +218,15 @@ def _atom_matches(atom: SearchAtom, obj: ObjectDef, record: Record, scope: str) 
         if scope == "EMAIL" and fd.type != "email":
             continue
         if scope == "NAME" and fd.name not in obj.name_fields:
+            continue
+        out.append((fd.name, is_phone))
+    return out
+
+
+def _atom_matches(atom: SearchAtom, record: Record, fields: list[tuple[str, bool]]) -> bool:
+    for name, is_phone in fields:
+        value = record.get(name)
+        if not isinstance(value, str):
             continue
         if is_phone:
             if atom.digits and phone_digits_match(atom.digits, phone_digits(value)):
@@ -224,10 +236,12 @@ def _atom_matches(atom: SearchAtom, obj: ObjectDef, record: Record, scope: str) 
     return False
 
 
-def term_matches(term: SearchTerm, obj: ObjectDef, record: Record, scope: str) -> bool:
-    """True when ``record`` satisfies the search term within ``scope`` fields."""
+def term_matches(term: SearchTerm, obj: ObjectDef, record: Record, scope: str,
+                 fields: list[tuple[str, bool]] | None = None) -> bool:
+    """True when ``record`` satisfies the search term within ``scope`` fields (``search_fields``, if known)."""
+    fields = search_fields(obj, scope) if fields is None else fields
     for alt in term.alternatives:
-        if all(_atom_matches(a, obj, record, scope) != a.negate for a in alt):
+        if all(_atom_matches(a, record, fields) != a.negate for a in alt):
             return True
     return False
 

@@ -50,6 +50,11 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     socketio_channel: str = "switchboard-socketio"
     rq_queue: str = "switchboard"
+    # Screen-pop warm-ups (a caller's lookup started when the call enters a queue, worker/warmer.py) run
+    # in ``lookup_warm_threads`` threads of each worker, newest first, beside the RQ jobs; one not started
+    # within ``lookup_warm_ttl`` seconds is dropped (the phone has rung, the web app looked it up itself).
+    lookup_warm_ttl: int = 20
+    lookup_warm_threads: int = 4
 
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038

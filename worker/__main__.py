@@ -1,9 +1,10 @@
-"""Run the RQ worker, the outbox flusher and the ledger reconciler: ``python -m worker [--burst] [--fork]``.
+"""Run the RQ worker, the outbox flusher, the ledger reconciler and the screen-pop warm-ups:
+``python -m worker [--burst] [--fork]``.
 
 Jobs run in this process (rq's SimpleWorker: a few milliseconds each, the Salesforce session and
 connections stay warm); ``--fork`` runs each in a forked work horse instead (about 60 ms more per
-job). The flusher and the ledger reconciler (worker/reconciler.py) run in threads. Settings come from
-the environment.
+job). The flusher, the ledger reconciler (worker/reconciler.py) and the warm-up lookups
+(worker/warmer.py) run in threads. Settings come from the environment.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-flusher", action="store_true", help="do not write the outbox from this process")
     parser.add_argument("--no-reconciler", action="store_true",
                         help="do not turn the call ledger's unrecorded calls into Tasks from this process")
+    parser.add_argument("--no-warmer", action="store_true",
+                        help="do not run the screen-pop caller lookups (worker/warmer.py) in this process")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -52,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     reconciler = None if args.burst or args.no_reconciler else ctx.reconciler()
     if reconciler is not None:
         threading.Thread(target=reconciler.run_forever, name="ledger", daemon=True).start()
+    warmer = None if args.burst or args.no_warmer else ctx.warmer()
+    if warmer is not None:
+        threading.Thread(target=warmer.run_forever, name="warmer", daemon=True).start()
     worker_class: type[rq.worker.BaseWorker] = rq.Worker if args.fork else rq.SimpleWorker
     if args.fork:
         os.register_at_fork(after_in_child=ctx.after_fork)
@@ -59,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         worker.work(burst=args.burst, with_scheduler=True)  # RQ Retry intervals need the scheduler
     finally:
+        if warmer is not None:
+            warmer.stopping.set()
         if reconciler is not None:
             reconciler.stopping.set()
         if flusher is not None:

@@ -16,6 +16,7 @@ from worker.client import SalesforceClient
 from worker.flusher import Flusher
 from worker.meter import Meter
 from worker.outbox import Entry, Outbox
+from worker.warmer import Warmer
 
 if TYPE_CHECKING:
     from worker.reconciler import Reconciler
@@ -72,6 +73,12 @@ class WorkerContext:
     def outboxes(self) -> list[Outbox]:
         """Every outbox the flusher drains (both, so switching the option loses nothing)."""
         return [Outbox(self.redis, "Task", CALL_ID_FIELD), Outbox(self.redis, "Case", CALL_ID_FIELD)]
+
+    def warmer(self) -> Warmer:
+        """Threads that fill the lookup cache from the orchestrator's screen-pop warm-ups."""
+        s = self.settings
+        return Warmer(self.redis, self.directory.identify, self.meter, ttl=s.lookup_warm_ttl,
+                      threads=s.lookup_warm_threads)
 
     def flusher(self) -> Flusher:
         """A flusher over every outbox, recording written ids in the call history."""

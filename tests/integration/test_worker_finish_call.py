@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,8 @@ from tests.support.worker import (  # noqa: F401  (fixtures)
     tasks_for,
     worker_env,
 )
-from worker import tasks
+from worker import tasks, warmer
+from worker.callerid import cache_key
 from worker.context import get_context, reset_context
 from worker.salesforce import soql_quote
 
@@ -195,3 +198,25 @@ def test_python_m_worker_runs_queued_jobs_in_forked_work_horses(worker_env: dict
         (task,) = tasks_for(call["call_id"])
         assert call_history(database_url, call["call_id"])[0].sf_task_id == task["Id"]
     assert tasks_for(calls[1]["call_id"])[0]["Who"] is None  # two contacts share that number
+
+
+def test_a_running_worker_warms_the_screen_pop_lookup_and_drops_a_stale_one(worker_env: dict[str, str],
+                                                                            redis_url: str) -> None:
+    conn = redis.from_url(redis_url)
+    fresh, stale = cache_key(DEMO_CALLER_NUMBER, "FI"), cache_key("09 4250 1000", "FI")
+    assert fresh and stale and not conn.exists(fresh, stale)
+    warmer.push(conn, "09 4250 1000", now=time.time() - 60)  # the phone rang long ago: not worth a request
+    warmer.push(conn, DEMO_CALLER_NUMBER)
+    env = {**os.environ, **worker_env, "PYTHONPATH": str(REPO_ROOT)}
+    with subprocess.Popen([sys.executable, "-m", "worker"], env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            deadline = time.monotonic() + 30
+            while not conn.exists(fresh) and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.1)
+            assert conn.exists(fresh), "the warm-up did not fill the lookup cache"
+            assert json.loads(conn.get(fresh))["match"]["records"][0]["Name"] == DEMO_CONTACT_NAME
+            assert conn.llen(warmer.KEY) == 0 and not conn.exists(stale)
+        finally:
+            proc.terminate()
+            proc.wait(10)

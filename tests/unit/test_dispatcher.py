@@ -15,6 +15,7 @@ from orchestrator.dispatcher import Dispatcher, offer_key
 from orchestrator.hookspecs import hookimpl
 from orchestrator.jobs import FINISH_CALL, JobQueue
 from orchestrator.plugins import plugin_manager
+from worker import warmer
 from worker.tasks import finish_call_job_id
 
 CALL = {"call_id": "1700000000.42", "caller_number": "+358401234567", "caller_name": "Maija <b>V</b>",
@@ -171,3 +172,19 @@ def test_the_finish_call_job_id_is_deterministic_per_call_and_safe_for_rq():
     a = finish_call_job_id("1700000000.42")
     assert a == finish_call_job_id("1700000000.42") != finish_call_job_id("1700000000.43")
     assert a.startswith("finish_call-1700000000_42-") and len(a.rsplit("-", 1)[1]) == 8
+
+
+def test_given_a_caller_in_a_queue_then_their_lookup_is_asked_of_the_workers_not_queued_as_a_job(jobs):
+    d = dispatcher(jobs, Emits())
+    conn = jobs.queue.connection
+    conn.delete(warmer.KEY)
+
+    async def run() -> None:
+        d.warm_caller("+358401234567")
+        d.warm_caller("")  # no number: nothing to look up
+        await d.drain()
+
+    asyncio.run(run())
+    assert [json.loads(raw)["number"] for raw in conn.lrange(warmer.KEY, 0, -1)] == ["+358401234567"]
+    assert jobs.queue.count == 0  # a warm-up never waits in front of (or behind) a call's Task
+    conn.delete(warmer.KEY)

@@ -1,0 +1,92 @@
+"""Screen-pop warm-ups: a caller's lookup started when the call enters a queue, so the phone rings with it.
+
+A warm-up is not an RQ job. It is worth nothing once the phone has rung (the web app then looks the
+caller up itself, ``web/identity.py``), so it must never make a call's activity wait behind it, and it
+need not survive a crash. The orchestrator pushes ``{"number", "at"}`` onto one Redis list (newest
+first, capped at ``CAP``); each worker process runs a few threads that take the newest, skip any
+older than ``lookup_warm_ttl`` seconds, and fill the lookup cache (``worker.callerid``). The RQ worker
+loop, which writes the calls' activities, never sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from worker.meter import Meter
+
+logger = logging.getLogger(__name__)
+
+KEY = "switchboard:lookups:warm"
+CAP = 1000  # at most this many warm-ups wait; older ones are dropped first
+
+
+def warm_request(number: str, now: float) -> str:
+    """The list entry asking for ``number``'s lookup, pushed at ``now`` (epoch seconds)."""
+    return json.dumps({"number": number, "at": now})
+
+
+def push(conn: redis.Redis, number: str, now: float | None = None, *, key: str = KEY) -> None:
+    """Ask the workers to look ``number`` up soon (newest first; the oldest beyond ``CAP`` dropped)."""
+    pipe = conn.pipeline()
+    pipe.lpush(key, warm_request(number, time.time() if now is None else now))
+    pipe.ltrim(key, 0, CAP - 1)
+    pipe.execute()
+
+
+class Warmer:
+    """Threads that fill the caller lookup cache from the warm-up list."""
+
+    def __init__(self, conn: redis.Redis, identify: Callable[[str], Any], meter: Meter, *, ttl: float,
+                 threads: int, key: str = KEY) -> None:
+        self.redis = conn
+        self.key = key
+        self.identify = identify
+        self.meter = meter
+        self.ttl = ttl
+        self.threads = max(1, threads)
+        self.stopping = threading.Event()
+
+    def run_once(self, timeout: float = 1.0) -> str:
+        """Take the newest warm-up and look it up: ``warmed``, ``stale``, ``failed``, ``bad`` or ``idle``."""
+        item = self.redis.blpop([self.key], timeout=timeout)
+        if item is None:
+            return "idle"
+        try:
+            request = json.loads(item[1])
+            number, at = str(request["number"]), float(request["at"])
+        except (ValueError, KeyError, TypeError):
+            logger.warning("dropping a malformed warm-up request: %r", item[1][:200])
+            return "bad"
+        if time.time() - at > self.ttl:
+            self.meter.count("lookup_warmups_stale")
+            return "stale"
+        try:
+            self.identify(number)
+        except Exception:  # the web app looks the caller up again when the phone rings
+            logger.warning("warm-up lookup of %s failed", number, exc_info=True)
+            return "failed"
+        return "warmed"
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.run_once()
+            except redis.RedisError:
+                logger.warning("warm-ups: Redis unavailable; retrying in 1 s", exc_info=True)
+                self.stopping.wait(1.0)
+
+    def run_forever(self) -> None:
+        """Run ``threads`` lookup threads until ``stopping`` is set."""
+        workers = [threading.Thread(target=self._loop, name=f"warmer-{i}", daemon=True)
+                   for i in range(self.threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
