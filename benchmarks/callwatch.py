@@ -18,6 +18,7 @@ from pathlib import Path
 
 import redis
 
+from switchboard.ledger import parse_line
 from switchboard.stack import Stack
 
 PROCESSES = ("asterisk", "orchestrator", "web", "redis", "sfemu")  # and every worker
@@ -202,11 +203,12 @@ def ledger_numbers(stack: Stack, prefix: str) -> set[str]:
     for file in (path.with_name(path.name + ".1"), path):
         if not file.exists():
             continue
-        for line in file.read_text(errors="replace").splitlines():
-            fields = line.split(",")
-            if len(fields) > 5 and fields[0] == "CHAN_START" and fields[4].startswith("PJSIP/trunk-") \
-                    and fields[5].startswith(prefix):
-                out.add(fields[5])
+        text = file.read_text(errors="replace")
+        lines = text.split("\n")[:-1]  # the last piece is empty, or a line Asterisk is still writing
+        for line in filter(None, map(parse_line, lines)):
+            if line.event == "CHAN_START" and line.channel.startswith("PJSIP/trunk-") \
+                    and line.caller_number.startswith(prefix):
+                out.add(line.caller_number)
     return out
 
 
