@@ -3,8 +3,9 @@
 
 Jobs run in this process (rq's SimpleWorker: a few milliseconds each, the Salesforce session and
 connections stay warm); ``--fork`` runs each in a forked work horse instead (about 60 ms more per
-job). The flusher, the ledger reconciler (worker/reconciler.py) and the warm-up lookups
-(worker/warmer.py) run in threads. Settings come from the environment.
+job). The flusher, the ledger reconciler (worker/reconciler.py), the warm-up lookups
+(worker/warmer.py) and the heartbeat that finds a dead worker's jobs (worker/liveness.py) run in
+threads. Settings come from the environment.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import threading
 
 import redis
 import rq
 
+from switchboard.supervisor import die_with_parent
 from worker.context import get_context
+from worker.liveness import Liveness
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +62,25 @@ def main(argv: list[str] | None = None) -> int:
     warmer = None if args.burst or args.no_warmer else ctx.warmer()
     if warmer is not None:
         threading.Thread(target=warmer.run_forever, name="warmer", daemon=True).start()
+    # rq forks its scheduler (and with --fork each job's work horse): a child that outlived a killed worker
+    # would keep the worker's Redis connections open, and Redis would hand the next job to its dead BLMOVE.
+    os.register_at_fork(after_in_child=die_with_parent(signal.SIGKILL))
     worker_class: type[rq.worker.BaseWorker] = rq.Worker if args.fork else rq.SimpleWorker
     if args.fork:
         os.register_at_fork(after_in_child=ctx.after_fork)
-    worker = worker_class([settings.rq_queue], connection=redis.from_url(settings.redis_url))
+    connection = redis.from_url(settings.redis_url)
+    worker = worker_class([settings.rq_queue], connection=connection)
+    liveness = Liveness(connection, rq.Queue(settings.rq_queue, connection=connection), worker.name)
+    try:
+        liveness.run_once()  # alive before the first job; a dead worker's jobs queued again
+    except redis.RedisError:
+        logger.warning("could not reach Redis at startup; the worker retries", exc_info=True)
+    if not args.burst:
+        threading.Thread(target=liveness.run_forever, name="liveness", daemon=True).start()
     try:
         worker.work(burst=args.burst, with_scheduler=True)  # RQ Retry intervals need the scheduler
     finally:
+        liveness.stopping.set()
         if warmer is not None:
             warmer.stopping.set()
         if reconciler is not None:

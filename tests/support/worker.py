@@ -116,3 +116,14 @@ def api_paths(url: str) -> list[str]:
 def call_history(database_url: str, call_id: str) -> list[Any]:
     """The call history rows of ``call_id``."""
     return [r for r in Store(database_url).call_history(limit=1000) if r.call_id == call_id]
+
+
+def slow_once(marker: str, seconds: float = 120.0) -> str:
+    """An RQ job for tests of a worker that dies mid-job: the first run leaves ``marker`` and takes
+    ``seconds``; a later run (the job queued again) returns at once."""
+    if os.path.exists(marker):
+        return "done"
+    with open(marker, "w") as out:
+        out.write(str(os.getpid()))
+    time.sleep(seconds)
+    return "slow"
