@@ -25,7 +25,7 @@ def run_search(store: Store, text: str, *, version: str) -> list[dict[str, Any]]
             paths = [resolve_path(store, obj, f) for f in (spec.fields or ("Id",))]
             predicate = compile_condition(store, obj, spec.where) if spec.where is not None else None
             fields = search_fields(obj, query.scope)
-            rows = [r for r in store.records(obj.name) if term_matches(query.term, obj, r, query.scope, fields)]
+            rows = [r for r in store.records(obj.name) if term_matches(query.term, r, fields)]
             if predicate is not None:
                 rows = [r for r in rows if predicate(r)]
             rows = sort_records(store, obj, rows, spec.order_by)

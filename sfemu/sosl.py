@@ -236,10 +236,8 @@ def _atom_matches(atom: SearchAtom, record: Record, fields: list[tuple[str, bool
     return False
 
 
-def term_matches(term: SearchTerm, obj: ObjectDef, record: Record, scope: str,
-                 fields: list[tuple[str, bool]] | None = None) -> bool:
-    """True when ``record`` satisfies the search term within ``scope`` fields (``search_fields``, if known)."""
-    fields = search_fields(obj, scope) if fields is None else fields
+def term_matches(term: SearchTerm, record: Record, fields: list[tuple[str, bool]]) -> bool:
+    """True when ``record`` satisfies the search term in ``fields`` (``search_fields`` of its object and scope)."""
     for alt in term.alternatives:
         if all(_atom_matches(a, record, fields) != a.negate for a in alt):
             return True

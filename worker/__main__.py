@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         os.register_at_fork(after_in_child=ctx.after_fork)
     connection = redis.from_url(settings.redis_url)
     worker = worker_class([settings.rq_queue], connection=connection)
-    liveness = Liveness(connection, rq.Queue(settings.rq_queue, connection=connection), worker.name)
+    liveness = Liveness(connection, worker.queues[0], worker.name)
     try:
         liveness.run_once()  # alive before the first job; a dead worker's jobs queued again
     except redis.RedisError:

@@ -19,6 +19,8 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
+from worker.lease import run_until
+
 logger = logging.getLogger(__name__)
 
 ALIVE = "switchboard:worker:{}:alive"
@@ -68,9 +70,7 @@ class Liveness:
 
     def run_forever(self) -> None:
         """Beat and look every ``BEAT`` seconds until ``stopping`` is set."""
-        while not self.stopping.is_set():
-            try:
-                self.run_once()
-            except redis.RedisError:
-                logger.warning("liveness: Redis unavailable; trying again in %.0f s", BEAT, exc_info=True)
-            self.stopping.wait(BEAT)
+        def failed(exc: Exception, delay: float) -> None:
+            logger.warning("liveness: %s; trying again in %.1f s", exc, delay)
+
+        run_until(self.stopping, self.run_once, poll=BEAT, backoff_max=BEAT, failed=failed)

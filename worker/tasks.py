@@ -77,11 +77,6 @@ def details_url(public_url: str, call_id: str) -> str:
     return f"{public_url.rstrip('/')}/calls/{call_id}" if public_url else ""
 
 
-def identify_caller(number: str) -> dict[str, Any]:
-    """Contacts, accounts and leads matching a phone number (cached; see ``worker.callerid``)."""
-    return get_context().directory.identify(number)
-
-
 def finish_call_job_id(call_id: str) -> str:
     """A deterministic RQ job id for a call (RQ allows only letters, digits, ``_`` and ``-``)."""
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", call_id)[:64]

@@ -19,12 +19,14 @@ from typing import Any
 
 import redis
 
+from worker.lease import run_until
 from worker.meter import Meter
 
 logger = logging.getLogger(__name__)
 
 KEY = "switchboard:lookups:warm"
 CAP = 1000  # at most this many warm-ups wait; older ones are dropped first
+BACKOFF_MAX = 5.0  # seconds between tries at most while Redis is away
 
 
 def warm_request(number: str, now: float) -> str:
@@ -75,12 +77,10 @@ class Warmer:
         return "warmed"
 
     def _loop(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                self.run_once()
-            except redis.RedisError:
-                logger.warning("warm-ups: Redis unavailable; retrying in 1 s", exc_info=True)
-                self.stopping.wait(1.0)
+        def failed(exc: Exception, delay: float) -> None:
+            logger.warning("warm-ups: %s; retrying in %.1f s", exc, delay)
+
+        run_until(self.stopping, self.run_once, poll=0, backoff_max=BACKOFF_MAX, failed=failed)
 
     def run_forever(self) -> None:
         """Run ``threads`` lookup threads until ``stopping`` is set."""

@@ -136,14 +136,14 @@ def test_an_expired_session_costs_exactly_one_new_login(worker_env: dict[str, st
         assert len(tasks_for(call["call_id"])) == 1
 
 
-def test_identify_caller_job_is_cached_and_invalidated(worker_env: dict[str, str], emulator_url: str) -> None:
-    result = tasks.identify_caller("040 123 4567")
+def test_caller_lookup_is_cached_and_invalidated(worker_env: dict[str, str], emulator_url: str) -> None:
+    result = get_context().directory.identify("040 123 4567")
     assert result["kind"] == "single" and result["records"][0]["Name"] == DEMO_CONTACT_NAME
     emulator(emulator_url, "POST", "reset-log")
-    assert tasks.identify_caller("+358401234567") == result  # the same number in E.164: cached
+    assert get_context().directory.identify("+358401234567") == result  # the same number in E.164: cached
     assert api_paths(emulator_url) == []
     get_context().directory.invalidate("+358 40 123 4567")
-    tasks.identify_caller("+358401234567")
+    get_context().directory.identify("+358401234567")
     assert api_paths(emulator_url) == ["search"]
 
 
