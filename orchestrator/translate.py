@@ -77,6 +77,17 @@ def _int(msg: Mapping[str, Any], key: str) -> int:
         raise MalformedFrame(f"{key} is not a number: {msg.get(key)!r}") from exc
 
 
+# Elapsed times in listings (a queue entry's Wait, a channel's Duration) become start times: more than this
+# (or negative) is not a time Asterisk can report, and would put the start before year 1.
+MAX_ELAPSED = 10 * 365 * 86400
+
+
+def _elapsed(seconds: int, what: str) -> int:
+    if not 0 <= seconds <= MAX_ELAPSED:
+        raise MalformedFrame(f"{what} is not a possible elapsed time: {seconds} s")
+    return seconds
+
+
 def _req(msg: Mapping[str, Any], key: str) -> str:
     value = msg.get(key)
     if value is None or value == "":
@@ -236,7 +247,7 @@ TABLE: dict[str, Builder] = {
     "CoreShowChannelsComplete": lambda m, at: ev.ChannelsListed(at),
     "QueueEntry": lambda m, at: ev.QueueEntryListed(
         at, _req(m, "Queue"), _req(m, "Uniqueid"), _callerid(m, "CallerIDNum", QUEUE_ENTRY_ABSENT),
-        _name(m, ami_escaped=False, absent=QUEUE_ENTRY_ABSENT), _int(m, "Position"), _int(m, "Wait")),
+        _name(m, ami_escaped=False, absent=QUEUE_ENTRY_ABSENT), _int(m, "Position"), _elapsed(_int(m, "Wait"), "Wait")),
 }
 
 
@@ -258,7 +269,7 @@ def _duration(value: Any) -> int:
         h, m, s = (int(p) for p in str(value or "0:0:0").split(":"))
     except ValueError:
         return 0
-    return h * 3600 + m * 60 + s
+    return _elapsed(h * 3600 + m * 60 + s, "Duration")
 
 
 def translate(msg: Mapping[str, Any], at: float) -> ev.Event | None:

@@ -98,3 +98,19 @@ def test_given_any_text_as_a_raw_frame_then_it_parses_or_is_rejected_as_malforme
     except MalformedFrame:
         return
     translate_or_skip(parsed, 0.0)
+
+
+def test_an_impossible_elapsed_time_in_a_listing_is_rejected_not_turned_into_a_start_before_year_1() -> None:
+    # found by the fuzz test: a queue entry Wait of 10^11 s made the resync's call summary raise
+    entry = {"Event": "QueueEntry", "Queue": "cs-fi", "Uniqueid": "1796632299.19", "CallerIDNum": "+46701234567",
+             "CallerIDName": "Waiting Caller", "Position": "1", "Wait": "100000000000"}
+    channel = {"Event": "CoreShowChannel", "Uniqueid": "1796632299.19", "Linkedid": "1796632299.19",
+               "Channel": "PJSIP/trunk-00000009", "CallerIDNum": "+46701234567", "Duration": "99999999:00:00"}
+    for msg in (entry, channel, {**channel, "Duration": "-1:00:00"}):
+        try:
+            translate(msg, 1796632300.0)
+        except MalformedFrame as exc:
+            assert "not a possible elapsed time" in str(exc)
+        else:
+            raise AssertionError(f"accepted {msg}")
+    assert translate({**entry, "Wait": "42"}, 1796632300.0).wait == 42  # type: ignore[union-attr]
