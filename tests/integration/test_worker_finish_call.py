@@ -201,22 +201,28 @@ def test_python_m_worker_runs_queued_jobs_in_forked_work_horses(worker_env: dict
 
 
 def test_a_running_worker_warms_the_screen_pop_lookup_and_drops_a_stale_one(worker_env: dict[str, str],
-                                                                            redis_url: str) -> None:
+                                                                            redis_url: str, tmp_path: Path) -> None:
     conn = redis.from_url(redis_url)
     fresh, stale = cache_key(DEMO_CALLER_NUMBER, "FI"), cache_key("09 4250 1000", "FI")
     assert fresh and stale and not conn.exists(fresh, stale)
     warmer.push(conn, "09 4250 1000", now=time.time() - 60)  # the phone rang long ago: not worth a request
     warmer.push(conn, DEMO_CALLER_NUMBER)
     env = {**os.environ, **worker_env, "PYTHONPATH": str(REPO_ROOT)}
-    with subprocess.Popen([sys.executable, "-m", "worker"], env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True) as proc:
+    log = tmp_path / "worker.log"  # a file, not an unread pipe: a full pipe would block the worker's logging
+    with log.open("wb") as out, subprocess.Popen([sys.executable, "-m", "worker"], env=env, cwd=REPO_ROOT,
+                                                 stdout=out, stderr=subprocess.STDOUT) as proc:
         try:
             deadline = time.monotonic() + 30
             while not conn.exists(fresh) and time.monotonic() < deadline and proc.poll() is None:
                 time.sleep(0.1)
-            assert conn.exists(fresh), "the warm-up did not fill the lookup cache"
+            assert conn.exists(fresh), f"the warm-up did not fill the lookup cache:\n{log.read_text()[-3000:]}"
             assert json.loads(conn.get(fresh))["match"]["records"][0]["Name"] == DEMO_CONTACT_NAME
             assert conn.llen(warmer.KEY) == 0 and not conn.exists(stale)
         finally:
             proc.terminate()
-            proc.wait(10)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                tail = log.read_text()[-3000:]
+                raise AssertionError(f"the worker did not stop within 10 s of SIGTERM:\n{tail}") from None
