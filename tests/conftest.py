@@ -86,6 +86,16 @@ def redis_url() -> Iterator[str]:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+@pytest.fixture
+def redis_conn(redis_url: str):  # noqa: ANN201
+    """A client of the session's Redis, closed after the test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
 @pytest.fixture(scope="session")
 def carrier(tmp_path_factory):
     """The carrier behind the test stack's trunk (a SIPp, tests/sipp/carrier_uas.xml): every outbound call

@@ -4,8 +4,8 @@
 Jobs run in this process (rq's SimpleWorker: a few milliseconds each, the Salesforce session and
 connections stay warm); ``--fork`` runs each in a forked work horse instead (about 60 ms more per
 job). The flusher, the ledger reconciler (worker/reconciler.py), the warm-up lookups
-(worker/warmer.py) and the heartbeat that finds a dead worker's jobs (worker/liveness.py) run in
-threads. Settings come from the environment.
+(worker/warmer.py), the heartbeat that finds a dead worker's jobs (worker/liveness.py) and RQ's
+scheduler of retries (worker/scheduling.py) run in threads. Settings come from the environment.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import rq
 from switchboard.supervisor import die_with_parent
 from worker.context import get_context
 from worker.liveness import Liveness
+from worker.scheduling import Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     warmer = None if args.burst or args.no_warmer else ctx.warmer()
     if warmer is not None:
         threading.Thread(target=warmer.run_forever, name="warmer", daemon=True).start()
-    # rq forks its scheduler (and with --fork each job's work horse): a child that outlived a killed worker
-    # would keep the worker's Redis connections open, and Redis would hand the next job to its dead BLMOVE.
-    os.register_at_fork(after_in_child=die_with_parent(signal.SIGKILL))
     worker_class: type[rq.worker.BaseWorker] = rq.Worker if args.fork else rq.SimpleWorker
     if args.fork:
+        # a work horse that outlived a killed worker would keep the worker's Redis connections open,
+        # and Redis would hand the next job to its dead BLMOVE
+        os.register_at_fork(after_in_child=die_with_parent(signal.SIGKILL))
         os.register_at_fork(after_in_child=ctx.after_fork)
     connection = redis.from_url(settings.redis_url)
     worker = worker_class([settings.rq_queue], connection=connection)
@@ -75,12 +76,20 @@ def main(argv: list[str] | None = None) -> int:
         liveness.run_once()  # alive before the first job; a dead worker's jobs queued again
     except redis.RedisError:
         logger.warning("could not reach Redis at startup; the worker retries", exc_info=True)
-    if not args.burst:
+    scheduler = None if args.burst else Scheduler(connection, [settings.rq_queue])
+    if scheduler is not None:
         threading.Thread(target=liveness.run_forever, name="liveness", daemon=True).start()
+        scheduling = threading.Thread(target=scheduler.run_forever, name="scheduler", daemon=True)
+        scheduling.start()
     try:
-        worker.work(burst=args.burst, with_scheduler=True)  # RQ Retry intervals need the scheduler
+        # RQ Retry intervals need a scheduler: in burst mode rq runs one pass in this process; otherwise
+        # it would fork one (worker/scheduling.py says why not), so the thread above does the work.
+        worker.work(burst=args.burst, with_scheduler=args.burst)
     finally:
         liveness.stopping.set()
+        if scheduler is not None:
+            scheduler.stopping.set()
+            scheduling.join(5)  # the lock given up, so another worker schedules at once
         if warmer is not None:
             warmer.stopping.set()
         if reconciler is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -14,10 +13,8 @@ from worker.warmer import CAP, Warmer, push
 
 
 @pytest.fixture
-def conn(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
+def conn(redis_conn: redis.Redis) -> redis.Redis:
+    return redis_conn
 
 
 @pytest.fixture
