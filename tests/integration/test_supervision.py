@@ -32,8 +32,9 @@ from switchboard.stack import Stack
 pytestmark = pytest.mark.integration
 
 
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll ``check`` until it holds; returns the seconds it took."""
+def wait_for(check: Callable[[], bool], timeout: float, what: str | Callable[[], str]) -> float:
+    """Poll ``check`` until it holds; returns the seconds it took. ``what`` (or what it returns when the
+    time is up) is the failure's message."""
     t0 = time.monotonic()
     while True:
         try:
@@ -42,7 +43,7 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> float:
         except OSError:
             pass
         if time.monotonic() - t0 > timeout:
-            pytest.fail(f"{what} (after {timeout} s)")
+            pytest.fail(f"{what() if callable(what) else what} (after {timeout} s)")
         time.sleep(0.05)
 
 
@@ -254,9 +255,10 @@ def free(port: int) -> bool:
 def assert_all_gone(children: dict[int, str], ports: dict[str, int], timeout: float) -> float:
     """Every child has exited and every port is free within ``timeout``; returns the seconds it took."""
     took = wait_for(lambda: all(gone(pid) for pid in children), timeout,
-                    "still running: " + ", ".join(f"{pid} {cmd}" for pid, cmd in children.items() if not gone(pid)))
+                    lambda: "still running: " + ", ".join(f"{pid} {cmd}" for pid, cmd in children.items()
+                                                          if not gone(pid)))
     wait_for(lambda: all(free(port) for port in ports.values()), 5,
-             "ports still taken: " + ", ".join(f"{n} {p}" for n, p in ports.items() if not free(p)))
+             lambda: "ports still taken: " + ", ".join(f"{n} {p}" for n, p in ports.items() if not free(p)))
     return took
 
 
