@@ -53,7 +53,9 @@ class AmiConnection:
 
     async def action(self, action: Mapping[str, Any]) -> Any:
         """Send an AMI action and return its response (a list for list actions)."""
-        return await self.manager.send_action(dict(action))
+        # panoramisk reads the action's Async header when an answer ends "successfully queued" (Atxfer's):
+        # without one it raised inside the protocol, which dropped the AMI connection. false is AMI's default.
+        return await self.manager.send_action({"Async": "false", **action})
 
     def _on_login(self, _manager: Manager) -> None:
         logger.info("AMI logged in")

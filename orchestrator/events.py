@@ -154,13 +154,15 @@ class CallerIdentity(Event):
 
 @dataclass(frozen=True, slots=True)
 class DialAnswered(Event):
-    """The party a channel dialled answered (``channel`` dialled ``dest_channel``)."""
+    """The party a channel dialled answered (``channel`` dialled ``dest_channel``); ``consultation``: the
+    dialling channel is a consult transfer's, started from a SIP-phone agent's page."""
 
     uniqueid: str
     linkedid: str
     channel: str = ""
     dest_uniqueid: str = ""
     dest_channel: str = ""
+    consultation: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,8 @@ class Call(CallFacts):
     direct: set[str] = field(default_factory=set)  # agents rung directly (a direct call, a transfer)
     caller_agent: str = ""  # the agent who placed a direct call to a colleague
     caller_answered_at: float | None = None
+    consultee: str = ""  # the agent a consult transfer from a SIP phone's page talks to, not yet joined
+    consultee_uniqueid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +271,12 @@ class Model:
         return AgentLeg(self.channel_names[uniqueid], uniqueid, bool(self.bridges.bridge_of(uniqueid)),
                         self.channel_names.get(peer, ""))
 
+    def legs_named(self, call_id: str, prefix: str) -> list[tuple[str, bool]]:
+        """The channels of call ``call_id`` whose name starts with ``prefix``: (name, in a bridge), oldest first."""
+        return [(self.channel_names.get(u, ""), bool(self.bridges.bridge_of(u)))
+                for u in sorted((u for u, lid in self.channels.items() if lid == call_id
+                                 and self.channel_names.get(u, "").startswith(prefix)), key=_uniqueid_order)]
+
     def agent(self, name: str) -> AgentPresence:
         """The presence record of an agent, created on first mention."""
         presence = self.agents.get(name)
@@ -378,16 +386,32 @@ class Model:
         if self._resync is not None:
             self._resync.gone.add(e.uniqueid)
         linkedid = self.channels.pop(e.uniqueid, e.linkedid)
-        self.channel_names.pop(e.uniqueid, None)
+        name = self.channel_names.pop(e.uniqueid, None) or ""
         self.bridges.forget(e.uniqueid)
+        changes = self._consultation_over(self.calls.get(linkedid), e.uniqueid, name, e.at)
         if any(lid == linkedid for lid in self.channels.values()):
-            return []
+            return changes
         self.first_seen.pop(linkedid, None)
         self.caller_names.pop(linkedid, None)
         call = self.calls.pop(linkedid, None)
         if call is None:
+            return changes
+        return changes + self._end(call, e.at)
+
+    def _consultation_over(self, call: Call | None, uniqueid: str, name: str, at: float) -> list[Change]:
+        """A channel of a call under consultation ended: the consulted agent's (cancelled, or they hung up:
+        they leave the call) or the consulting agent's (the transfer completed: the call is the other's)."""
+        if call is None or not call.consultee:
             return []
-        return self._end(call, e.at)
+        consultee = call.consultee
+        if uniqueid == call.consultee_uniqueid:
+            call.consultee = call.consultee_uniqueid = ""
+            return [AgentLeftCall(consultee, call.call_id)]
+        if self.agent_of_channel(name) != call.agent or call.consultee_uniqueid not in self.channels:
+            return []
+        call.consultee = call.consultee_uniqueid = ""
+        before = call.take(consultee, at)
+        return [AgentLeftCall(before, call.call_id)]
 
     def _end(self, call: Call, at: float) -> list[Change]:
         changes: list[Change] = [OfferWithdrawn(a, call.call_id, "caller hung up") for a in sorted(call.ringing)]
@@ -473,7 +497,13 @@ class Model:
         if e.uniqueid == call.dialer_uniqueid and call.pick_up(e.at):
             changes.append(CallAnswered(call.agent, call.call_id, e.at, self.call_view(call)))
         callee = self.agent_of_channel(e.dest_channel)
-        if callee and callee in call.direct:
+        if callee and callee in call.direct and e.consultation and call.agent and callee != call.agent:
+            # a consultation: the call stays with its agent until the transfer completes (their leg ends)
+            call.direct.discard(callee)
+            call.ringing.discard(callee)
+            call.consultee, call.consultee_uniqueid = callee, e.dest_uniqueid
+            changes.append(CallAnswered(callee, call.call_id, e.at, {**self.call_view(call), "answered_at": e.at}))
+        elif callee and callee in call.direct:
             changes += self._taken_directly(call, callee, e.at)
         caller_answered = self.agent_of_channel(e.channel) == call.caller_agent
         if call.caller_agent and call.caller_answered_at is None and caller_answered:

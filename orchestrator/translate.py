@@ -28,6 +28,11 @@ DEVICE_STATE_MAP = {
 # Which endpoints are agents is not read from names here: translate only says which PJSIP endpoint an
 # interface, device or channel belongs to, and the model knows which endpoints Switchboard provisioned
 # (``AgentsProvisioned``). A trunk's channel (PJSIP/trunk-00000004) is the endpoint "trunk", a customer.
+# A consult transfer started from a SIP-phone agent's page (orchestrator/callcontrol.py) dials the target
+# from Local/<CONSULT_EXTEN>@<CONSULT_CONTEXT> ([sb-consult]); its channel carries the customer's call id.
+CONSULT_CONTEXT = "sb-consult"
+CONSULT_EXTEN = "10"
+CONSULT_CHANNEL = f"Local/{CONSULT_EXTEN}@{CONSULT_CONTEXT}-"
 # Queue members are the server-owned legs Local/<endpoint>@sb-agent/n (state interface PJSIP/<endpoint>).
 _ENDPOINT_INTERFACE = re.compile(r"^(?:PJSIP/([^/@\s]+)|Local/([^/@\s]+)@sb-agent(?:/n)?)$")
 _ENDPOINT_CHANNEL = re.compile(r"^PJSIP/([^/@\s]+)-[0-9a-f]+$")
@@ -202,8 +207,10 @@ def _user_event(msg: Mapping[str, Any], at: float) -> ev.Event | None:
 def _dial_end(msg: Mapping[str, Any], at: float) -> ev.Event | None:
     if msg.get("DialStatus") != "ANSWER" or not msg.get("Uniqueid"):
         return None  # not answered, or an Originate's dial (it has no calling channel)
-    return ev.DialAnswered(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), str(msg.get("Channel") or ""),
-                           str(msg.get("DestUniqueid") or ""), str(msg.get("DestChannel") or ""))
+    channel = str(msg.get("Channel") or "")
+    return ev.DialAnswered(at, _req(msg, "Uniqueid"), _req(msg, "Linkedid"), channel,
+                           str(msg.get("DestUniqueid") or ""), str(msg.get("DestChannel") or ""),
+                           channel.startswith(CONSULT_CHANNEL))
 
 
 # QueueStatus' QueueEntry says "unknown" (not "<unknown>") for no caller ID, and does not escape names.

@@ -1,5 +1,5 @@
-"""Call control from the page, carried out by the orchestrator (AMI): hang up and blind transfer of the
-agent's own call, and the state of the agent's phone. A SIP-phone agent's page has no SIP session, so
+"""Call control from the page, carried out by the orchestrator (AMI): hang up, blind and consult transfer
+of the agent's own call, and the state of the agent's phone. A SIP-phone agent's page has no SIP session, so
 this is how it hangs up and transfers; the web process itself never talks to Asterisk.
 
 Each request goes to the orchestrator as a command over Redis with a reply key
@@ -30,7 +30,8 @@ bp = Blueprint("call_control", __name__)
 ANSWER_TIMEOUT = 5.0
 # HTTP status of each error code the orchestrator answers with
 STATUS = {"not_on_call": 409, "not_answered": 409, "bad_target": 400, "unknown_target": 404,
-          "unknown_agent": 404, "asterisk_refused": 502, "internal_error": 500}
+          "unknown_agent": 404, "asterisk_refused": 502, "internal_error": 500, "consulting": 409,
+          "not_consulting": 409}
 
 
 def _agent() -> str:
@@ -69,16 +70,48 @@ def hangup(call_id: str) -> Response:
     return jsonify(ask(callcontrol.HANGUP, agent=_agent(), call_id=call_id))
 
 
+def _target() -> str:
+    raw = json_body().get("target")
+    target = clean_number(raw if isinstance(raw, str) else "")
+    if not target:
+        raise ApiError("bad_target", "Transfer to a queue, an agent or a number.", 400)
+    return target
+
+
 @bp.post("/api/calls/<call_id>/transfer")
 @login_required
 def transfer(call_id: str) -> Response:
     """Blind-transfer the other party to ``{"target": agent name | queue number | number}``."""
     require_csrf_header()
-    raw = json_body().get("target")
-    target = clean_number(raw if isinstance(raw, str) else "")
-    if not target:
-        raise ApiError("bad_target", "Transfer to a queue, an agent or a number.", 400)
-    return jsonify(ask(callcontrol.TRANSFER, agent=_agent(), call_id=call_id, target=target))
+    return jsonify(ask(callcontrol.TRANSFER, agent=_agent(), call_id=call_id, target=_target()))
+
+
+@bp.post("/api/calls/<call_id>/consult")
+@login_required
+def consult(call_id: str) -> Response:
+    """Consult transfer, step 1: the other party on hold, the agent's phone calls ``{"target": ...}``."""
+    require_csrf_header()
+    return jsonify(ask(callcontrol.CONSULT, agent=_agent(), call_id=call_id, target=_target()))
+
+
+@bp.get("/api/calls/<call_id>/consult")
+@login_required
+def consult_state(call_id: str) -> Response:
+    """The call's consultation: ``{"state": "dialing" | "in_call" | ""}`` ('' when there is none)."""
+    response = jsonify(ask(callcontrol.CONSULT_STATE, agent=_agent(), call_id=call_id))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api/calls/<call_id>/consult/<action>")
+@login_required
+def consult_end(call_id: str, action: str) -> Response:
+    """Consult transfer, step 2: ``complete`` (the other party joins the consulted one) or ``cancel``."""
+    require_csrf_header()
+    commands = {"complete": callcontrol.CONSULT_COMPLETE, "cancel": callcontrol.CONSULT_CANCEL}
+    if action not in commands:
+        raise ApiError("not_found", "Complete or cancel a consultation.", 404)
+    return jsonify(ask(commands[action], agent=_agent(), call_id=call_id))
 
 
 @bp.get("/api/device")

@@ -2,12 +2,14 @@
 and plays the desk phone. The page registers no web phone: it says the desk phone is registered, rings
 with the caller's identification and queue while the phone rings, says "Answer on your phone", follows
 the answer on the phone (timer from the server's answer), and hangs up and transfers through the
-server (the phone gets the BYE, the customer is never dropped, one Task lands)."""
+server (the phone gets the BYE, the customer is never dropped, one Task lands); a consult transfer from
+the page puts the customer on hold, rings the colleague, shows the consultation and completes it."""
 
 from __future__ import annotations
 
 import itertools
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -77,7 +79,8 @@ def test_given_a_sip_phone_agent_then_the_page_rings_with_the_caller_the_phone_a
             call_id = page.evaluate("window.switchboardPhone.currentCallId()")
             page.wait_for_function("document.querySelector('#call-timer').textContent >= '00:02'", timeout=6000)
             assert page.is_visible("#hangup") and page.is_visible("#transfer-blind")
-            assert page.is_hidden("#mute") and page.is_hidden("#hold") and page.is_hidden("#transfer-consult")
+            assert page.is_visible("#transfer-consult")
+            assert page.is_hidden("#mute") and page.is_hidden("#hold")
             shot(page, "in-call")
 
             page.click("#hangup")
@@ -97,40 +100,87 @@ def test_given_a_sip_phone_agent_then_the_page_rings_with_the_caller_the_phone_a
     page.context.close()
 
 
-def test_given_a_sip_phone_agent_in_a_call_when_they_transfer_from_the_page_to_a_colleague_then_the_colleague_rings(
-        browser, stack, desk_agent, customers):
-    colleague = login(browser, stack, "agent2")  # Ben Agent, on the web phone
+@contextmanager
+def desk_call_for_ben(browser, stack, desk_agent: str, customers, number: str, name: str):  # noqa: ANN001, ANN201
+    """Ben Agent (agent2) on the web phone; ``desk_agent``'s page, their phone (answering after 1 s) in a call
+    from ``number``, and "ben agent" typed as the transfer target: (page, colleague, phones, customer, call id)."""
+    colleague = login(browser, stack, "agent2")
     with SipAgentPhones(stack, [desk_agent], answer_after=1, talk_time=0) as phones:
         page = open_desk_page(browser, stack, desk_agent)
-        customer = customers.call(CS_FI, "+358405550777", "Transfer Customer")
+        customer = customers.call(CS_FI, number, name)
         try:
             wait_state(page, "In call")
             call_id = page.evaluate("window.switchboardPhone.currentCallId()")
             page.wait_for_function("document.querySelectorAll('#transfer-targets option').length >= 3",
                                    timeout=5000)
             page.fill("#transfer-target", "ben agent")
-            assert page.text_content("#transfer-resolved") == "Agent Ben Agent · agent2"
-            shot(page, "transfer")
-            page.click("#transfer-blind")
-            wait_state(page, "Call ended", 5000)
-            page.wait_for_function(
-                "document.querySelector('#transfer-status').textContent === 'Transfer to Ben Agent done.'")
-            shot(page, "transferred")
-
-            colleague.wait_for_selector("#incoming", state="visible", timeout=10000)
-            assert colleague.text_content("#caller-number").strip() == "+358405550777"
-            colleague.click("#answer")
-            colleague.wait_for_function("document.querySelector('#call-state').textContent === 'In call'",
-                                        timeout=10000)
-            assert phones.received("BYE", desk_agent) == 1  # the desk phone left the call
-            assert customer.running  # the customer goes on, with Ben
-            colleague.click("#hangup")
-            outcome = customer.wait(10)
-            assert outcome.ok and outcome.ended_by == "network", outcome
+            yield page, colleague, phones, customer, call_id
         finally:
             customer.stop()
+
+
+def test_given_a_sip_phone_agent_in_a_call_when_they_transfer_from_the_page_to_a_colleague_then_the_colleague_rings(
+        browser, stack, desk_agent, customers):
+    with desk_call_for_ben(browser, stack, desk_agent, customers, "+358405550777", "Transfer Customer") as (
+            page, colleague, phones, customer, call_id):
+        assert page.text_content("#transfer-resolved") == "Agent Ben Agent · agent2"
+        shot(page, "transfer")
+        page.click("#transfer-blind")
+        wait_state(page, "Call ended", 5000)
+        page.wait_for_function(
+            "document.querySelector('#transfer-status').textContent === 'Transfer to Ben Agent done.'")
+        shot(page, "transferred")
+
+        colleague.wait_for_selector("#incoming", state="visible", timeout=10000)
+        assert colleague.text_content("#caller-number").strip() == "+358405550777"
+        colleague.click("#answer")
+        colleague.wait_for_function("document.querySelector('#call-state').textContent === 'In call'",
+                                    timeout=10000)
+        assert phones.received("BYE", desk_agent) == 1  # the desk phone left the call
+        assert customer.running  # the customer goes on, with Ben
+        colleague.click("#hangup")
+        outcome = customer.wait(10)
+        assert outcome.ok and outcome.ended_by == "network", outcome
         assert phones.invites(desk_agent) == 1
     assert one_task(stack, call_id)["CallDisposition"] == "answered"
+    assert page.js_errors == [] and colleague.js_errors == []  # type: ignore[attr-defined]
+    page.context.close()
+    colleague.context.close()
+
+
+def test_given_a_sip_phone_agent_in_a_call_when_they_consult_a_colleague_from_the_page_then_complete_joins_them(
+        browser, stack, desk_agent, customers):
+    with desk_call_for_ben(browser, stack, desk_agent, customers, "+358405550779", "Consult Customer") as (
+            page, colleague, phones, customer, call_id):
+        page.click("#transfer-consult")
+        page.wait_for_selector("#consult", state="visible", timeout=5000)
+        assert page.text_content("#consult-text") == "Calling Ben Agent…"
+        assert page.is_disabled("#consult-complete") and page.is_hidden("#transfer-blind")
+
+        colleague.wait_for_selector("#incoming", state="visible", timeout=10000)
+        assert colleague.text_content("#caller-number").strip() == "+358405550779"  # whose call it is
+        colleague.click("#answer")
+        page.wait_for_function("document.querySelector('#consult-text').textContent === 'Talking to Ben Agent'",
+                               timeout=8000)
+        assert page.text_content("#call-state") == "In call" and customer.running  # on hold, not dropped
+        shot(page, "consulting")
+        page.click("#consult-complete")
+        wait_state(page, "Call ended", 8000)
+        shot(page, "consult-completed")
+        deadline = time.monotonic() + 5
+        while phones.received("BYE", desk_agent) == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert phones.received("BYE", desk_agent) == 1  # the desk phone left the call
+        colleague.wait_for_function("document.querySelector('#call-state').textContent === 'In call'",
+                                    timeout=5000)
+        time.sleep(2)
+        assert customer.running and colleague.text_content("#call-state") == "In call"  # customer with Ben
+        colleague.click("#hangup")
+        outcome = customer.wait(10)
+        assert outcome.ok and outcome.ended_by == "network", outcome
+        assert phones.invites(desk_agent) == 1
+    task = one_task(stack, call_id)
+    assert task["CallDisposition"] == "answered" and "Agent: agent2" in task["Description"]
     assert page.js_errors == [] and colleague.js_errors == []  # type: ignore[attr-defined]
     page.context.close()
     colleague.context.close()

@@ -11,6 +11,7 @@ import secrets
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -159,40 +160,91 @@ def test_given_a_call_on_a_sip_phone_when_the_agent_hangs_up_from_the_page_then_
     assert one_task(stack, call["call_id"])["CallDisposition"] == "answered"
 
 
-def test_given_a_call_on_a_sip_phone_when_the_agent_transfers_from_the_page_then_the_colleague_or_the_queue_gets_it(
-        stack, sip_agents, customers):
-    number = caller()
+@contextmanager
+def desk_call(stack, customers, number: str):  # noqa: ANN001, ANN201
+    """agent3 and agent2 on SIP phones (answering after 1 s), their pages, and a customer's call to Customer
+    Service FI answered on agent3's phone: (agent3, agent2, phones, customer, call)."""
     agent3, agent2 = Page(stack, "agent3"), Page(stack, "agent2")
     with SipAgentPhones(stack, ["agent3", "agent2"], answer_after=1, talk_time=0) as phones:
         customer = customers.call(CS_FI, number, "Maija Virtanen")
         try:
-            call = wait_for(agent3.current_call, "agent3's answered call", 15)
-            assert agent2.post(f"/api/calls/{call['call_id']}/transfer", {"target": "agent1"}).json()["error"] \
-                == "not_on_call"  # not agent2's call
-            # to a colleague by name: agent2's phone rings and answers, agent3's leaves the call
-            r = agent3.post(f"/api/calls/{call['call_id']}/transfer", {"target": "agent2"})
-            assert r.status_code == 200, r.text
-            wait_for(lambda: phones.invites("agent2") == 1, "agent2's phone rung")
-            wait_for(lambda: phones.received("BYE", "agent3") == 1, "agent3's phone left the call")
-            moved = wait_for(agent2.current_call, "the call on agent2's page", 10)
-            assert moved["call_id"] == call["call_id"]
-            # to a queue number: Customer Service FI offers it to its one member, agent3, again
-            r = agent2.post(f"/api/calls/{call['call_id']}/transfer", {"target": CS_FI})
-            assert r.status_code == 200, r.text
-            wait_for(lambda: phones.received("BYE", "agent2") == 1, "agent2's phone left the call")
-            wait_for(lambda: phones.invites("agent3") == 2, "agent3's phone rung by the queue")
-            back = wait_for(lambda: (c := agent3.current_call()) and c["call_id"] == call["call_id"] and c,
-                            "the call back on agent3's page", 10)
-            assert back["queue"] == "cs-fi"
-            assert customer.running  # the customer was never dropped
-            assert agent3.post(f"/api/calls/{call['call_id']}/hangup").status_code == 200
-            outcome = customer.wait(10)
-            assert outcome.ok and outcome.ended_by == "network", outcome
+            yield agent3, agent2, phones, customer, wait_for(agent3.current_call, "agent3's answered call", 15)
         finally:
             customer.stop()
+
+
+def test_given_a_call_on_a_sip_phone_when_the_agent_transfers_from_the_page_then_the_colleague_or_the_queue_gets_it(
+        stack, sip_agents, customers):
+    number = caller()
+    with desk_call(stack, customers, number) as (agent3, agent2, phones, customer, call):
+        assert agent2.post(f"/api/calls/{call['call_id']}/transfer", {"target": "agent1"}).json()["error"] \
+            == "not_on_call"  # not agent2's call
+        # to a colleague by name: agent2's phone rings and answers, agent3's leaves the call
+        r = agent3.post(f"/api/calls/{call['call_id']}/transfer", {"target": "agent2"})
+        assert r.status_code == 200, r.text
+        wait_for(lambda: phones.invites("agent2") == 1, "agent2's phone rung")
+        wait_for(lambda: phones.received("BYE", "agent3") == 1, "agent3's phone left the call")
+        moved = wait_for(agent2.current_call, "the call on agent2's page", 10)
+        assert moved["call_id"] == call["call_id"]
+        # to a queue number: Customer Service FI offers it to its one member, agent3, again
+        r = agent2.post(f"/api/calls/{call['call_id']}/transfer", {"target": CS_FI})
+        assert r.status_code == 200, r.text
+        wait_for(lambda: phones.received("BYE", "agent2") == 1, "agent2's phone left the call")
+        wait_for(lambda: phones.invites("agent3") == 2, "agent3's phone rung by the queue")
+        back = wait_for(lambda: (c := agent3.current_call()) and c["call_id"] == call["call_id"] and c,
+                        "the call back on agent3's page", 10)
+        assert back["queue"] == "cs-fi"
+        assert customer.running  # the customer was never dropped
+        assert agent3.post(f"/api/calls/{call['call_id']}/hangup").status_code == 200
+        outcome = customer.wait(10)
+        assert outcome.ok and outcome.ended_by == "network", outcome
         assert phones.invites("agent2") == 1  # nobody was rung back after a transfer
     task = one_task(stack, call["call_id"])
     assert task["Phone_Number_2__c"] == number
+
+
+def consult_state(page: Page, call_id: str) -> str:
+    return page.http.get(f"{page.base}/api/calls/{call_id}/consult").json()["state"]
+
+
+def test_given_a_sip_phone_call_when_the_agent_consults_a_colleague_from_the_page_then_cancel_returns_complete_joins(
+        stack, sip_agents, customers):
+    number = caller()
+    with desk_call(stack, customers, number) as (agent3, agent2, phones, customer, call):
+        call_id = call["call_id"]
+        assert agent3.post(f"/api/calls/{call_id}/consult/complete").json()["error"] == "not_consulting"
+        assert agent2.post(f"/api/calls/{call_id}/consult", {"target": "agent1"}).json()["error"] \
+            == "not_on_call"  # not agent2's call
+        assert agent3.post(f"/api/calls/{call_id}/consult", {"target": "nobody"}).status_code == 404
+        # consult agent2 and cancel: agent2's phone rings, answers, is hung up; agent3 is back with the customer
+        r = agent3.post(f"/api/calls/{call_id}/consult", {"target": "agent2"})
+        assert r.status_code == 200 and r.json()["state"] == "dialing", r.text
+        wait_for(lambda: phones.invites("agent2") == 1, "agent2's phone rung for the consultation")
+        wait_for(lambda: consult_state(agent3, call_id) == "in_call", "agent2 answered the consultation")
+        assert agent3.post(f"/api/calls/{call_id}/transfer", {"target": CS_FI}).json()["error"] == "consulting"
+        assert agent3.post(f"/api/calls/{call_id}/consult/cancel").status_code == 200
+        wait_for(lambda: phones.received("BYE", "agent2") == 1, "agent2's consultation hung up")
+        wait_for(lambda: consult_state(agent3, call_id) == "", "the consultation over")
+        assert phones.received("BYE", "agent3") == 0 and customer.running
+        assert agent3.current_call()["call_id"] == call_id
+        # consult agent2 again and complete: the customer talks to agent2, agent3 leaves the call
+        assert agent3.post(f"/api/calls/{call_id}/consult", {"target": "agent2"}).status_code == 200
+        wait_for(lambda: phones.invites("agent2") == 2, "agent2's phone rung again")
+        wait_for(lambda: consult_state(agent3, call_id) == "in_call", "agent2 answered again")
+        assert agent3.post(f"/api/calls/{call_id}/consult/complete").status_code == 200
+        wait_for(lambda: phones.received("BYE", "agent3") == 1, "agent3's phone left the call")
+        moved = wait_for(agent2.current_call, "the call on agent2's page", 10)
+        assert moved["call_id"] == call_id
+        time.sleep(2)
+        assert customer.running and phones.received("BYE", "agent2") == 1  # nobody dropped, nobody rung back
+        assert agent3.current_call() is None
+        assert agent2.post(f"/api/calls/{call_id}/hangup").status_code == 200
+        outcome = customer.wait(10)
+        assert outcome.ok and outcome.ended_by == "network", outcome
+        assert phones.invites("agent3") == 1
+    task = one_task(stack, call_id)
+    assert task["Phone_Number_2__c"] == number
+    assert "Agent: agent2" in task["Description"], task["Description"]
 
 
 def test_given_fifty_sip_phone_agents_then_one_sipp_process_registers_and_answers_them_all(stack, customers):

@@ -159,6 +159,51 @@ def test_given_a_queue_call_blind_transferred_to_an_agent_then_it_is_theirs_and_
     assert [(c.summary["agent"], c.summary["queue"]) for c in of(ended, CallEnded)] == [("agent2", "cs-fi")]
 
 
+def consulted_queue_call(model: Model) -> list:
+    """agent1 answered a queue call and consults agent2 from the page (sb-consult), who answers."""
+    channel(model, 1, "c1", "c1", "PJSIP/trunk-00000001", "+358406660001", "Consult Customer")
+    model.apply(ev.CallerJoinedQueue(1, "cs-fi", "c1", "c1", "+358406660001", "Consult Customer", 1))
+    channel(model, 2, "a1", "c1", "PJSIP/agent1-00000001", "agent1")
+    model.apply(ev.AgentConnected(3, "cs-fi", "agent1", "c1", 2))
+    bridge(model, 3, "q", "c1", "a1")
+    channel(model, 5, "k1", "c1", "Local/10@sb-consult-00000002;1")
+    channel(model, 5, "k2", "c1", "Local/10@sb-consult-00000002;2")
+    model.apply(ev.BridgeChanged(5, "a1", "q", False))
+    bridge(model, 5, "k", "a1", "k1")
+    model.apply(ev.DirectDialed(5.1, "k2", "c1", "agent2", "+358406660001", "Consult Customer"))
+    channel(model, 5.2, "a2", "c1", "PJSIP/agent2-00000002", "agent2")
+    return model.apply(translate({"Event": "DialEnd", "DialStatus": "ANSWER", "Uniqueid": "k2", "Linkedid": "c1",
+                                  "Channel": "Local/10@sb-consult-00000002;2", "DestUniqueid": "a2",
+                                  "DestChannel": "PJSIP/agent2-00000002"}, 8))
+
+
+def test_given_a_consultation_from_a_sip_phone_page_then_the_call_stays_with_its_agent_until_the_transfer_completes():
+    model = Model(LABELS, agents=AGENTS)
+    answered = consulted_queue_call(model)
+    assert [c.agent for c in of(answered, CallAnswered)] == ["agent2"]  # agent2's page shows the call
+    assert of(answered, AgentLeftCall) == []  # agent1 still has it
+    # agent1 completes: their leg ends, agent2's goes on with the customer
+    for u in ("k1", "k2"):
+        model.apply(ev.ChannelHungUp(9, u, "c1", "x", 16))
+    completed = model.apply(ev.ChannelHungUp(9.1, "a1", "c1", "PJSIP/agent1-00000001", 16))
+    assert of(completed, AgentLeftCall) == [AgentLeftCall("agent1", "c1")]
+    model.apply(ev.ChannelHungUp(20, "a2", "c1", "PJSIP/agent2-00000002", 16))
+    ended = model.apply(ev.ChannelHungUp(20, "c1", "c1", "PJSIP/trunk-00000001", 16))
+    assert [c.summary["agent"] for c in of(ended, CallEnded)] == ["agent2"]
+
+
+def test_given_a_consultation_cancelled_then_the_consulted_agent_leaves_and_the_call_stays_with_its_agent():
+    model = Model(LABELS, agents=AGENTS)
+    consulted_queue_call(model)
+    cancelled = model.apply(ev.ChannelHungUp(9, "a2", "c1", "PJSIP/agent2-00000002", 16))
+    assert of(cancelled, AgentLeftCall) == [AgentLeftCall("agent2", "c1")]
+    for u in ("k1", "k2"):
+        model.apply(ev.ChannelHungUp(9, u, "c1", "x", 16))
+    model.apply(ev.ChannelHungUp(30, "a1", "c1", "PJSIP/agent1-00000001", 16))
+    ended = model.apply(ev.ChannelHungUp(30, "c1", "c1", "PJSIP/trunk-00000001", 16))
+    assert [c.summary["agent"] for c in of(ended, CallEnded)] == ["agent1"]
+
+
 def test_given_a_resync_then_bridges_come_back_from_the_channel_list():
     model = Model(LABELS, agents=AGENTS)
     model.apply(ev.ResyncStarted(1))

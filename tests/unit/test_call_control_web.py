@@ -119,3 +119,25 @@ def test_given_the_phone_state_asked_then_it_is_the_orchestrators_view_of_the_se
     assert r.get_json() == {"agent": "agent2", "registered": True}
     assert r.headers["Cache-Control"] == "no-store"
     assert asked == [{"command": "agent_device_state", "agent": "agent2"}]
+
+
+def test_given_a_consult_transfer_then_each_step_asks_the_orchestrator_for_the_sessions_agent(app, asked):
+    client, csrf = login(app, "alice2", "pw2")
+    r = client.post("/api/calls/1.1/consult", json={"target": "+358 9 100-0002", "agent": "agent1"}, headers=csrf)
+    assert r.status_code == 200
+    asked.answers["call_consult_state"] = {"ok": True, "call_id": "1.1", "state": "in_call"}
+    r = client.get("/api/calls/1.1/consult")
+    assert r.get_json()["state"] == "in_call" and r.headers["Cache-Control"] == "no-store"
+    assert client.post("/api/calls/1.1/consult/complete", headers=csrf).status_code == 200
+    assert client.post("/api/calls/1.1/consult/cancel", headers=csrf).status_code == 200
+    assert client.post("/api/calls/1.1/consult/swap", headers=csrf).status_code == 404
+    assert client.post("/api/calls/1.1/consult/complete").status_code == 403  # no CSRF token
+    assert asked == [
+        {"command": "call_consult", "agent": "agent2", "call_id": "1.1", "target": "+35891000002"},
+        {"command": "call_consult_state", "agent": "agent2", "call_id": "1.1"},
+        {"command": "call_consult_complete", "agent": "agent2", "call_id": "1.1"},
+        {"command": "call_consult_cancel", "agent": "agent2", "call_id": "1.1"},
+    ]
+    asked.answers["call_consult_complete"] = {"error": "not_consulting", "message": "There is no consultation."}
+    r = client.post("/api/calls/1.1/consult/complete", headers=csrf)
+    assert r.status_code == 409 and r.get_json()["error"] == "not_consulting"

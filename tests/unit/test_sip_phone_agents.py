@@ -163,6 +163,55 @@ def test_given_a_ringing_call_when_the_agent_transfers_then_they_are_told_to_ans
     assert asyncio.run(control(model, FakeAmi()).transfer(command))["error"] == "not_answered"
 
 
+class AsteriskConsults(FakeAmi):
+    """Atxfer moves the agent's leg (100.4) into the consultation's bridge, as Asterisk does."""
+
+    def __init__(self, model: m.Model, *, moves: bool = True) -> None:
+        super().__init__()
+        self.model, self.moves = model, moves
+
+    async def __call__(self, action: dict) -> dict:
+        if action["Action"] == "Atxfer" and self.moves:
+            self.model.apply(ev.ChannelCreated(40, "100.20", "100.1", "Local/10@sb-consult-00000009;1", "", ""))
+            self.model.apply(ev.BridgeChanged(40, "100.4", "consult", True))
+            self.model.apply(ev.BridgeChanged(40, "100.20", "consult", True))
+        return await super().__call__(action)
+
+
+def test_given_an_answered_call_when_the_agent_consults_from_the_page_then_asterisk_dials_and_the_keys_end_it():
+    model = m.Model(agents=AGENTS)
+    queue_call_answered_by(model, "agent2")
+    ami = AsteriskConsults(model)
+    calls = control(model, ami)
+    command = {"agent": "agent2", "call_id": "100.1"}
+    assert asyncio.run(calls.consult_complete(command))["error"] == "not_consulting"  # *2 would start one
+    assert asyncio.run(calls.consult({**command, "target": "agent1"}))["state"] == "dialing"
+    assert ami.sent == [
+        {"Action": "Setvar", "Channel": "PJSIP/agent2-00000002", "Variable": "__SB_CONSULT_TARGET", "Value": "agent1"},
+        {"Action": "Atxfer", "Channel": "PJSIP/agent2-00000002", "Context": "sb-consult", "Exten": "10"}]
+    assert asyncio.run(calls.consult_state(command))["state"] == "dialing"  # the Local channel's ;2 still rings
+    assert asyncio.run(calls.consult({**command, "target": "agent1"}))["error"] == "consulting"
+    assert asyncio.run(calls.transfer({**command, "target": "agent1"}))["error"] == "consulting"
+    model.apply(ev.ChannelCreated(41, "100.21", "100.1", "PJSIP/agent1-00000009", "", ""))  # answered: optimised
+    model.apply(ev.BridgeChanged(41, "100.20", "consult", False))
+    model.apply(ev.BridgeChanged(41, "100.21", "consult", True))
+    assert asyncio.run(calls.consult_state(command))["state"] == "in_call"
+    del ami.sent[:]
+    assert asyncio.run(calls.consult_complete(command)) == {"ok": True, "call_id": "100.1"}
+    assert ami.sent == [{"Action": "PlayDTMF", "Channel": "PJSIP/agent2-00000002", "Digit": d, "Receive": "yes"}
+                        for d in "*2"]
+    assert asyncio.run(calls.consult_state(command))["state"] == ""
+
+
+def test_given_asterisk_does_not_start_the_consultation_then_the_page_is_told_to_try_again():
+    model = m.Model(agents=AGENTS)
+    queue_call_answered_by(model, "agent2")
+    calls = CallControl(model, AsteriskConsults(model, moves=False), clock=iter(range(0, 100, 2)).__next__)
+    answer = asyncio.run(calls.consult({"agent": "agent2", "call_id": "100.1", "target": "+35891000002"}))
+    assert answer["error"] == "asterisk_refused"
+    assert asyncio.run(calls.consult_state({"agent": "agent2", "call_id": "100.1"}))["state"] == ""
+
+
 def test_given_an_agent_then_device_state_is_the_agent_state_view():
     model = m.Model(agents=AGENTS)
     model.apply(ev.ContactChanged(5, "agent2", True, "sip:agent2@127.0.0.1:5090"))

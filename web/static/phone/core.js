@@ -27,8 +27,9 @@
 // 'sip', a desk phone or softphone registers and carries the audio (`core.deskPhone`). Then no JsSIP
 // runs: the call comes from the server's events (call_offered rings, call_answered is the answer on
 // the phone, call_ended / call_left end it), `registration` follows the phone's registration as
-// Asterisk sees it, and hang-up, decline and blind transfer go to the server (/api/calls/<id>/hangup,
-// /transfer), which acts in Asterisk. Answer, mute, hold, tones, consult and dialling are the phone's.
+// Asterisk sees it, and hang-up, decline, blind and consult transfer go to the server
+// (/api/calls/<id>/hangup, /transfer, /consult: its state polled while it lasts, /consult/complete,
+// /consult/cancel), which acts in Asterisk. Answer, mute, hold, tones and dialling are the phone's.
 
 export const CALL_ID_HEADER = 'X-Switchboard-Call-Id';
 export const RECONNECT_HEADER = 'X-Switchboard-Reconnect';
@@ -39,6 +40,7 @@ const OFFER_FETCH_DELAY_MS = 300;
 export const TAKEN_BACK_CAUSE = 44;
 // How long a call taken back waits on screen for that ring: the server rings at least every 16 s.
 const RECONNECT_WAIT_MS = 20000;
+const CONSULT_POLL_MS = 1000; // a desk phone's consultation: how often the page asks how it goes
 export const DIRECT_LABEL = 'Direct';
 export const DESK_PHONE = 'sip';
 export const DISPLAY_HEADER = 'X-Switchboard-Display';
@@ -392,6 +394,7 @@ export class PhoneCore extends EventTarget {
   /** Warm transfer, step 1: hold the other party (music on hold) and call `target`. */
   startConsult(target) {
     const number = cleanNumber(target);
+    if (this.deskPhone) return this._serverConsult(number);
     if (!number || !this._session || !this._call || this._call.state !== 'in_call' || this._consult) return false;
     if (!this._call.onHold) this.setHeld(true);
     const consult = { session: null, number, state: 'dialing', cause: '', connection: null };
@@ -421,6 +424,7 @@ export class PhoneCore extends EventTarget {
   /** Warm transfer, step 2: join the other party and the consulted one (REFER with Replaces). */
   completeConsult() {
     const consult = this._consult;
+    if (this.deskPhone) return consult && consult.state !== 'ended' ? this._endServerConsult(consult, 'complete') : false;
     if (!consult || consult.state !== 'in_call' || !this._session) return false;
     return this._refer('consult', consult.number, { replaces: consult.session });
   }
@@ -429,6 +433,7 @@ export class PhoneCore extends EventTarget {
   cancelConsult() {
     const consult = this._consult;
     if (!consult) return false;
+    if (this.deskPhone) return this._endServerConsult(consult, 'cancel');
     try {
       consult.session.terminate();
     } catch (_err) {
@@ -713,6 +718,72 @@ export class PhoneCore extends EventTarget {
       }
       report('accepted');
       if (this._isCurrent(call.id) && this._call.state !== 'ended') this._finish('Transferred', 'local');
+    });
+    return true;
+  }
+
+  /**
+   * Consult transfer of the desk phone's call by the server: Asterisk puts the other party on hold and
+   * the phone talks to `number`; the page follows the consultation's state until it is over.
+   */
+  _serverConsult(number) {
+    const call = this._call;
+    if (!number || !call || call.state !== 'in_call' || this._consult) return false;
+    const consult = { session: null, number, state: 'dialing', cause: '', connection: null, callId: call.id, timer: null };
+    this._consult = consult;
+    this._emit('consult', { consult: this.consult });
+    this._post(this._consultUrl(call.id), { target: number }).then(({ ok, body }) => {
+      if (!ok) {
+        this._onConsultEnd(consult, { cause: body.message || body.error });
+        this._fail('consult_failed', body.message || body.error);
+        return;
+      }
+      this._followServerConsult(consult);
+    });
+    return true;
+  }
+
+  _consultUrl(callId) {
+    return `/api/calls/${encodeURIComponent(callId)}/consult`;
+  }
+
+  /** Ask the server how the consultation goes (ringing, answered, over) once a second while it lasts. */
+  _followServerConsult(consult) {
+    const poll = async () => {
+      consult.timer = null;
+      if (this._consult !== consult || consult.state === 'ended') return;
+      try {
+        const response = await fetch(this._consultUrl(consult.callId), {
+          credentials: 'same-origin', headers: { Accept: 'application/json' } });
+        const body = await response.json();
+        if (this._consult !== consult) return;
+        if (!response.ok || !body.state) {
+          this._onConsultEnd(consult, { cause: 'Ended' });
+          return;
+        }
+        this._setConsultState(consult, body.state);
+      } catch (_err) {
+        // a network hiccup: ask again
+      }
+      if (this._consult === consult) consult.timer = setTimeout(poll, CONSULT_POLL_MS);
+    };
+    consult.timer = setTimeout(poll, CONSULT_POLL_MS);
+  }
+
+  /** Complete (the other party joins the consulted one; this agent leaves) or cancel the server's consultation. */
+  _endServerConsult(consult, action) {
+    const call = this._call;
+    this._post(`${this._consultUrl(consult.callId)}/${action}`).then(({ ok, body }) => {
+      if (!ok) {
+        if (body.error === 'not_consulting') this._onConsultEnd(consult, { cause: 'Ended' });
+        else this._fail('consult_failed', body.message || body.error);
+        return;
+      }
+      if (consult.timer) clearTimeout(consult.timer);
+      this._onConsultEnd(consult, { cause: action === 'complete' ? 'Transferred' : 'Canceled' });
+      if (action !== 'complete') return;
+      this._emit('transfer', { kind: 'consult', state: 'accepted', target: consult.number, cause: '' });
+      if (call && this._isCurrent(call.id) && this._call.state !== 'ended') this._finish('Transferred', 'local');
     });
     return true;
   }

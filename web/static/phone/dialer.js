@@ -404,14 +404,14 @@ export function initDialer(core) {
     updateButtons();
   }
 
-  // An agent on a SIP phone dials, mutes, holds, sends tones and consults on the phone; the page offers
-  // hang-up and blind transfer (through the server).
+  // An agent on a SIP phone dials, mutes, holds and sends tones on the phone; the page offers hang-up,
+  // blind and consult transfer (through the server).
   core.on('config', () => {
     if (!core.deskPhone) return;
     els.form.hidden = true;
     els.deskDial.hidden = false;
     els.display.closest('.display-row').hidden = true;
-    for (const el of [els.mute, els.hold, els.transferConsult]) el.hidden = true;
+    for (const el of [els.mute, els.hold]) el.hidden = true;
   });
   core.on('registration', updateButtons);
   core.on('incoming', showCallControls);
