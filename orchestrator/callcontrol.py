@@ -93,11 +93,13 @@ class CallControl:
         return agent, call_id, self.model.agent_leg(agent, call_id)
 
     async def hangup(self, command: dict[str, Any]) -> dict[str, Any]:
-        """``call_hangup`` {agent, call_id}: end the agent's leg (a ringing one: declined)."""
+        """``call_hangup`` {agent, call_id}: end the agent's leg (a ringing one: declined; during a consultation the
+        transfer completes, as when a phone hangs up then)."""
         agent, call_id, leg = self._leg(command)
         if leg is None:
             return error("not_on_call", "You are not on this call.")
-        if leg.peer:
+        if leg.peer and not self._consultation(call_id):
+            # (During a consultation the peer is the consulted party, and the hang-up completes the transfer.)
             # A leg that ends without the phone's BYE looks lost to the dialplan, which would take the call
             # back and ring the agent again (sb-leg-lost): tell the other side it is a real hang-up.
             await self.ami({"Action": "Setvar", "Channel": leg.peer, "Variable": "SHARED(SB_HUNGUP)", "Value": "1"})
@@ -167,6 +169,9 @@ class CallControl:
         if isinstance(checked, dict):
             return checked
         agent, call_id, target, leg = checked
+        if target in self.model.queue_numbers.values():
+            # the consultation would join the queue as this very call (it carries the call's id)
+            return error("bad_target", "Consult a colleague or a number; transfer to a queue directly.")
         bridge = self.model.bridges.bridge_of(leg.uniqueid)  # before Asterisk's answer: its events may come first
         refused = refusal(await self.ami({"Action": "Setvar", "Channel": leg.channel, "Variable": CONSULT_TARGET,
                                           "Value": target}))

@@ -247,6 +247,28 @@ def test_given_a_sip_phone_call_when_the_agent_consults_a_colleague_from_the_pag
     assert "Agent: agent2" in task["Description"], task["Description"]
 
 
+def test_given_a_sip_phone_consultation_when_the_agent_hangs_up_from_the_page_then_the_transfer_completes(
+        stack, sip_agents, customers):
+    number = caller()
+    with desk_call(stack, customers, number) as (agent3, agent2, phones, customer, call):
+        call_id = call["call_id"]
+        r = agent3.post(f"/api/calls/{call_id}/consult", {"target": CS_FI})
+        assert r.status_code == 400 and r.json()["error"] == "bad_target"  # a queue: transfer to it directly
+        assert agent3.post(f"/api/calls/{call_id}/consult", {"target": "agent2"}).status_code == 200
+        wait_for(lambda: consult_state(agent3, call_id) == "in_call", "agent2 answered the consultation")
+        assert agent3.post(f"/api/calls/{call_id}/hangup").status_code == 200  # as a phone hanging up then
+        wait_for(lambda: phones.received("BYE", "agent3") == 1, "agent3's phone left the call")
+        moved = wait_for(agent2.current_call, "the call on agent2's page", 10)
+        assert moved["call_id"] == call_id
+        time.sleep(2)
+        assert customer.running and phones.received("BYE", "agent2") == 0  # the customer talks to agent2
+        assert phones.invites("agent3") == phones.invites("agent2") == 1  # nobody rung back
+        assert agent2.post(f"/api/calls/{call_id}/hangup").status_code == 200
+        outcome = customer.wait(10)
+        assert outcome.ok and outcome.ended_by == "network", outcome
+    assert "Agent: agent2" in one_task(stack, call_id)["Description"]
+
+
 def test_given_fifty_sip_phone_agents_then_one_sipp_process_registers_and_answers_them_all(stack, customers):
     """What a load test brings: 50 SIP-phone agents, one REGISTER run, one UAS; concurrent queue calls are
     each answered by one of them."""

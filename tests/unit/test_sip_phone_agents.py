@@ -203,6 +203,14 @@ def test_given_an_answered_call_when_the_agent_consults_from_the_page_then_aster
     assert asyncio.run(calls.consult_state(command))["state"] == ""
 
 
+def test_given_a_queue_number_then_a_consultation_is_refused_before_asterisk_is_asked():
+    model = m.Model(agents=AGENTS, queue_numbers={"cs-fi": "+35891000002"})
+    queue_call_answered_by(model, "agent2")
+    ami = FakeAmi()
+    answer = asyncio.run(control(model, ami).consult({"agent": "agent2", "call_id": "100.1", "target": "+35891000002"}))
+    assert answer["error"] == "bad_target" and ami.sent == []
+
+
 def test_given_asterisk_does_not_start_the_consultation_then_the_page_is_told_to_try_again():
     model = m.Model(agents=AGENTS)
     queue_call_answered_by(model, "agent2")
