@@ -21,6 +21,7 @@ import redis
 import rq
 
 from switchboard.supervisor import die_with_parent
+from worker import rqworkers
 from worker.context import get_context
 from worker.liveness import Liveness
 from worker.scheduling import Scheduler
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     warmer = None if args.burst or args.no_warmer else ctx.warmer()
     if warmer is not None:
         threading.Thread(target=warmer.run_forever, name="warmer", daemon=True).start()
-    worker_class: type[rq.worker.BaseWorker] = rq.Worker if args.fork else rq.SimpleWorker
+    worker_class: type[rq.worker.BaseWorker] = rqworkers.Worker if args.fork else rqworkers.SimpleWorker
     if args.fork:
         # a work horse that outlived a killed worker would keep the worker's Redis connections open,
         # and Redis would hand the next job to its dead BLMOVE

@@ -1,11 +1,12 @@
 """RQ's scheduler (it queues a retried job again once its delay is over) in a thread of the worker.
 
 ``Worker.work(with_scheduler=True)`` forks the scheduler into a child process while the worker's own
-threads (flusher, reconciler, warm-ups, liveness) run: a lock one of them held at the fork stays held
-in the child for ever, the child then ignores SIGTERM and the worker, which joins it on shutdown, never
-exits. Nothing here forks: the same ``RQScheduler`` takes the queue's scheduler lock (one holder among
-all workers, renewed every second, free 61 s after its holder died) and moves due jobs back to the queue.
-"""
+threads (flusher, reconciler, warm-ups, liveness) run. A child of a threaded process inherits any lock
+one of those threads held at the fork, held for ever (Python 3.12 warns of such forks), and a child that
+outlived a killed worker kept the worker's Redis connections open, so Redis handed the next job to a
+dead BLMOVE (docs/architecture.md, "Other failures"). Nothing here forks: the same ``RQScheduler`` takes
+the queue's scheduler lock (one holder among all workers, renewed every second, free 61 s after its
+holder died) and moves due jobs back to the queue."""
 
 from __future__ import annotations
 
