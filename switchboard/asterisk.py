@@ -198,6 +198,14 @@ class AsteriskInstance:
         """The call ledger Asterisk writes (CEL, cel_custom.conf), seen from the host."""
         return self.base / "log" / "cel-custom" / LEDGER_NAME
 
+    def forget_calls(self) -> list[Path]:
+        """Remove the instance's call ledger (and its rotated file), before a start with a new database: its
+        calls belong to a database that is gone, and the reconciler would record them in the new one."""
+        removed = sorted(self.ledger_file.parent.glob(f"{LEDGER_NAME}*")) if self.ledger_file.parent.exists() else []
+        for path in removed:
+            path.unlink()
+        return removed
+
     @property
     def log_file(self) -> Path:
         """Asterisk's console output for this instance."""

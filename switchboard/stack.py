@@ -335,11 +335,14 @@ class Stack:
         self.log("Starting the Salesforce emulator…")
         self._spawn("sfemu", [sys.executable, "-m", "sfemu", "--host", "127.0.0.1", "--port",
                               str(self.sf_port), "--seed", self.sf_seed])
+        new_database = not (self.workdir / "switchboard.db").exists()  # a new state folder; the instance may be old
         upgrade(settings.database_url)
         store = Store(settings.database_url)
         if self.demo:
             seed_demo(store, settings.secret_key)
         assert self.asterisk is not None
+        for path in self.asterisk.forget_calls() if new_database else []:
+            self.log(f"Removed {path.name}, an earlier stack's call ledger in the same Asterisk instance.")
         self.asterisk.dialplan_globals = dialplan_globals(settings)
         self.asterisk.trunk_contact = settings.trunk_contact
         self.asterisk.render()
