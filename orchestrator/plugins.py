@@ -1,9 +1,24 @@
-"""Plugin loading (entry points) and ``safe_call``: one failing or slow plugin never stalls the loop."""
+"""Plugin loading (entry points) and isolation: one failing or slow plugin never stalls a caller.
+
+Hooks are called through pluggy's own machinery (``pm.hook.call_ended(summary=...)``): pluggy passes an
+implementation only the arguments it names, checks those names against the spec at registration, and
+stops a ``firstresult`` hook at the first answer. What pluggy does not do is keep one implementation's
+failure from the others: every implementation registered here runs guarded — in a thread of its own
+with a time budget (``budget``, per call; ``DEFAULT_BUDGET`` otherwise); one that raises or overruns is
+logged with its plugin's name and counts as no answer, and the others still run. ``safe_call`` runs a
+whole hook call off the event loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from typing import Any
 
 import pluggy
@@ -13,11 +28,57 @@ from orchestrator import hookspecs
 logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "switchboard.plugins"
+DEFAULT_BUDGET = 5.0  # seconds an implementation may take when the caller set no budget
+_budget: contextvars.ContextVar[float] = contextvars.ContextVar("plugin_budget", default=DEFAULT_BUDGET)
+# Implementations run here; one that overruns keeps its thread until it returns, so there are spares.
+_runner = ThreadPoolExecutor(max_workers=16, thread_name_prefix="plugin")
 
 
-def plugin_manager(enabled: tuple[str, ...] = (), *, load_entrypoints: bool = True) -> pluggy.PluginManager:
+@contextmanager
+def budget(seconds: float) -> Iterator[None]:
+    """Give each implementation called in this block (this thread or task) ``seconds`` at most."""
+    token = _budget.set(seconds)
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def _guarded(function: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def guard(*args: Any, **kwargs: Any) -> Any:
+        seconds = _budget.get()
+        future = _runner.submit(function, *args, **kwargs)
+        try:
+            return future.result(timeout=seconds)
+        except FutureTimeout:
+            logger.error("plugin %s: %s took longer than %.2f s; skipped", plugin, hook, seconds)
+        except Exception:
+            logger.exception("plugin %s: %s failed; skipped", plugin, hook)
+        return None
+
+    guard.switchboard_guarded = True  # type: ignore[attr-defined]
+    return guard
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager for Switchboard's hooks, every implementation guarded (see the module's text)."""
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register ``plugin`` as pluggy does (its names checked against the specs), then guard its hooks."""
+        registered = super().register(plugin, name)
+        if registered is not None:
+            for caller in self.get_hookcallers(plugin) or []:
+                for impl in caller.get_hookimpls():
+                    if impl.plugin is plugin and not (impl.hookwrapper or impl.wrapper) \
+                            and not getattr(impl.function, "switchboard_guarded", False):
+                        impl.function = _guarded(impl.function, impl.plugin_name, caller.name)  # type: ignore[misc]
+        return registered
+
+
+def plugin_manager(enabled: tuple[str, ...] = (), *, load_entrypoints: bool = True) -> PluginManager:
     """A plugin manager with every installed plugin (or only ``enabled`` ones when given)."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm = PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     if load_entrypoints:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
@@ -30,24 +91,9 @@ def plugin_manager(enabled: tuple[str, ...] = (), *, load_entrypoints: bool = Tr
 
 
 async def safe_call(pm: pluggy.PluginManager, hook: str, timeout: float, **kwargs: Any) -> Any:
-    """Call each implementation of ``hook`` in a thread with a deadline; firstresult hooks stop at a result.
+    """Call ``hook`` with ``kwargs`` off the event loop, each implementation given ``timeout`` seconds."""
+    def call() -> Any:
+        with budget(timeout):
+            return getattr(pm.hook, hook)(**kwargs)
 
-    An implementation that raises or overruns is logged and skipped: the others still run.
-    """
-    caller = getattr(pm.hook, hook)
-    first = bool(caller.spec and caller.spec.opts.get("firstresult"))
-    results = []
-    for impl in reversed(caller.get_hookimpls()):  # pluggy's order: last registered first
-        try:
-            result = await asyncio.wait_for(asyncio.to_thread(impl.function, **kwargs), timeout)
-        except TimeoutError:
-            logger.error("plugin %s: %s took longer than %.2f s; skipped", impl.plugin_name, hook, timeout)
-            continue
-        except Exception:
-            logger.exception("plugin %s: %s failed; skipped", impl.plugin_name, hook)
-            continue
-        if result is not None:
-            if first:
-                return result
-            results.append(result)
-    return None if first else results
+    return await asyncio.to_thread(call)

@@ -5,6 +5,6 @@ from plugins.default_routing import rules
 
 
 @hookimpl(trylast=True)
-def route_call(*, call: dict) -> str | None:
+def route_call(call: dict) -> str | None:
     """Keep the queue the dialplan chose for the dialled number."""
     return rules.default_queue(call)

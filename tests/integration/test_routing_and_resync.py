@@ -47,19 +47,19 @@ async def call_and_see_queue(asterisk, customers, number: str = "+358401234567")
 
 class ToSales:
     @hookimpl
-    def route_call(self, *, call):
+    def route_call(self, call):
         return "sales" if call["caller_number"].startswith("+358") else None
 
 
 class Broken:
     @hookimpl
-    def route_call(self, *, call):
+    def route_call(self, call):
         raise RuntimeError("plugin bug")
 
 
 class Slow:
     @hookimpl
-    def route_call(self, *, call):
+    def route_call(self, call):
         time.sleep(3)
         return "sales"
 
@@ -229,7 +229,7 @@ class Dies:
     """A routing plugin of an orchestrator that dies before it answers (it never returns in time)."""
 
     @hookimpl
-    def route_call(self, *, call):
+    def route_call(self, call):
         time.sleep(30)
 
 

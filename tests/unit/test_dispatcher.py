@@ -46,25 +46,25 @@ class Recorder:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     @hookimpl
-    def call_offered(self, *, agent, call):
+    def call_offered(self, agent, call):
         self.calls.append(("call_offered", {"agent": agent, "call": call}))
 
     @hookimpl
-    def call_ended(self, *, summary):
+    def call_ended(self, summary):
         self.calls.append(("call_ended", summary))
 
     @hookimpl
-    def agent_changed(self, *, agent, view):
+    def agent_changed(self, agent, view):
         self.calls.append(("agent_changed", {"agent": agent, "view": view}))
 
 
 class Failing:
     @hookimpl
-    def call_ended(self, *, summary):
+    def call_ended(self, summary):
         raise RuntimeError("plugin bug")
 
     @hookimpl
-    def call_offered(self, *, agent, call):
+    def call_offered(self, agent, call):
         raise RuntimeError("plugin bug")
 
 
