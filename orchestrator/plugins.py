@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import pluggy
@@ -64,6 +66,8 @@ def _guarded(function: Callable[..., Any], plugin: str, hook: str) -> Callable[.
 class PluginManager(pluggy.PluginManager):
     """pluggy's manager for Switchboard's hooks, every implementation guarded (see the module's text)."""
 
+    statuses: list[PluginStatus]
+
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin`` as pluggy does (its names checked against the specs), then guard its hooks."""
         registered = super().register(plugin, name)
@@ -76,18 +80,38 @@ class PluginManager(pluggy.PluginManager):
         return registered
 
 
+@dataclass(frozen=True)
+class PluginStatus:
+    """What became of one installed plugin: ``loaded`` (with its hooks), ``disabled`` or ``failed``."""
+
+    name: str
+    status: str
+    hooks: tuple[str, ...] = ()
+    error: str = ""
+
+
 def plugin_manager(enabled: tuple[str, ...] = (), *, load_entrypoints: bool = True) -> PluginManager:
-    """A plugin manager with every installed plugin (or only ``enabled`` ones when given)."""
+    """A plugin manager with every installed plugin (or only ``enabled`` ones when given); ``pm.statuses``
+    says what became of each. A plugin that fails to import or to register is logged and left out."""
     pm = PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    if load_entrypoints:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        if enabled:
-            for name, plugin in list(pm.list_name_plugin()):
-                if name not in enabled:
-                    pm.unregister(plugin)
+    pm.statuses = [_load(pm, ep, enabled) for ep in entry_points(group=ENTRY_POINT_GROUP)] \
+        if load_entrypoints else []
     logger.info("plugins loaded: %s", ", ".join(n for n, _ in pm.list_name_plugin()) or "none")
     return pm
+
+
+def _load(pm: PluginManager, ep: EntryPoint, enabled: tuple[str, ...]) -> PluginStatus:
+    if enabled and ep.name not in enabled:
+        return PluginStatus(ep.name, "disabled")
+    try:
+        plugin = ep.load()
+        pm.register(plugin, name=ep.name)
+    except Exception as exc:  # a third party's import error or a misspelt hook: that plugin is left out
+        logger.error("plugin %s (%s) not loaded: %s: %s", ep.name, ep.value, type(exc).__name__, exc)
+        return PluginStatus(ep.name, "failed", error=f"{type(exc).__name__}: {exc}")
+    hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or []))
+    return PluginStatus(ep.name, "loaded", hooks)
 
 
 async def safe_call(pm: pluggy.PluginManager, hook: str, timeout: float, **kwargs: Any) -> Any:

@@ -92,6 +92,21 @@ def register(main: click.Group, settings_of: callable) -> None:  # type: ignore[
         if unknown:
             raise click.ClickException(f"not failed jobs (see `switchboard jobs failed`): {', '.join(unknown)}")
 
+    @main.command("plugins")
+    @click.pass_context
+    def plugins(ctx: click.Context) -> None:
+        """The installed plugins: loaded (with their hooks), disabled by the configuration, or failed (why)."""
+        from orchestrator.plugins import plugin_manager
+
+        statuses = plugin_manager(settings_of(ctx).plugins_enabled).statuses
+        if not statuses:
+            click.echo("no plugins installed")
+        for plugin in statuses:
+            detail = ", ".join(plugin.hooks) if plugin.status == "loaded" else plugin.error
+            click.echo(f"{plugin.name}  {plugin.status}" + (f"  {detail}" if detail else ""))
+        if any(p.status == "failed" for p in statuses):
+            ctx.exit(1)
+
     @main.command("sf-outbox")
     @click.option("--retry", is_flag=True, help="Send every refused record again.")
     @click.pass_context

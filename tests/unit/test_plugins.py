@@ -6,14 +6,18 @@ import asyncio
 import inspect
 import re
 import time
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pluggy
 import pytest
+from click.testing import CliRunner
 
-from orchestrator import hookspecs
+from orchestrator import hookspecs, plugins
 from orchestrator.hookspecs import hookimpl
-from orchestrator.plugins import budget, plugin_manager, safe_call
+from orchestrator.plugins import ENTRY_POINT_GROUP, budget, plugin_manager, safe_call
+from switchboard import cli
+from tests.unit import plugin_samples
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
@@ -116,3 +120,34 @@ def test_given_firstresult_route_call_then_the_first_answer_wins_and_none_falls_
     pm.register(Keep())
     pm.register(Broken())  # asked first: its failure is no answer
     assert asyncio.run(safe_call(pm, "route_call", 0.5, call={"queue": "cs-en"})) == "sales"
+
+
+def fake_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    points = [EntryPoint(name, value, ENTRY_POINT_GROUP) for name, value in (
+        ("counting", "tests.unit.plugin_samples:counting"), ("misspelt", "tests.unit.plugin_samples:misspelt"),
+        ("missing", "tests.unit.no_such_plugin_module"), ("spare", "tests.unit.plugin_samples:counting"))]
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [p for p in points if p.group == group])
+
+
+def test_a_plugin_that_fails_to_load_is_left_out_and_listed_with_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_entry_points(monkeypatch)
+    pm = plugin_manager(("counting", "misspelt", "missing"))
+    assert [(p.name, p.status, p.hooks) for p in pm.statuses] == [
+        ("counting", "loaded", ("call_ended",)), ("misspelt", "failed", ()), ("missing", "failed", ()),
+        ("spare", "disabled", ())]
+    assert "agnet" in pm.statuses[1].error and "ModuleNotFoundError" in pm.statuses[2].error
+    before = plugin_samples.counting.ended
+    pm.hook.call_ended(summary={"call_id": "c1"})  # the loaded one works
+    assert plugin_samples.counting.ended == before + 1
+
+
+def test_switchboard_plugins_lists_them_and_fails_when_one_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_entry_points(monkeypatch)
+    monkeypatch.setenv("SWITCHBOARD_PLUGINS_ENABLED", "counting,missing")
+    result = CliRunner().invoke(cli.main, ["--state-dir", "/nonexistent", "plugins"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "counting  loaded  call_ended"
+    assert lines[1] == "misspelt  disabled"
+    assert lines[2] == "missing  failed  ModuleNotFoundError: No module named 'tests.unit.no_such_plugin_module'"
+    assert lines[3] == "spare  disabled"
