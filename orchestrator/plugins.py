@@ -108,8 +108,9 @@ def _load(pm: PluginManager, ep: EntryPoint, enabled: tuple[str, ...]) -> Plugin
         plugin = ep.load()
         pm.register(plugin, name=ep.name)
     except Exception as exc:  # a third party's import error or a misspelt hook: that plugin is left out
-        logger.error("plugin %s (%s) not loaded: %s: %s", ep.name, ep.value, type(exc).__name__, exc)
-        return PluginStatus(ep.name, "failed", error=f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"  # one line (pluggy's message has three)
+        logger.error("plugin %s (%s) not loaded: %s", ep.name, ep.value, error)
+        return PluginStatus(ep.name, "failed", error=error)
     hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or []))
     return PluginStatus(ep.name, "loaded", hooks)
 

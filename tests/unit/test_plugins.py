@@ -135,7 +135,10 @@ def test_a_plugin_that_fails_to_load_is_left_out_and_listed_with_why(monkeypatch
     assert [(p.name, p.status, p.hooks) for p in pm.statuses] == [
         ("counting", "loaded", ("call_ended",)), ("misspelt", "failed", ()), ("missing", "failed", ()),
         ("spare", "disabled", ())]
-    assert "agnet" in pm.statuses[1].error and "ModuleNotFoundError" in pm.statuses[2].error
+    assert pm.statuses[1].error == ("PluginValidationError: Plugin 'misspelt' for hook 'call_offered' hookimpl "
+                                    "definition: call_offered(agnet: 'str') -> 'None' Argument(s) {'agnet'} are "
+                                    "declared in the hookimpl but can not be found in the hookspec")
+    assert "ModuleNotFoundError" in pm.statuses[2].error
     before = plugin_samples.counting.ended
     pm.hook.call_ended(summary={"call_id": "c1"})  # the loaded one works
     assert plugin_samples.counting.ended == before + 1
