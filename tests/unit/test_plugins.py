@@ -36,7 +36,7 @@ def test_every_hookspec_is_documented_with_its_arguments_and_a_docstring():
         assert fn.__doc__ and "\n" not in fn.__doc__.strip()
         params = inspect.signature(fn).parameters.values()
         assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params), name  # pluggy sees them
-        assert [a.strip() for a in documented[name].split(",")] == [p.name for p in params], name
+        assert [a.strip() for a in documented[name].split(",") if a.strip()] == [p.name for p in params], name
 
 
 def test_an_implementation_names_only_what_it_uses_and_a_misspelt_name_is_refused():
