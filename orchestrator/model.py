@@ -499,10 +499,8 @@ class Model:
         callee = self.agent_of_channel(e.dest_channel)
         if callee and callee in call.direct and e.consultation and call.agent and callee != call.agent:
             # a consultation: the call stays with its agent until the transfer completes (their leg ends)
-            call.direct.discard(callee)
-            call.ringing.discard(callee)
             call.consultee, call.consultee_uniqueid = callee, e.dest_uniqueid
-            changes.append(CallAnswered(callee, call.call_id, e.at, {**self.call_view(call), "answered_at": e.at}))
+            changes.append(self._answered_directly(call, callee, e.at))
         elif callee and callee in call.direct:
             changes += self._taken_directly(call, callee, e.at)
         caller_answered = self.agent_of_channel(e.channel) == call.caller_agent
@@ -533,14 +531,15 @@ class Model:
 
     def _taken_directly(self, call: Call, agent: str, at: float) -> list[Change]:
         """``agent`` answered a direct call or took a transferred one: the call is theirs now."""
+        before = call.take(agent, at)
+        left: list[Change] = [AgentLeftCall(before, call.call_id)] if before and before != agent else []
+        return [*left, self._answered_directly(call, agent, at)]
+
+    def _answered_directly(self, call: Call, agent: str, at: float) -> CallAnswered:
+        """``agent``, rung directly, answered (a direct call, a transfer or a consultation): no longer rung."""
         call.direct.discard(agent)
         call.ringing.discard(agent)
-        changes: list[Change] = []
-        before = call.take(agent, at)
-        if before and before != agent:
-            changes.append(AgentLeftCall(before, call.call_id))
-        changes.append(CallAnswered(agent, call.call_id, at, {**self.call_view(call), "answered_at": at}))
-        return changes
+        return CallAnswered(agent, call.call_id, at, {**self.call_view(call), "answered_at": at})
 
     # -- agents ------------------------------------------------------------------------------------------
     def _changed(self, presence: AgentPresence, before: dict[str, Any]) -> list[Change]:

@@ -153,6 +153,11 @@ class Stack:
         self._killed: dict[str, int] = {}  # restart count of a child when kill_child killed it
 
     # -- configuration -------------------------------------------------------------------------------
+    @property
+    def database_file(self) -> Path:
+        """The stack's SQLite database."""
+        return self.workdir / "switchboard.db"
+
     def _secret_key(self) -> str:
         path = self.workdir / "secret_key"
         if not path.exists():
@@ -171,7 +176,7 @@ class Stack:
         self.sf_port = free_port()
         web_port = self._web_port or free_port()
         return Settings(
-            database_url=f"sqlite:///{self.workdir / 'switchboard.db'}",
+            database_url=f"sqlite:///{self.database_file}",
             redis_url=f"redis://127.0.0.1:{self.redis_port}/0",
             ami_host="127.0.0.1", ami_port=ports.ami, ami_username=creds.ami_username, ami_secret=creds.ami_secret,
             ari_url=f"http://127.0.0.1:{ports.http}", ari_username=creds.ari_username,
@@ -335,7 +340,7 @@ class Stack:
         self.log("Starting the Salesforce emulator…")
         self._spawn("sfemu", [sys.executable, "-m", "sfemu", "--host", "127.0.0.1", "--port",
                               str(self.sf_port), "--seed", self.sf_seed])
-        new_database = not (self.workdir / "switchboard.db").exists()  # a new state folder; the instance may be old
+        new_database = not self.database_file.exists()  # a new state folder; the Asterisk instance may be old
         upgrade(settings.database_url)
         store = Store(settings.database_url)
         if self.demo:

@@ -77,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         liveness.run_once()  # alive before the first job; a dead worker's jobs queued again
     except redis.RedisError:
         logger.warning("could not reach Redis at startup; the worker retries", exc_info=True)
-    scheduler = None if args.burst else Scheduler(connection, [settings.rq_queue])
-    if scheduler is not None:
+    scheduler = Scheduler(connection, [settings.rq_queue])
+    scheduling = threading.Thread(target=scheduler.run_forever, name="scheduler", daemon=True)
+    if not args.burst:
         threading.Thread(target=liveness.run_forever, name="liveness", daemon=True).start()
-        scheduling = threading.Thread(target=scheduler.run_forever, name="scheduler", daemon=True)
         scheduling.start()
     try:
         # RQ Retry intervals need a scheduler: in burst mode rq runs one pass in this process; otherwise
@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         worker.work(burst=args.burst, with_scheduler=args.burst)
     finally:
         liveness.stopping.set()
-        if scheduler is not None:
-            scheduler.stopping.set()
+        scheduler.stopping.set()
+        if scheduling.is_alive():
             scheduling.join(5)  # the lock given up, so another worker schedules at once
         if warmer is not None:
             warmer.stopping.set()
