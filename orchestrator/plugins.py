@@ -117,8 +117,12 @@ def _load(pm: PluginManager, ep: EntryPoint, enabled: tuple[str, ...]) -> Plugin
 
 async def safe_call(pm: pluggy.PluginManager, hook: str, timeout: float, **kwargs: Any) -> Any:
     """Call ``hook`` with ``kwargs`` off the event loop, each implementation given ``timeout`` seconds."""
+    caller = getattr(pm.hook, hook)
+    if not caller.get_hookimpls():  # most hooks on a call's path: no thread hop for nobody
+        return None if caller.spec is not None and caller.spec.opts.get("firstresult") else []
+
     def call() -> Any:
         with budget(timeout):
-            return getattr(pm.hook, hook)(**kwargs)
+            return caller(**kwargs)
 
     return await asyncio.to_thread(call)

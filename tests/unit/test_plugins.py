@@ -154,3 +154,9 @@ def test_switchboard_plugins_lists_them_and_fails_when_one_failed(monkeypatch: p
     assert lines[1] == "misspelt  disabled"
     assert lines[2] == "missing  failed  ModuleNotFoundError: No module named 'tests.unit.no_such_plugin_module'"
     assert lines[3] == "spare  disabled"
+
+
+def test_a_hook_nobody_implements_answers_as_pluggy_does():
+    pm = plugin_manager(load_entrypoints=False)
+    assert asyncio.run(safe_call(pm, "call_ended", 0.2, summary={})) == pm.hook.call_ended(summary={}) == []
+    assert asyncio.run(safe_call(pm, "route_call", 0.2, call={})) is pm.hook.route_call(call={}) is None
