@@ -15,7 +15,7 @@ from orchestrator.jobs import JobQueue
 from orchestrator.lanes import Lane, Lanes
 from orchestrator.livecalls import LiveCalls
 from orchestrator.notifier import Notifier
-from orchestrator.plugins import safe_call
+from switchboard.plugins import safe_call
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ class Dispatcher:
         """How many effects wait in the lanes."""
         return self.phone.backlog + self.board.backlog + self.work.backlog + self.hooks.backlog
 
-    def _hook(self, hook: str, **kwargs: Any) -> None:
+    def hook(self, hook: str, **kwargs: Any) -> None:
+        """Call the plugins' ``hook`` with ``kwargs`` in the hook lane, in order; returns at once."""
         self.hooks.put(self._call_hook, hook, kwargs)
 
     async def _call_hook(self, hook: str, kwargs: dict[str, Any]) -> None:
@@ -81,7 +82,7 @@ class Dispatcher:
             case m.CallOffered(agent=agent, call=call):
                 phone(agent, self._record_offer, agent, call)  # before the page hears of it: it may act at once
                 phone(agent, self.notifier.to_agent, agent, "call_offered", call)
-                self._hook("call_offered", agent=agent, call=call)
+                self.hook("call_offered", agent=agent, call=call)
             case m.CallPlaced(agent=agent, call=call):
                 phone(agent, self._record_offer, agent, call)  # the agent's own call: the web may act on it
                 phone(agent, self.notifier.to_agent, agent, "call_placed", call)
@@ -89,7 +90,7 @@ class Dispatcher:
                 if self.live is not None:
                     phone(agent, self.live.answered, agent, call)
                 phone(agent, self.notifier.to_agent, agent, "call_answered", {"call_id": call_id, "answered_at": at})
-                self._hook("call_answered", agent=agent, call_id=call_id)
+                self.hook("call_answered", agent=agent, call_id=call_id)
             case m.CallAdopted(agent=agent, call=call):
                 if self.live is not None:  # a restarted orchestrator: the agent's reloaded page finds the call
                     phone(agent, self.live.answered, agent, call)
@@ -114,11 +115,11 @@ class Dispatcher:
                         "call_id": summary["call_id"], "disposition": summary["disposition"],
                         "duration_seconds": summary["duration_seconds"]})
                 self.board.put(summary["call_id"], self.notifier.to_board, "call_ended", summary)
-                self._hook("call_ended", summary=summary)
+                self.hook("call_ended", summary=summary)
             case m.AgentChanged(agent=agent, view=view):
                 phone(agent, self.notifier.to_agent, agent, "agent_state", view)
                 self.board.put(agent, self.notifier.to_board, "agent_state", view)
-                self._hook("agent_changed", agent=agent, view=view)
+                self.hook("agent_changed", agent=agent, view=view)
 
     async def reconnect(self, agent: str, call_id: str, leg: str, browser: str) -> None:
         """Mark the channel that keeps the call ([sb-reconnect]: hold music, re-ring ``agent``); drop the dead leg."""

@@ -64,8 +64,17 @@ DEFAULT_STATUS = StatusDef(None, "Available", AVAILABLE)
 
 
 @dataclass(frozen=True)
+class StatusRef:
+    """A status by id (None: the built-in Available), name and type."""
+
+    id: int | None
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class Chosen:
-    """The status an agent chose (or a schedule set), and until when it holds."""
+    """The status an agent chose (or a schedule set), until when it holds, and what comes back then."""
 
     status_id: int | None = None
     status: str = "Available"
@@ -73,6 +82,11 @@ class Chosen:
     since: float = 0.0
     until: float | None = None
     receive_pool_calls: bool = True
+    previous: StatusRef | None = None  # the untimed status before this timed one
+
+    def ref(self) -> StatusRef:
+        """This status as a StatusRef."""
+        return StatusRef(self.status_id, self.status, self.kind)
 
 
 @dataclass(frozen=True)
@@ -128,11 +142,16 @@ class Wanted:
     direct: str  # the AstDB value [sb-agent-direct] reads: the status type
 
 
-def choose(status: StatusDef, now: float, *, receive_pool_calls: bool = True, until: float | None = None) -> Chosen:
-    """The agent picks ``status`` at ``now``; a timed status ends after its duration unless ``until``."""
+def choose(status: StatusDef, now: float, *, receive_pool_calls: bool = True, until: float | None = None,
+           before: Chosen | None = None) -> Chosen:
+    """The agent picks ``status`` at ``now``; a timed status ends after its duration unless ``until``, and
+    then gives back the untimed status held ``before`` it."""
     if until is None and status.duration_minutes:
         until = now + status.duration_minutes * 60
-    return Chosen(status.id, status.name, status.kind, now, until, receive_pool_calls)
+    previous = None
+    if until is not None and before is not None:
+        previous = before.previous if before.until is not None else before.ref()
+    return Chosen(status.id, status.name, status.kind, now, until, receive_pool_calls, previous)
 
 
 def start_wrapup(call_id: str, queue: str, seconds: int, codes: Iterable[str], required: bool,
@@ -179,20 +198,29 @@ def tick(state: AgentPresence, statuses: Mapping[int, StatusDef], now: float) ->
         schedules = tuple(s for s in schedules if s.id not in used)
     if pick is not None and pick.status_id in statuses:
         status = statuses[pick.status_id]
-        chosen = choose(status, now, receive_pool_calls=chosen.receive_pool_calls, until=pick.ends_at)
+        chosen = choose(status, now, receive_pool_calls=chosen.receive_pool_calls, until=pick.ends_at,
+                        before=chosen)
     elif chosen.until is not None and now >= chosen.until:
-        chosen = choose(default_status(statuses), now, receive_pool_calls=chosen.receive_pool_calls)
+        chosen = choose(returning_status(chosen.previous, statuses), now,
+                        receive_pool_calls=chosen.receive_pool_calls)
     if wrapup is not None and wrapup.over(now):
         wrapup = None
     return dataclasses.replace(state, chosen=chosen, schedules=schedules, wrapup=wrapup)
 
 
 def default_status(statuses: Mapping[int, StatusDef]) -> StatusDef:
-    """The status a timed one reverts to: the first untimed Available, else a built-in Available."""
+    """The status when no other is known: the first untimed Available, else a built-in Available."""
     for status in sorted(statuses.values(), key=lambda s: s.id or 0):
         if status.kind == AVAILABLE and not status.duration_minutes:
             return status
     return DEFAULT_STATUS
+
+
+def returning_status(previous: StatusRef | None, statuses: Mapping[int, StatusDef]) -> StatusDef:
+    """The status a timed one gives back: the one held before it, if it still exists untimed, else
+    ``default_status``."""
+    status = statuses.get(previous.id) if previous is not None and previous.id is not None else None
+    return status if status is not None and not status.duration_minutes else default_status(statuses)
 
 
 def end_wrapup(state: AgentPresence, call_id: str) -> AgentPresence:
@@ -213,6 +241,8 @@ def view(state: AgentPresence, now: float) -> dict[str, Any]:
         "kind": c.kind,
         "since": c.since,
         "until": c.until,
+        "previous": None if c.previous is None else {"status_id": c.previous.id, "status": c.previous.name,
+                                                      "kind": c.previous.kind},
         "receive_pool_calls": c.receive_pool_calls,
         "queues": [{"name": q.name, "label": q.label or q.name, "active": q.active,
                     "paused": bool(reasons[q.name]), "reason": reasons[q.name]} for q in state.queues],

@@ -49,6 +49,14 @@ def _wrapup(row: AgentPresenceState | None, queues: dict[str, ServiceQueue]) -> 
     return p.Wrapup(row.wrapup_call_id, row.wrapup_queue, ts(row.wrapup_until), codes, required)
 
 
+def _previous(row: AgentPresenceState, defs: dict[int, p.StatusDef]) -> p.StatusRef | None:
+    if not row.previous_kind:
+        return None
+    status = defs.get(row.previous_status_id) if row.previous_status_id is not None else None
+    name = status.name if status is not None else p.KIND_LABELS.get(row.previous_kind, row.previous_kind)
+    return p.StatusRef(row.previous_status_id, name, row.previous_kind)
+
+
 def build(agent: Agent, row: AgentPresenceState | None, schedules: list[ScheduledPresence],
           defs: dict[int, p.StatusDef], queues: dict[str, ServiceQueue]) -> p.AgentPresence:
     """One agent's presence from its rows (memberships of ``agent`` must be loaded with their queues)."""
@@ -57,7 +65,7 @@ def build(agent: Agent, row: AgentPresenceState | None, schedules: list[Schedule
     else:
         name = defs[row.status_id].name if row.status_id in defs else p.KIND_LABELS.get(row.kind, row.kind)
         chosen = p.Chosen(row.status_id, name, row.kind, ts(row.since) or 0.0, ts(row.until),
-                          row.receive_pool_calls)
+                          row.receive_pool_calls, _previous(row, defs))
     switches = tuple(p.QueueSwitch(m.queue.name, m.queue.label, m.active)
                      for m in sorted(agent.memberships, key=lambda m: m.queue.name))
     plan = tuple(p.Scheduled(s.id, s.status_id, ts(s.starts_at) or 0.0, ts(s.ends_at)) for s in schedules)
@@ -86,7 +94,9 @@ def save(store: Store, before: p.AgentPresence | None, after: p.AgentPresence) -
     """Persist what changed between two presences of one agent (chosen status, wrap-up, used schedules)."""
     c, w = after.chosen, after.wrapup
     store.save_presence(after.agent, status_id=c.status_id, kind=c.kind, since=dt(c.since), until=dt(c.until),
-                        receive_pool_calls=c.receive_pool_calls, wrapup_call_id=w.call_id if w else "",
+                        receive_pool_calls=c.receive_pool_calls,
+                        previous_status_id=c.previous.id if c.previous else None,
+                        previous_kind=c.previous.kind if c.previous else "", wrapup_call_id=w.call_id if w else "",
                         wrapup_queue=w.queue if w else "", wrapup_until=dt(w.until) if w else None)
     if before is not None:
         kept = {s.id for s in after.schedules}

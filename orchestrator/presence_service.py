@@ -14,21 +14,32 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import pluggy
+
 from orchestrator import model as m
 from orchestrator import presence as p
 from orchestrator import presence_db
 from orchestrator.notifier import Notifier
+from switchboard.hookspecs import Rewrite, Veto
+from switchboard.plugins import safe_call
 from switchboard.store import Store
 
 logger = logging.getLogger(__name__)
 
 AmiAction = Callable[[dict[str, Any]], Awaitable[Any]]
+Hook = Callable[..., None]  # fire and forget: the dispatcher's hook lane (Dispatcher.hook)
+STATUS_HOOK_BUDGET = 2.0  # seconds each plugin has to answer status_change_requested
 SET_WRAPUP_CODE = "worker.tasks.set_wrapup_code"
 
 
 def member_interface(agent: str) -> str:
     """The queue member interface of an agent (see provisioning.render_members)."""
     return f"Local/{agent}@sb-agent/n"
+
+
+def status_view(chosen: p.Chosen) -> dict[str, Any]:
+    """A status as the plugins see it: ``id``, ``name``, ``kind``, ``until``."""
+    return {"id": chosen.status_id, "name": chosen.status, "kind": chosen.kind, "until": chosen.until}
 
 
 def wrapup_job_id(call_id: str) -> str:
@@ -42,8 +53,11 @@ class PresenceService:
     """Holds every agent's presence, persists changes, and makes Asterisk and the pages follow."""
 
     def __init__(self, store: Store, ami: AmiAction, notifier: Notifier | None, jobs: Any = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *, pm: pluggy.PluginManager | None = None,
+                 hook: Hook | None = None) -> None:
         self.store = store
+        self.pm = pm
+        self.hook = hook
         self.ami = ami
         self.notifier = notifier
         self.jobs = jobs  # an rq.Queue, for the wrap-up code job
@@ -69,8 +83,9 @@ class PresenceService:
         return {agent: {q for q, reason in p.wanted(state, now).paused.items() if reason}
                 for agent, state in self.agents.items()}
 
-    async def _advance(self, agent: str, before: p.AgentPresence | None = None) -> None:
-        """Let time act on one agent, persist a change, apply to Asterisk, tell the page."""
+    async def _advance(self, agent: str, before: p.AgentPresence | None = None, *, why: str = "time",
+                       code: str = "") -> None:
+        """Let time act on one agent, persist a change, apply to Asterisk, tell the page and the plugins."""
         now = self.clock()
         current = self.agents[agent]
         after = p.tick(current, self.statuses, now)
@@ -81,6 +96,22 @@ class PresenceService:
         applied = await self._apply(after, now)
         if changed or applied:
             await self._emit(after, now)
+        if changed:
+            self._announce(before if before is not None else current, after, why, code)
+
+    def _announce(self, before: p.AgentPresence, after: p.AgentPresence, why: str, code: str) -> None:
+        """Tell the plugins what changed: the status, a wrap-up that started or finished."""
+        if self.hook is None:
+            return
+        agent, old, new = after.agent, before.chosen, after.chosen
+        if (old.status_id, old.status, old.kind) != (new.status_id, new.status, new.kind):
+            self.hook("status_changed", agent=agent, status=status_view(new), previous=status_view(old))
+        w0, w1 = before.wrapup, after.wrapup
+        if w0 is not None and (w1 is None or w1.call_id != w0.call_id):
+            self.hook("wrapup_finished", agent=agent, call_id=w0.call_id, code=code if why == "code" else "",
+                      reason=why if why in ("code", "status") else "time")
+        if w1 is not None and (w0 is None or w0.call_id != w1.call_id):
+            self.hook("wrapup_started", agent=agent, call_id=w1.call_id, queue=w1.queue, until=w1.until)
 
     async def _apply(self, state: p.AgentPresence, now: float) -> bool:
         """Send the AMI actions that bring Asterisk to what ``state`` wants; True when any was sent."""
@@ -141,25 +172,61 @@ class PresenceService:
             return None
         return agent
 
-    async def _change(self, agent: str, new: p.AgentPresence) -> None:
+    async def _change(self, agent: str, new: p.AgentPresence, *, why: str = "time", code: str = "") -> None:
         before = self.agents[agent]
         self.agents[agent] = new
         await asyncio.to_thread(presence_db.save, self.store, before, new)
-        await self._advance(agent, before)
+        await self._advance(agent, before, why=why, code=code)
 
     async def set_status(self, command: dict[str, Any]) -> None:
-        """``presence_set`` {agent, status_id}: the agent chose a named status."""
+        """``presence_set`` {agent, status_id}: the agent chose a named status (the plugins may refuse or
+        replace it); it ends a wrap-up."""
         agent = await self._known(command)
         if agent is None:
             return
+        status = self.statuses.get(command.get("status_id"))  # type: ignore[arg-type]
+        if status is None:
+            logger.warning("rejected presence_set of %s: unknown status %.40r", agent, command.get("status_id"))
+            return
+        status, reason = await self._ask_plugins(agent, status)
         async with self._lock:
-            status = self.statuses.get(command.get("status_id"))  # type: ignore[arg-type]
-            if status is None:
-                logger.warning("rejected presence_set of %s: unknown status %.40r", agent, command.get("status_id"))
-                return
             state = self.agents[agent]
-            chosen = p.choose(status, self.clock(), receive_pool_calls=state.chosen.receive_pool_calls)
-            await self._change(agent, dataclasses.replace(state, chosen=chosen))
+            if status is None:
+                await self._emit(state, self.clock())  # the page's choice snaps back
+                await self._notice(agent, reason, refused=True)
+                return
+            chosen = p.choose(status, self.clock(), receive_pool_calls=state.chosen.receive_pool_calls,
+                              before=state.chosen)
+            await self._change(agent, dataclasses.replace(state, chosen=chosen, wrapup=None), why="status")
+        if reason:
+            await self._notice(agent, reason, refused=False)
+
+    async def _ask_plugins(self, agent: str, status: p.StatusDef) -> tuple[p.StatusDef | None, str]:
+        """``status_change_requested``: the status to apply (None: refused) and the plugin's reason."""
+        if self.pm is None:
+            return status, ""
+        now = self.clock()
+        answer = await safe_call(self.pm, "status_change_requested", STATUS_HOOK_BUDGET, agent=agent,
+                                 status=status_view(p.choose(status, now)), current=p.view(self.agents[agent], now))
+        if isinstance(answer, Veto):
+            logger.info("a plugin refused %s for %s: %s", status.name, agent, answer.reason)
+            return None, str(answer.reason)
+        if isinstance(answer, Rewrite):
+            other = next((s for s in self.statuses.values() if s.name == answer.status), None)
+            if other is None:
+                logger.error("a plugin replaced %s of %s with an unknown status %.80r; kept %s", status.name,
+                             agent, answer.status, status.name)
+                return status, ""
+            logger.info("a plugin replaced %s of %s with %s: %s", status.name, agent, other.name, answer.reason)
+            return other, str(answer.reason)
+        if answer is not None:
+            logger.error("a plugin answered status_change_requested with %.80r (not Veto or Rewrite); ignored",
+                         answer)
+        return status, ""
+
+    async def _notice(self, agent: str, reason: str, *, refused: bool) -> None:
+        if self.notifier is not None:
+            await self.notifier.to_agent(agent, "presence_notice", {"reason": reason, "refused": refused})
 
     async def set_pool_calls(self, command: dict[str, Any]) -> None:
         """``presence_pool`` {agent, on}: receive pool calls or not."""
@@ -214,7 +281,7 @@ class PresenceService:
                                state.wrapup.queue)
                 return
             await self._enqueue_code(call_id, code)
-            await self._change(agent, p.end_wrapup(state, call_id))
+            await self._change(agent, p.end_wrapup(state, call_id), why="code", code=code)
 
     async def _enqueue_code(self, call_id: str, code: str) -> None:
         if self.jobs is None:

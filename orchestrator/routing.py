@@ -12,8 +12,8 @@ import pluggy
 
 from orchestrator import events as ev
 from orchestrator.ari import AriClient
-from orchestrator.plugins import safe_call
 from orchestrator.translate import MalformedFrame, translate_ari
+from switchboard.plugins import safe_call
 
 logger = logging.getLogger(__name__)
 

@@ -18,12 +18,12 @@ from orchestrator.lanes import Lane
 from orchestrator.livecalls import LiveCalls
 from orchestrator.model import Model
 from orchestrator.notifier import Notifier
-from orchestrator.plugins import plugin_manager
 from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_dialplan_globals, write_includes, write_work_numbers
 from orchestrator.routing import Router
 from switchboard.calls import HELD_CALLS_EVERY
 from switchboard.config import Settings
+from switchboard.plugins import DEFAULT_BUDGET, plugin_manager, safe_call
 from switchboard.sip import SIP
 from switchboard.store import Store
 
@@ -37,7 +37,7 @@ class Orchestrator:
         self.settings = settings
         self.store = Store(settings.database_url)
         self.model = Model(region=settings.default_region)
-        self.pm = plugin_manager(settings.plugins_enabled)
+        self.pm = plugin_manager(settings.plugins)
         self.dispatcher = Dispatcher(Notifier(settings.redis_url, settings.socketio_channel),
                                      JobQueue(settings.redis_url, settings.rq_queue), self.pm,
                                      ami=self._ami_action, live=LiveCalls(settings.redis_url))
@@ -48,7 +48,7 @@ class Orchestrator:
                              self._on_ari, on_connect=self._on_ari_connected)
         self.router: Router | None = None
         self.presence = PresenceService(self.store, self._ami_action, self.dispatcher.notifier,
-                                        self.dispatcher.jobs.queue)
+                                        self.dispatcher.jobs.queue, pm=self.pm, hook=self.dispatcher.hook)
         self._presence_sync: asyncio.Task[None] | None = None
         self.wrapups = Lane("wrap-up")
         self.dashboard = DashboardService(self.model, self.dispatcher.notifier)
@@ -142,6 +142,7 @@ class Orchestrator:
 
     async def run(self) -> None:
         """Run until cancelled."""
+        await safe_call(self.pm, "startup", DEFAULT_BUDGET, process="orchestrator")
         self.router = Router(self.ari, self.pm, self.settings.routing_timeout, set())
         await self.load_queues()
         await self.load_agents()  # before AMI's first events: which endpoints are agents
@@ -166,3 +167,4 @@ class Orchestrator:
                 logger.warning("stopped with %d effects still waiting", self.dispatcher.backlog())
             self.ami.close()
             await self.ari.close()
+            await safe_call(self.pm, "shutdown", DEFAULT_BUDGET, process="orchestrator")

@@ -35,12 +35,15 @@ PY=${PYTHON:-python3}
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "Python >= 3.11 is required" >&2; exit 1
 fi
-STAMP=.venv/.installed-$(cat setup.cfg pyproject.toml | sha1sum | cut -c1-12)
+EXAMPLE=examples/switchboard-example-plugin  # a third party's plugin, its own distribution: the tests use it
+STAMP=.venv/.installed-$( (cat setup.cfg pyproject.toml; echo "$MODE"; [ "$MODE" != "--test" ] \
+  || cat "$EXAMPLE"/pyproject.toml "$EXAMPLE"/*/*.py) | sha1sum | cut -c1-12)
 if [ ! -f "$STAMP" ]; then
   say "Creating the Python environment (.venv)"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -e ".[test,postgres]"
+  if [ "$MODE" = "--test" ]; then .venv/bin/pip install -q "./$EXAMPLE"; fi
   rm -f .venv/.installed-*
   touch "$STAMP"
 fi

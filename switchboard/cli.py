@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from switchboard import cli_admin, cli_ops
-from switchboard.config import Settings, load_settings
+from switchboard.config import Settings, load_settings, plugin_sections
 from switchboard.sip import DEVICES, SIP, WEBRTC
 from switchboard.stack import DEMO_AGENTS, DEMO_PASSWORD, Stack, StackError
 
@@ -28,7 +28,9 @@ def _settings(state_dir: Path) -> Settings:
     stack_file = state_dir / "stack.json"
     if stack_file.exists():
         data = json.loads(stack_file.read_text())["settings"]
-        data["plugins_enabled"] = tuple(data.get("plugins_enabled") or ())
+        known = {f.name for f in dataclasses.fields(Settings)}
+        data = {k: v for k, v in data.items() if k in known}  # a stack started by an older version
+        data["plugins"] = plugin_sections(data.get("plugins"))
         return dataclasses.replace(load_settings(), **data)
     return load_settings()
 
@@ -78,7 +80,8 @@ def demo(ctx: click.Context, web_port: int) -> None:
         except OSError:
             _say(f"Port {web_port} is busy; picking a free one.")
             web_port = free_port()
-    stack = Stack(state_dir, _instance_name(state_dir), demo=True, web_port=web_port or None, log=_say)
+    stack = Stack(state_dir, _instance_name(state_dir), demo=True, web_port=web_port or None, log=_say,
+                  plugins=load_settings().plugins)  # $SWITCHBOARD_CONFIG's or $SWITCHBOARD_PLUGINS' plugins
     stopping = False
 
     def _stop(*_: object) -> None:

@@ -96,9 +96,9 @@ def register(main: click.Group, settings_of: callable) -> None:  # type: ignore[
     @click.pass_context
     def plugins(ctx: click.Context) -> None:
         """The installed plugins: loaded (with their hooks), disabled by the configuration, or failed (why)."""
-        from orchestrator.plugins import plugin_manager
+        from switchboard.plugins import plugin_manager
 
-        statuses = plugin_manager(settings_of(ctx).plugins_enabled).statuses
+        statuses = plugin_manager(settings_of(ctx).plugins).statuses
         if not statuses:
             click.echo("no plugins installed")
         for plugin in statuses:

@@ -7,6 +7,7 @@ Secrets (fields listed in ``SECRET_FIELDS``) are read only from the environment,
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import re
@@ -150,7 +151,10 @@ class Settings:
     # in Salesforce through Open CTI (a third-party iframe).
     session_cookie_samesite: str = "Lax"
 
-    plugins_enabled: tuple[str, ...] = field(default_factory=tuple)
+    # Plugins (entry points of the ``switchboard.plugins`` group) by name: ``enabled`` (default true: an
+    # installed plugin loads unless its section says false) and the plugin's own options, which its hooks
+    # receive as ``config``. ``name: false`` is short for ``{enabled: false}``. In the environment: JSON.
+    plugins: Mapping[str, Any] = field(default_factory=dict)
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict with secrets masked, for logs."""
@@ -176,11 +180,36 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
             return float(raw)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"setting {name!r} must be a number, got {raw!r}") from exc
+    if isinstance(default, Mapping):
+        return plugin_sections(raw)
     if isinstance(default, tuple):
         if isinstance(raw, str):
             return tuple(p.strip() for p in raw.split(",") if p.strip())
         return tuple(raw)
     return str(raw)
+
+
+def plugin_sections(raw: Any) -> dict[str, dict[str, Any]]:
+    """The ``plugins`` setting (a mapping, or its JSON text) as name -> section with ``enabled``."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else {}
+        except ValueError as exc:
+            raise ConfigError(f"setting 'plugins' must be JSON in the environment: {exc}") from exc
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"setting 'plugins' must map plugin names to their settings, got {raw!r}")
+    out: dict[str, dict[str, Any]] = {}
+    for name, section in raw.items():
+        if isinstance(section, bool) or section is None:
+            section = {"enabled": section is not False}
+        if not isinstance(section, Mapping):
+            raise ConfigError(f"plugins: {name!r} must be true, false or a mapping, got {section!r}")
+        if not isinstance(section.get("enabled", True), bool):
+            raise ConfigError(f"plugins: {name}.enabled must be true or false")
+        out[str(name)] = {"enabled": True, **section}
+    return out
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -247,5 +276,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         value = getattr(settings, f.name)
         if isinstance(value, tuple):
             value = ",".join(value)
+        elif isinstance(value, Mapping):
+            value = json.dumps(value)
         out[ENV_PREFIX + f.name.upper()] = str(value)
     return out

@@ -2,11 +2,13 @@
 
 Hooks take ordinary named arguments: callers pass them by name, an implementation names only those it
 uses, and pluggy refuses at registration an implementation that names one the hook does not have.
-Arguments are only ever added, never renamed.
+Arguments are only ever added, never renamed. Every hook offers ``config``: the implementing plugin's
+own section of the ``plugins`` setting (a fresh copy, without ``enabled``; ``{}`` when it has none).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pluggy
@@ -16,26 +18,78 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+@dataclass(frozen=True)
+class Veto:
+    """``status_change_requested``'s answer refusing the status; the agent sees ``reason``."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """``status_change_requested``'s answer giving the agent ``status`` (a status name) instead."""
+
+    status: str
+    reason: str = ""
+
+
+@hookspec
+def startup(process: str, config: dict[str, Any]) -> None:
+    """A process that runs plugins started (``orchestrator`` or ``worker``), before its first event."""
+
+
+@hookspec
+def shutdown(process: str, config: dict[str, Any]) -> None:
+    """A process that runs plugins is stopping."""
+
+
 @hookspec(firstresult=True)
-def route_call(call: dict[str, Any]) -> str | None:
+def route_call(call: dict[str, Any], config: dict[str, Any]) -> str | None:
     """Choose the queue for a new inbound call (synchronous, hard deadline); None keeps the dialplan's."""
 
 
 @hookspec
-def call_offered(agent: str, call: dict[str, Any]) -> None:
+def call_offered(agent: str, call: dict[str, Any], config: dict[str, Any]) -> None:
     """An agent's phone started ringing for a call: a queue call, a direct call or a transfer to them."""
 
 
 @hookspec
-def call_answered(agent: str, call_id: str) -> None:
+def call_answered(agent: str, call_id: str, config: dict[str, Any]) -> None:
     """An agent's call was answered: by them (a queue, direct or transferred call) or by whom they called."""
 
 
 @hookspec
-def call_ended(summary: dict[str, Any]) -> None:
+def call_ended(summary: dict[str, Any], config: dict[str, Any]) -> None:
     """A customer call ended; ``summary`` is the call activity written to Salesforce."""
 
 
 @hookspec
-def agent_changed(agent: str, view: dict[str, Any]) -> None:
+def call_activity(summary: dict[str, Any], sobject: str, fields: dict[str, Any],
+                  config: dict[str, Any]) -> dict[str, Any] | None:
+    """A call's activity is about to be written to Salesforce: return the fields to add or change."""
+
+
+@hookspec
+def agent_changed(agent: str, view: dict[str, Any], config: dict[str, Any]) -> None:
     """An agent's presence (device state, registration, queue membership, pause) changed."""
+
+
+@hookspec(firstresult=True)
+def status_change_requested(agent: str, status: dict[str, Any], current: dict[str, Any],
+                            config: dict[str, Any]) -> Veto | Rewrite | None:
+    """An agent chose a status: return Veto(reason) to refuse it, Rewrite(status, reason) to replace it."""
+
+
+@hookspec
+def status_changed(agent: str, status: dict[str, Any], previous: dict[str, Any], config: dict[str, Any]) -> None:
+    """An agent's status changed (their choice, a schedule, a timed status running out)."""
+
+
+@hookspec
+def wrapup_started(agent: str, call_id: str, queue: str, until: float | None, config: dict[str, Any]) -> None:
+    """An agent went into wrap-up after an answered call; ``until`` is None while a code is required."""
+
+
+@hookspec
+def wrapup_finished(agent: str, call_id: str, code: str, reason: str, config: dict[str, Any]) -> None:
+    """An agent's wrap-up ended: ``reason`` is ``code`` (with ``code``), ``time`` or ``status``."""

@@ -1,21 +1,23 @@
 """Plugin loading (entry points) and isolation: one failing or slow plugin never stalls a caller.
 
-Hooks are called through pluggy's own machinery (``pm.hook.call_ended(summary=...)``): pluggy passes an
+Hooks are called through pluggy's own machinery (``pm.hook.call_ended(summary=..., config={})``): pluggy passes an
 implementation only the arguments it names, checks those names against the spec at registration, and
 stops a ``firstresult`` hook at the first answer. What pluggy does not do is keep one implementation's
 failure from the others: every implementation registered here runs guarded — in a thread of its own
 with a time budget (``budget``, per call; ``DEFAULT_BUDGET`` otherwise); one that raises or overruns is
-logged with its plugin's name and counts as no answer, and the others still run. ``safe_call`` runs a
-whole hook call off the event loop.
+logged with its plugin's name and counts as no answer, and the others still run. The guard also hands
+each implementation that names ``config`` its own plugin's section of the ``plugins`` setting.
+``call_hook`` calls a hook where it is (a worker's job); ``safe_call`` off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
@@ -25,7 +27,7 @@ from typing import Any
 
 import pluggy
 
-from orchestrator import hookspecs
+from switchboard import hookspecs
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +48,13 @@ def budget(seconds: float) -> Iterator[None]:
         _budget.reset(token)
 
 
-def _guarded(function: Callable[..., Any], plugin: str, hook: str) -> Callable[..., Any]:
+def _guarded(function: Callable[..., Any], plugin: str, hook: str, config_at: int | None,
+             configs: Mapping[str, Mapping[str, Any]]) -> Callable[..., Any]:
     @functools.wraps(function)
     def guard(*args: Any, **kwargs: Any) -> Any:
+        args = copy.deepcopy(args)  # what one plugin changes in an argument, the next one does not see
+        if config_at is not None and config_at < len(args):  # this plugin's own section, a fresh copy
+            args = (*args[:config_at], copy.deepcopy(dict(configs.get(plugin, {}))), *args[config_at + 1:])
         seconds = _budget.get()
         future = _runner.submit(function, *args, **kwargs)
         try:
@@ -68,6 +74,11 @@ class PluginManager(pluggy.PluginManager):
 
     statuses: list[PluginStatus]
 
+    def __init__(self, project_name: str, configs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        super().__init__(project_name)
+        self.configs: Mapping[str, Mapping[str, Any]] = configs or {}
+        self.statuses = []
+
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin`` as pluggy does (its names checked against the specs), then guard its hooks."""
         registered = super().register(plugin, name)
@@ -76,13 +87,16 @@ class PluginManager(pluggy.PluginManager):
                 for impl in caller.get_hookimpls():
                     if impl.plugin is plugin and not (impl.hookwrapper or impl.wrapper) \
                             and not getattr(impl.function, "switchboard_guarded", False):
-                        impl.function = _guarded(impl.function, impl.plugin_name, caller.name)  # type: ignore[misc]
+                        at = impl.argnames.index("config") if "config" in impl.argnames else None
+                        impl.function = _guarded(  # type: ignore[misc]
+                            impl.function, impl.plugin_name, caller.name, at, self.configs)
         return registered
 
 
 @dataclass(frozen=True)
 class PluginStatus:
-    """What became of one installed plugin: ``loaded`` (with its hooks), ``disabled`` or ``failed``."""
+    """What became of one plugin: ``loaded`` (with its hooks), ``disabled``, ``failed`` or ``missing``
+    (configured, not installed)."""
 
     name: str
     status: str
@@ -90,19 +104,29 @@ class PluginStatus:
     error: str = ""
 
 
-def plugin_manager(enabled: tuple[str, ...] = (), *, load_entrypoints: bool = True) -> PluginManager:
-    """A plugin manager with every installed plugin (or only ``enabled`` ones when given); ``pm.statuses``
-    says what became of each. A plugin that fails to import or to register is logged and left out."""
-    pm = PluginManager(hookspecs.PROJECT)
+def plugin_manager(sections: Mapping[str, Mapping[str, Any]] | None = None, *,
+                   load_entrypoints: bool = True) -> PluginManager:
+    """A plugin manager with every installed plugin its section (the ``plugins`` setting, normalised by
+    ``switchboard.config.plugin_sections``) does not disable; ``pm.statuses`` says what became of each,
+    and of each configured plugin that is not installed. One that fails to import or register is left out."""
+    sections = sections or {}
+    pm = PluginManager(hookspecs.PROJECT, {name: {k: v for k, v in section.items() if k != "enabled"}
+                                           for name, section in sections.items()})
     pm.add_hookspecs(hookspecs)
-    pm.statuses = [_load(pm, ep, enabled) for ep in entry_points(group=ENTRY_POINT_GROUP)] \
-        if load_entrypoints else []
+    if load_entrypoints:
+        installed = list(entry_points(group=ENTRY_POINT_GROUP))
+        pm.statuses = [_load(pm, ep, sections.get(ep.name, {})) for ep in installed]
+        names = {ep.name for ep in installed}
+        for name in sections:
+            if name not in names:
+                logger.warning("plugin %s is configured but not installed", name)
+                pm.statuses.append(PluginStatus(name, "missing", error="configured but not installed"))
     logger.info("plugins loaded: %s", ", ".join(n for n, _ in pm.list_name_plugin()) or "none")
     return pm
 
 
-def _load(pm: PluginManager, ep: EntryPoint, enabled: tuple[str, ...]) -> PluginStatus:
-    if enabled and ep.name not in enabled:
+def _load(pm: PluginManager, ep: EntryPoint, section: Mapping[str, Any]) -> PluginStatus:
+    if section.get("enabled") is False:
         return PluginStatus(ep.name, "disabled")
     try:
         plugin = ep.load()
@@ -115,14 +139,18 @@ def _load(pm: PluginManager, ep: EntryPoint, enabled: tuple[str, ...]) -> Plugin
     return PluginStatus(ep.name, "loaded", hooks)
 
 
+def call_hook(pm: pluggy.PluginManager, hook: str, timeout: float = DEFAULT_BUDGET, **kwargs: Any) -> Any:
+    """Call ``hook`` here (blocking), each implementation given ``timeout`` seconds and its own ``config``."""
+    caller = getattr(pm.hook, hook)
+    if not caller.get_hookimpls():  # most hooks on a call's path: nobody listens
+        return None if caller.spec is not None and caller.spec.opts.get("firstresult") else []
+    with budget(timeout):
+        return caller(config={}, **kwargs)  # the guard hands each implementation its own section
+
+
 async def safe_call(pm: pluggy.PluginManager, hook: str, timeout: float, **kwargs: Any) -> Any:
     """Call ``hook`` with ``kwargs`` off the event loop, each implementation given ``timeout`` seconds."""
     caller = getattr(pm.hook, hook)
-    if not caller.get_hookimpls():  # most hooks on a call's path: no thread hop for nobody
+    if not caller.get_hookimpls():  # no thread hop for nobody
         return None if caller.spec is not None and caller.spec.opts.get("firstresult") else []
-
-    def call() -> Any:
-        with budget(timeout):
-            return caller(**kwargs)
-
-    return await asyncio.to_thread(call)
+    return await asyncio.to_thread(call_hook, pm, hook, timeout, **kwargs)

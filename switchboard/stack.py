@@ -18,12 +18,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
-from switchboard.config import Settings, settings_env
+from switchboard.config import Settings, plugin_sections, settings_env
 from switchboard.net import free_port, free_port_range
 from switchboard.outbound import dialplan_globals
 from switchboard.sip import derive_sip_password
@@ -129,8 +130,10 @@ class Stack:
 
     def __init__(self, workdir: Path, name: str, *, demo: bool = True, web_port: int | None = None,
                  log: Callable[[str], None] = print, sf_seed: str = "demo", backoff: Backoff | None = None,
-                 rtp_ports: int = 2000, trunk_contact: str = "", workers: int = 2) -> None:
+                 rtp_ports: int = 2000, trunk_contact: str = "", workers: int = 2,
+                 plugins: Mapping[str, Any] | None = None) -> None:
         self.workdir = Path(workdir)
+        self.plugins = plugin_sections(plugins)  # the ``plugins`` setting: which plugins, configured how
         # RQ workers run one job at a time, mostly waiting on Redis, the database and Salesforce: two take
         # twice the jobs (at 20 calls a second one fell ~10 s behind). They share the flusher's and the
         # ledger reconciler's leases, so those still run one at a time.
@@ -190,7 +193,7 @@ class Stack:
             sf_security_token=DEMO_SF_USER[2], sf_emulator_url=f"http://127.0.0.1:{self.sf_port}",
             company_number=DEMO_COMPANY_NUMBER if self.demo else "",
             outbound_dial=DEMO_OUTBOUND_DIAL if self.demo and not self.trunk_contact else Settings.outbound_dial,
-            trunk_contact=self.trunk_contact,
+            trunk_contact=self.trunk_contact, plugins=self.plugins,
         )
 
     def env(self) -> dict[str, str]:

@@ -20,6 +20,7 @@ import threading
 import redis
 import rq
 
+from switchboard.plugins import call_hook
 from switchboard.supervisor import die_with_parent
 from worker import rqworkers
 from worker.context import get_context
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx.client.salesforce()  # one login (or the shared session) before any job needs it
     except Exception:  # a Salesforce outage must not stop the worker; jobs and flusher retry
         logger.warning("could not log in to Salesforce at startup; will try again", exc_info=True)
+    call_hook(ctx.plugins, "startup", process="worker")
     flusher = None if args.no_flusher else ctx.flusher()
     if flusher is not None and not args.burst:
         threading.Thread(target=flusher.run_forever, name="flusher", daemon=True).start()
@@ -99,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             flusher.stopping.set()
             if args.burst:
                 flusher.run_once(force=True)
+        call_hook(ctx.plugins, "shutdown", process="worker")
     return 0
 
 

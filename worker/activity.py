@@ -68,7 +68,8 @@ def workflow_ids(call: Mapping[str, Any], match: Mapping[str, Any] | None) -> di
     return out
 
 
-def _cut(fields: dict[str, Any]) -> dict[str, Any]:
+def fit_lengths(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with each text cut to its Salesforce field's length (in place)."""
     for name, length in FIELD_LENGTHS.items():
         if isinstance(fields.get(name), str):
             fields[name] = fields[name][:length]
@@ -116,7 +117,7 @@ def case_fields(call: Mapping[str, Any], match: Mapping[str, Any] | None = None,
         fields["ContactId"] = ids["WhoId"]
     if ids.get("WhatId", "").startswith("001"):
         fields["AccountId"] = ids["WhatId"]
-    return _cut(fields)
+    return fit_lengths(fields)
 
 
 def task_fields(call: Mapping[str, Any], match: Mapping[str, Any] | None = None, *,
@@ -142,4 +143,4 @@ def task_fields(call: Mapping[str, Any], match: Mapping[str, Any] | None = None,
         ]),
     }
     fields.update(workflow_ids(call, match))
-    return _cut(fields)
+    return fit_lengths(fields)

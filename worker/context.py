@@ -6,9 +6,11 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
+import pluggy
 import redis
 
 from switchboard.config import Settings, load_settings
+from switchboard.plugins import plugin_manager
 from switchboard.store import Store
 from switchboard.store.live import LiveSettings
 from worker.callerid import CallerDirectory, lookup_returning
@@ -51,6 +53,11 @@ class WorkerContext:
     def client(self) -> SalesforceClient:
         """Salesforce with bounded retries."""
         return SalesforceClient(self.settings, self.redis, self.meter)
+
+    @functools.cached_property
+    def plugins(self) -> pluggy.PluginManager:
+        """The installed plugins the ``plugins`` setting enables (for ``call_activity``)."""
+        return plugin_manager(self.settings.plugins)
 
     @functools.cached_property
     def live_settings(self) -> LiveSettings:

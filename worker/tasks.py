@@ -17,8 +17,10 @@ from typing import Any
 from rq import Queue, Retry
 from rq.job import Job
 
+from switchboard.config import FIELD_NAME
+from switchboard.plugins import call_hook
 from switchboard.store import CallRecord
-from worker.activity import case_fields, parse_time, task_fields
+from worker.activity import case_fields, fit_lengths, parse_time, task_fields
 from worker.context import get_context
 
 logger = logging.getLogger(__name__)
@@ -43,9 +45,29 @@ def finish_call(call: dict[str, Any]) -> str:
     match = ctx.directory.identify(call.get("caller_number") or "")
     build = case_fields if ctx.settings.sf_call_info_on_case else task_fields
     fields = build(call, match, details_url=details_url(ctx.settings.public_url, call_id))
+    fields = with_plugin_fields(ctx.plugins, call, ctx.activity_outbox.sobject, fields)
     ctx.activity_outbox.put(call_id, fields, parse_time(call["ended_at"]).timestamp())
     logger.info("call %s queued for Salesforce (caller match: %s)", call_id, match["kind"])
     return "queued"
+
+
+def with_plugin_fields(pm: Any, call: dict[str, Any], sobject: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with what the plugins' ``call_activity`` add or change, in the order they registered; a
+    name that is not a Salesforce field name, or a value that is not text, a number, a boolean or null, is
+    logged and left out (the activity is still written)."""
+    out = dict(fields)
+    for answer in reversed(call_hook(pm, "call_activity", summary=dict(call), sobject=sobject, fields=dict(fields))):
+        if not isinstance(answer, dict):
+            logger.error("call %s: a plugin's call_activity answered %.80r, not a dict; ignored", call["call_id"],
+                         answer)
+            continue
+        for name, value in answer.items():
+            if not isinstance(name, str) or not FIELD_NAME.match(name) \
+                    or not (value is None or isinstance(value, str | int | float | bool)):
+                logger.error("call %s: a plugin's field %.80r = %.80r refused", call["call_id"], name, value)
+                continue
+            out[name] = value
+    return fit_lengths(out)
 
 
 CONTEXT_KEY = "switchboard:call:{}:context"

@@ -1,7 +1,7 @@
 """Default routing: wiring only; the logic is in ``plugins.default_routing.rules``."""
 
-from orchestrator.hookspecs import hookimpl
 from plugins.default_routing import rules
+from switchboard.hookspecs import hookimpl
 
 
 @hookimpl(trylast=True)

@@ -135,6 +135,10 @@ class AgentPresenceState(Base):
     wrapup_call_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     wrapup_queue: Mapped[str] = mapped_column(String(80), default="", server_default="")
     wrapup_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The untimed status before a timed one (or a schedule with an end), which comes back when it ends;
+    # no foreign key: an admin may delete that status (the first untimed Available comes back then).
+    previous_status_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    previous_kind: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
 
 class ScheduledPresence(Base):

@@ -12,10 +12,10 @@ from panoramisk import Manager
 from orchestrator import events as ev
 from orchestrator.ami import AmiConnection
 from orchestrator.ari import AriClient
-from orchestrator.hookspecs import hookimpl
 from orchestrator.model import CallEnded, Model
-from orchestrator.plugins import plugin_manager
 from orchestrator.routing import Router
+from switchboard.hookspecs import hookimpl
+from switchboard.plugins import plugin_manager
 from tests.amifixtures import AGENTS
 
 pytestmark = pytest.mark.integration

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.hookspecs import hookimpl
+from switchboard.hookspecs import hookimpl
 
 
 class Counting:

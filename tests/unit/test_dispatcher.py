@@ -12,9 +12,9 @@ from rq.job import JobStatus
 
 from orchestrator import model as m
 from orchestrator.dispatcher import Dispatcher, offer_key
-from orchestrator.hookspecs import hookimpl
 from orchestrator.jobs import FINISH_CALL, JobQueue
-from orchestrator.plugins import plugin_manager
+from switchboard.hookspecs import hookimpl
+from switchboard.plugins import plugin_manager
 from worker import warmer
 from worker.tasks import finish_call_job_id
 

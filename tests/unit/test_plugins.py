@@ -13,10 +13,10 @@ import pluggy
 import pytest
 from click.testing import CliRunner
 
-from orchestrator import hookspecs, plugins
-from orchestrator.hookspecs import hookimpl
-from orchestrator.plugins import ENTRY_POINT_GROUP, budget, plugin_manager, safe_call
-from switchboard import cli
+from switchboard import cli, hookspecs, plugins
+from switchboard.config import ConfigError, load_settings, plugin_sections, settings_env
+from switchboard.hookspecs import hookimpl
+from switchboard.plugins import ENTRY_POINT_GROUP, budget, plugin_manager, safe_call
 from tests.unit import plugin_samples
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
@@ -54,7 +54,7 @@ def test_an_implementation_names_only_what_it_uses_and_a_misspelt_name_is_refuse
 
     pm = plugin_manager(load_entrypoints=False)
     pm.register(Partial())
-    pm.hook.call_offered(agent="agent1", call={"call_id": "c1"})  # pluggy's own call
+    pm.hook.call_offered(agent="agent1", call={"call_id": "c1"}, config={})  # pluggy's own call
     assert seen == ["agent1"]
     with pytest.raises(pluggy.PluginValidationError, match="agnet"):
         pm.register(Misspelt())
@@ -95,7 +95,7 @@ def test_given_one_failing_and_one_slow_plugin_then_the_others_still_run():
     assert seen == ["c1"]
     assert took < 1.0
     with budget(0.2):  # pluggy's own call is guarded the same way
-        assert pm.hook.call_ended(summary={"call_id": "c2"}) == []
+        assert pm.hook.call_ended(summary={"call_id": "c2"}, config={}) == []
     assert seen == ["c1", "c2"]
 
 
@@ -131,22 +131,22 @@ def fake_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_plugin_that_fails_to_load_is_left_out_and_listed_with_why(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_entry_points(monkeypatch)
-    pm = plugin_manager(("counting", "misspelt", "missing"))
+    pm = plugin_manager(plugin_sections({"spare": False, "absent": {"colour": "red"}}))
     assert [(p.name, p.status, p.hooks) for p in pm.statuses] == [
         ("counting", "loaded", ("call_ended",)), ("misspelt", "failed", ()), ("missing", "failed", ()),
-        ("spare", "disabled", ())]
+        ("spare", "disabled", ()), ("absent", "missing", ())]
     assert pm.statuses[1].error == ("PluginValidationError: Plugin 'misspelt' for hook 'call_offered' hookimpl "
                                     "definition: call_offered(agnet: 'str') -> 'None' Argument(s) {'agnet'} are "
                                     "declared in the hookimpl but can not be found in the hookspec")
     assert "ModuleNotFoundError" in pm.statuses[2].error
     before = plugin_samples.counting.ended
-    pm.hook.call_ended(summary={"call_id": "c1"})  # the loaded one works
+    pm.hook.call_ended(summary={"call_id": "c1"}, config={})  # the loaded one works
     assert plugin_samples.counting.ended == before + 1
 
 
 def test_switchboard_plugins_lists_them_and_fails_when_one_failed(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_entry_points(monkeypatch)
-    monkeypatch.setenv("SWITCHBOARD_PLUGINS_ENABLED", "counting,missing")
+    monkeypatch.setenv("SWITCHBOARD_PLUGINS", '{"misspelt": false, "spare": {"enabled": false}}')
     result = CliRunner().invoke(cli.main, ["--state-dir", "/nonexistent", "plugins"])
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
@@ -158,5 +158,41 @@ def test_switchboard_plugins_lists_them_and_fails_when_one_failed(monkeypatch: p
 
 def test_a_hook_nobody_implements_answers_as_pluggy_does():
     pm = plugin_manager(load_entrypoints=False)
-    assert asyncio.run(safe_call(pm, "call_ended", 0.2, summary={})) == pm.hook.call_ended(summary={}) == []
-    assert asyncio.run(safe_call(pm, "route_call", 0.2, call={})) is pm.hook.route_call(call={}) is None
+    assert asyncio.run(safe_call(pm, "call_ended", 0.2, summary={})) == pm.hook.call_ended(summary={}, config={}) == []
+    assert asyncio.run(safe_call(pm, "route_call", 0.2, call={})) is pm.hook.route_call(call={}, config={}) is None
+
+
+def test_each_implementation_gets_its_own_plugins_section_as_config_and_cannot_change_it():
+    seen: dict[str, object] = {}
+
+    class Prefix:
+        @hookimpl
+        def call_ended(self, summary, config):
+            seen["prefix"] = dict(config)
+            config["tag"] = "changed"  # a copy: the next call sees the setting again
+
+    class Plain:
+        @hookimpl
+        def call_ended(self, config):
+            seen["plain"] = config
+
+    sections = plugin_sections({"prefix": {"tag": "[VIP]", "limits": [1, 2]}})
+    pm = plugin_manager(sections, load_entrypoints=False)
+    pm.register(Prefix(), name="prefix")
+    pm.register(Plain(), name="plain")
+    for _ in range(2):
+        asyncio.run(safe_call(pm, "call_ended", 0.5, summary={"call_id": "c1"}))
+        assert seen == {"prefix": {"tag": "[VIP]", "limits": [1, 2]}, "plain": {}}
+
+
+def test_the_plugins_setting_is_checked_and_survives_the_environment():
+    assert plugin_sections({"a": None, "b": False, "c": {"x": 1}}) == {
+        "a": {"enabled": True}, "b": {"enabled": False}, "c": {"enabled": True, "x": 1}}
+    with pytest.raises(ConfigError, match="'plugins' must map"):
+        plugin_sections(["a"])
+    with pytest.raises(ConfigError, match="b.enabled"):
+        plugin_sections({"b": {"enabled": "no"}})
+    with pytest.raises(ConfigError, match="JSON"):
+        load_settings(env={"SWITCHBOARD_PLUGINS": "{nope"})
+    settings = load_settings(env={"SWITCHBOARD_PLUGINS": '{"vip": {"tag": "[VIP]"}}'})
+    assert load_settings(env=settings_env(settings)).plugins == {"vip": {"enabled": True, "tag": "[VIP]"}}

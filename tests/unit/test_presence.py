@@ -131,3 +131,25 @@ def test_view_lists_queues_with_reasons_and_the_wrapup():
     assert v["wrapup"] == {"call_id": "1.1", "queue": "cs-en", "until": T0 + 30, "codes": ["No Note"],
                            "required": True}
     assert (v["status"], v["kind"], v["receive_pool_calls"]) == ("Available", "available", True)
+
+
+def test_given_a_timed_status_chosen_over_an_untimed_one_then_its_end_gives_that_one_back():
+    dnd = agent(5)
+    busy = p.choose(STATUSES[2], T0 + 10, before=dnd.chosen)
+    lunch = p.choose(STATUSES[4], T0 + 20, before=busy)  # timed over timed: still DND comes back
+    assert busy.previous == lunch.previous == p.StatusRef(5, "DND", p.DND)
+    after = p.tick(dataclasses.replace(dnd, chosen=lunch), STATUSES, T0 + 20 + 45 * 60)
+    assert (after.chosen.status, after.chosen.until, after.chosen.previous) == ("DND", None, None)
+
+
+def test_given_the_status_before_was_deleted_then_the_first_untimed_available_comes_back():
+    gone = p.Chosen(9, "Training", p.BUSY)
+    busy = p.choose(STATUSES[2], T0, before=gone)
+    after = p.tick(dataclasses.replace(agent(), chosen=busy), STATUSES, T0 + 3600)
+    assert after.chosen.status == "Available"
+
+
+def test_given_a_schedule_with_an_end_then_the_status_before_it_comes_back():
+    state = dataclasses.replace(agent(5), schedules=(p.Scheduled(7, 4, T0 + 60, T0 + 120),))
+    started = p.tick(state, STATUSES, T0 + 60)
+    assert p.tick(started, STATUSES, T0 + 120).chosen.status == "DND"

@@ -36,11 +36,14 @@ async function api(method, path, body) {
     options.headers['Content-Type'] = 'application/json';
     options.body = JSON.stringify(body);
   }
+  const error = $('presence-error');
+  error.hidden = true; // cleared before asking: a plugin's notice (presence_notice) may beat the response
   const response = await fetch(path, options);
   const data = await response.json().catch(() => ({}));
-  const error = $('presence-error');
-  error.hidden = response.ok;
-  if (!response.ok) error.textContent = data.message || 'The change was not accepted.';
+  if (!response.ok) {
+    error.textContent = data.message || 'The change was not accepted.';
+    error.hidden = false;
+  }
   return { ok: response.ok, data };
 }
 
@@ -203,6 +206,11 @@ async function start() {
   if (typeof window.io === 'function') {
     const socket = window.io('/phone', { path: '/socket.io' });
     socket.on('presence', (data) => render(data));
+    socket.on('presence_notice', (data) => { // a plugin refused or replaced the status chosen: say why
+      const notice = $('presence-error');
+      notice.textContent = data.reason || (data.refused ? 'That status was refused.' : '');
+      notice.hidden = !notice.textContent;
+    });
     socket.on('connect', async () => { // catch up on changes missed while disconnected
       const again = await fetch('/api/presence', { credentials: 'same-origin' });
       if (again.ok) render(await again.json());

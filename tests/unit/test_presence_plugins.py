@@ -1,0 +1,179 @@
+"""The presence service with plugins: a status request vetoed or rewritten (the agent sees why), a timed
+status giving back the one before it, a wrap-up ended by choosing a status, and the hooks that follow."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from orchestrator.presence_service import PresenceService
+from plugins import required_wrapup_code
+from switchboard.hookspecs import Rewrite, Veto, hookimpl
+from switchboard.plugins import plugin_manager
+from switchboard.store import Store
+from switchboard.store.db import upgrade
+
+T0 = 1_800_000_000.0
+STATUSES = (("Available", "available", None), ("DND", "dnd", None), ("Busy (60 min)", "busy", 60),
+            ("Lunch (45 min)", "offwork", 45), ("OffWork", "offwork", None))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Pages:
+    """What the agents' pages were sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def to_agent(self, agent: str, event: str, data: dict[str, Any]) -> None:
+        self.sent.append((agent, event, data))
+
+    def notices(self) -> list[dict[str, Any]]:
+        return [d for _, e, d in self.sent if e == "presence_notice"]
+
+
+class Gatekeeper:
+    """Refuses Lunch, turns OffWork into DND."""
+
+    @hookimpl
+    def status_change_requested(self, status):
+        if status["name"].startswith("Lunch"):
+            return Veto("Lunch breaks start at 11:00.")
+        if status["name"] == "OffWork":
+            return Rewrite("DND", "OffWork is for the end of the day; you are in DND.")
+        return None
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    url = f"sqlite:///{tmp_path / 'sb.db'}"
+    upgrade(url)
+    s = Store(url)
+    s.upsert_queue("cs-en", "Customer Service EN", "+35891000001")
+    s.upsert_queue("sales", "Sales", "+35891000003")
+    s.create_user("agent1", "pw-agent1", "Anna Agent", sip_username="agent1", sip_password="sip-secret-1")
+    s.add_member("agent1", ("cs-en", "sales"))
+    for name, kind, minutes in STATUSES:
+        s.upsert_status(name, kind, minutes)
+    s.set_queue_wrapup("cs-en", 30, [], False)
+    s.set_queue_wrapup("sales", 30, ["Sold", "No sale"], True)
+    return s
+
+
+def service(store: Store, *plugins: object) -> tuple[PresenceService, Clock, Pages, list[tuple[str, dict]]]:
+    clock, pages, hooks = Clock(), Pages(), []
+    pm = plugin_manager(load_entrypoints=False)
+    for plugin in plugins:
+        pm.register(plugin)
+
+    async def ami(action: dict[str, Any]) -> dict[str, str]:
+        return {"Response": "Success"}
+
+    svc = PresenceService(store, ami, pages, clock=clock, pm=pm,  # type: ignore[arg-type]
+                          hook=lambda name, **kwargs: hooks.append((name, kwargs)))
+    asyncio.run(svc.reload())
+    return svc, clock, pages, hooks
+
+
+def status_id(store: Store, name: str) -> int:
+    return next(s.id for s in store.list_statuses() if s.name == name)
+
+
+def choose(svc: PresenceService, store: Store, name: str) -> None:
+    asyncio.run(svc.set_status({"agent": "agent1", "status_id": status_id(store, name)}))
+
+
+def test_given_a_timed_status_then_its_end_gives_back_the_status_before_it_even_after_a_restart(store):
+    svc, clock, _, hooks = service(store)
+    choose(svc, store, "DND")
+    choose(svc, store, "Busy (60 min)")
+    assert svc.agents["agent1"].chosen.previous.name == "DND"
+    svc, clock, _, hooks = service(store)  # a restarted orchestrator reads it back
+    clock.now = T0 + 3600
+    asyncio.run(svc.tick())
+    chosen = svc.agents["agent1"].chosen
+    assert (chosen.status, chosen.kind, chosen.until, chosen.previous) == ("DND", "dnd", None, None)
+    assert hooks == [("status_changed", {
+        "agent": "agent1", "status": {"id": status_id(store, "DND"), "name": "DND", "kind": "dnd", "until": None},
+        "previous": {"id": status_id(store, "Busy (60 min)"), "name": "Busy (60 min)", "kind": "busy",
+                     "until": T0 + 3600}})]
+
+
+def test_given_a_plugin_vetoes_a_status_then_nothing_changes_and_the_agent_sees_why(store):
+    svc, _, pages, hooks = service(store, Gatekeeper())
+    choose(svc, store, "Lunch (45 min)")
+    assert svc.agents["agent1"].chosen.status == "Available"
+    assert pages.notices() == [{"reason": "Lunch breaks start at 11:00.", "refused": True}]
+    assert pages.sent[-2][1] == "presence" and pages.sent[-2][2]["status"] == "Available"  # the page snaps back
+    assert hooks == []
+    assert store.list_presence() == {}  # nothing written
+
+
+def test_given_a_plugin_rewrites_a_status_then_the_agent_gets_that_one_and_is_told(store):
+    svc, _, pages, hooks = service(store, Gatekeeper())
+    choose(svc, store, "OffWork")
+    assert svc.agents["agent1"].chosen.status == "DND"
+    assert pages.notices() == [{"reason": "OffWork is for the end of the day; you are in DND.", "refused": False}]
+    assert [h for h, _ in hooks] == ["status_changed"]
+
+
+def test_given_a_plugin_that_fails_or_answers_nonsense_then_the_status_is_applied(store):
+    class Broken:
+        @hookimpl
+        def status_change_requested(self):
+            raise RuntimeError("database down")
+
+    class Confused:
+        @hookimpl
+        def status_change_requested(self):
+            return "no"
+
+    for plugin in (Broken(), Confused()):
+        svc, _, pages, _ = service(store, plugin)
+        choose(svc, store, "DND")
+        assert svc.agents["agent1"].chosen.status == "DND" and pages.notices() == []
+        choose(svc, store, "Available")
+
+
+def test_choosing_a_status_ends_a_wrapup_and_the_plugins_hear_both_ends(store):
+    svc, clock, _, hooks = service(store)
+    asyncio.run(svc.start_wrapup("agent1", "cs-en", "1800000000.7"))
+    assert svc.agents["agent1"].wrapup is not None
+    clock.now += 5
+    choose(svc, store, "Busy (60 min)")
+    state = svc.agents["agent1"]
+    assert state.wrapup is None and state.chosen.status == "Busy (60 min)"
+    assert hooks[0] == ("wrapup_started", {"agent": "agent1", "call_id": "1800000000.7", "queue": "cs-en",
+                                           "until": T0 + 30})
+    assert ("wrapup_finished", {"agent": "agent1", "call_id": "1800000000.7", "code": "", "reason": "status"}) \
+        in hooks
+
+
+def test_given_a_wrapup_that_runs_out_then_the_plugins_hear_time(store):
+    svc, clock, _, hooks = service(store)
+    asyncio.run(svc.start_wrapup("agent1", "cs-en", "c2"))
+    clock.now += 31
+    asyncio.run(svc.tick())
+    assert hooks[-1] == ("wrapup_finished", {"agent": "agent1", "call_id": "c2", "code": "", "reason": "time"})
+
+
+def test_given_a_required_code_then_the_builtin_plugin_keeps_the_agent_in_wrapup_until_the_code(store):
+    svc, _, pages, hooks = service(store, required_wrapup_code)
+    asyncio.run(svc.start_wrapup("agent1", "sales", "c3"))
+    choose(svc, store, "DND")
+    assert svc.agents["agent1"].wrapup is not None and svc.agents["agent1"].chosen.status == "Available"
+    assert pages.notices() == [{"reason": required_wrapup_code.REASON, "refused": True}]
+    asyncio.run(svc.wrapup_code({"agent": "agent1", "call_id": "c3", "code": "Sold"}))
+    assert svc.agents["agent1"].wrapup is None
+    assert hooks[-1] == ("wrapup_finished", {"agent": "agent1", "call_id": "c3", "code": "Sold", "reason": "code"})
+    choose(svc, store, "DND")
+    assert svc.agents["agent1"].chosen.status == "DND"
