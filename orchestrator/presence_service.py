@@ -18,24 +18,29 @@ from orchestrator import model as m
 from orchestrator import presence as p
 from orchestrator import presence_db
 from orchestrator.notifier import Notifier
+from switchboard.contracts import (
+    PRESENCE_EVENT,
+    PRESENCE_POOL,
+    PRESENCE_QUEUE,
+    PRESENCE_REFRESH,
+    PRESENCE_SET,
+    RESULT_TTL,
+    RETRY,
+    SET_WRAPUP_CODE,
+    WRAPUP_CODE,
+    finish_call_job_id,
+    wrapup_job_id,
+)
 from switchboard.store import Store
 
 logger = logging.getLogger(__name__)
 
 AmiAction = Callable[[dict[str, Any]], Awaitable[Any]]
-SET_WRAPUP_CODE = "worker.tasks.set_wrapup_code"
 
 
 def member_interface(agent: str) -> str:
     """The queue member interface of an agent (see provisioning.render_members)."""
     return f"Local/{agent}@sb-agent/n"
-
-
-def wrapup_job_id(call_id: str) -> str:
-    """A deterministic RQ job id for a call's wrap-up code."""
-    from worker.tasks import finish_call_job_id
-
-    return "wrapup-" + finish_call_job_id(call_id)
 
 
 class PresenceService:
@@ -114,7 +119,7 @@ class PresenceService:
 
     async def _emit(self, state: p.AgentPresence, now: float) -> None:
         if self.notifier is not None:
-            await self.notifier.to_agent(state.agent, "presence", p.view(state, now))
+            await self.notifier.to_agent(state.agent, PRESENCE_EVENT, p.view(state, now))
 
     async def tick(self) -> None:
         """Once a second: expiries, schedules and wrap-up ends."""
@@ -219,14 +224,11 @@ class PresenceService:
     async def _enqueue_code(self, call_id: str, code: str) -> None:
         if self.jobs is None:
             return
-        from orchestrator.jobs import RETRY
-        from worker.tasks import finish_call_job_id
-
         def enqueue() -> None:
             finish = self.jobs.fetch_job(finish_call_job_id(call_id))
             # After the call's own job: its Task is then in the outbox (or written) when the code lands.
             self.jobs.enqueue(SET_WRAPUP_CODE, call_id, code, job_id=wrapup_job_id(call_id), retry=RETRY,
-                              depends_on=finish if finish is not None else None, result_ttl=86400)
+                              depends_on=finish if finish is not None else None, result_ttl=RESULT_TTL)
 
         await asyncio.to_thread(enqueue)
         logger.info("wrap-up code for call %s queued", call_id)
@@ -266,6 +268,5 @@ class PresenceService:
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[None]]]:
         """The command handlers this service adds to the orchestrator's command channel."""
-        return {"presence_set": self.set_status, "presence_pool": self.set_pool_calls,
-                "presence_queue": self.set_queue, "presence_refresh": self.refresh,
-                "wrapup_code": self.wrapup_code}
+        return {PRESENCE_SET: self.set_status, PRESENCE_POOL: self.set_pool_calls,
+                PRESENCE_QUEUE: self.set_queue, PRESENCE_REFRESH: self.refresh, WRAPUP_CODE: self.wrapup_code}

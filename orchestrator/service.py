@@ -22,8 +22,8 @@ from orchestrator.plugins import plugin_manager
 from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_dialplan_globals, write_includes, write_work_numbers
 from orchestrator.routing import Router
-from switchboard.calls import HELD_CALLS_EVERY
 from switchboard.config import Settings
+from switchboard.contracts import HELD_CALLS_EVERY, PROVISION
 from switchboard.sip import SIP
 from switchboard.store import Store
 
@@ -149,7 +149,7 @@ class Orchestrator:
         ari_task = asyncio.create_task(self.ari.run())
         await self.ami.connect()
         await self.provision()
-        handlers = {"provision": self.provision, **self.presence.handlers(), **self.dashboard.handlers(),
+        handlers = {PROVISION: self.provision, **self.presence.handlers(), **self.dashboard.handlers(),
                     **self.calls.handlers()}
         cmd_task = asyncio.create_task(commands.listen(self.settings.redis_url, handlers))
         presence_timer = asyncio.create_task(self.presence.run_timer())

@@ -18,18 +18,17 @@ from flask import current_app
 from sqlalchemy import select
 
 from switchboard.config import OUTBOUND_OTHER_OBJECT, Settings
+from switchboard.contracts import CONTEXT_FIELDS, CONTEXT_KEY, CONTEXT_TTL, SUMMARY_KEY, call_context, offer_key
 from switchboard.store import User
 from web.auth import current_user
 from web.context import get_settings, get_store
 from web.errors import ApiError
 from worker.context import WorkerContext
 from worker.salesforce import ascii_digits
-from worker.tasks import CONTEXT_FIELDS, CONTEXT_KEY, CONTEXT_TTL, SUMMARY_KEY, call_context
 
 logger = logging.getLogger(__name__)
 
 SERVICES_KEY = "switchboard.workflow_services"
-OFFER_PREFIX = "switchboard:offer:"  # written by orchestrator/dispatcher.py
 CALL_ID = re.compile(r"^[0-9]{1,20}\.[0-9]{1,10}$")  # an Asterisk linkedid
 DIRECT_LABEL = "Direct"
 WORKFLOWS = ("case", "case_dialog", "contact_account", "contact_lead")
@@ -56,7 +55,7 @@ def agent_call(call_id: str) -> dict[str, Any]:
         raise ApiError("not_found", "No such call.", 404)
     agent = user.agent.sip_username
     conn = services().redis
-    raw = conn.get(f"{OFFER_PREFIX}{call_id}:{agent}")
+    raw = conn.get(offer_key(call_id, agent))
     if raw:
         call = json.loads(raw)
     else:
