@@ -1,4 +1,4 @@
-"""Presence in Asterisk: applies ``orchestrator.presence`` through AMI, on commands, every second and
+"""Presence in Asterisk: applies ``switchboard.presence`` through AMI, on commands, every second and
 after every resync, so Asterisk always matches the database.
 
 Queue calls: ``QueuePause`` per queue with a reason (the members stay static in queues.conf).
@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from orchestrator import model as m
-from orchestrator import presence as p
-from orchestrator import presence_db
 from orchestrator.notifier import Notifier
+from switchboard import presence as p
+from switchboard import presence_db
 from switchboard.contracts import (
     PRESENCE_EVENT,
     PRESENCE_POOL,

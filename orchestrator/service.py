@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 
-from orchestrator import commands
 from orchestrator import events as ev
 from orchestrator.ami import AmiConnection
 from orchestrator.ari import AriClient
@@ -22,6 +21,7 @@ from orchestrator.plugins import plugin_manager
 from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_dialplan_globals, write_includes, write_work_numbers
 from orchestrator.routing import Router
+from switchboard import commands
 from switchboard.config import Settings
 from switchboard.contracts import HELD_CALLS_EVERY, PROVISION
 from switchboard.sip import SIP

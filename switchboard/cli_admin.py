@@ -36,7 +36,7 @@ def notify_orchestrator(settings: Settings) -> bool:
     """Ask the running orchestrator to provision again (agents, work numbers, statuses); False if none ran."""
     import redis
 
-    from orchestrator.commands import encode
+    from switchboard.commands import encode
     from switchboard.contracts import COMMAND_CHANNEL, PROVISION
 
     try:

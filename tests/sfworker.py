@@ -19,10 +19,10 @@ from simple_salesforce import Salesforce
 from sfemu.auth import Credentials
 from sfemu.testing import REPO_ROOT, emulator_control, stop_process, wait_until
 from switchboard.contracts import RETRY
-from worker.meter import KEY as METER_KEY
-from worker.salesforce import soql_quote
+from switchboard.meter import KEY as METER_KEY
+from switchboard.salesforce import soql_quote
+from switchboard.transport import make_session
 from worker.tasks import enqueue_finish_call
-from worker.transport import make_session
 
 CREDS = Credentials()
 

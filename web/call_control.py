@@ -3,7 +3,7 @@ of the agent's own call, and the state of the agent's phone. A SIP-phone agent's
 this is how it hangs up and transfers; the web process itself never talks to Asterisk.
 
 Each request goes to the orchestrator as a command over Redis with a reply key
-(``orchestrator.commands.request``); the orchestrator checks the agent (from the login session, never
+(``switchboard.commands.request``); the orchestrator checks the agent (from the login session, never
 from the request) is on that call and answers ``{"ok": true}`` or an error, returned here as JSON with
 a stable ``error`` code.
 """
@@ -16,8 +16,8 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, jsonify
 
-from orchestrator.commands import NoOrchestrator, request
 from switchboard import contracts as c
+from switchboard.commands import NoOrchestrator, request
 from web.auth import current_user, login_required, require_csrf_header
 from web.calls_api import clean_number
 from web.context import get_settings

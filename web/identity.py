@@ -1,9 +1,9 @@
 """Caller identification for the web phone: who is calling, asked when the phone rings.
 
-The web process uses the worker's Salesforce connector in-process (the session is shared through
-Redis) and the same cached lookup (``worker.callerid``), which the orchestrator warms as soon as the
-caller joins a queue. A call is visible only to the agent it was offered to (the orchestrator's
-``switchboard:offer:<call id>:<agent>`` record) or who took it (the call history).
+The web process uses the same Salesforce connector as the worker, in-process (``switchboard.sfservices``;
+the session is shared through Redis) and the same cached lookup (``switchboard.callerid``), which the
+orchestrator warms as soon as the caller joins a queue. A call is visible only to the agent it was
+offered to (the orchestrator's ``switchboard.contracts.offer_key`` record) or who took it (the call history).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from sqlalchemy import select
 
 from switchboard.config import OUTBOUND_OTHER_OBJECT, Settings
 from switchboard.contracts import CONTEXT_FIELDS, CONTEXT_KEY, CONTEXT_TTL, SUMMARY_KEY, call_context, offer_key
+from switchboard.salesforce import ascii_digits
+from switchboard.sfservices import SalesforceServices
 from switchboard.store import User
 from web.auth import current_user
 from web.context import get_settings, get_store
 from web.errors import ApiError
-from worker.context import WorkerContext
-from worker.salesforce import ascii_digits
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ WORKFLOWS = ("case", "case_dialog", "contact_account", "contact_lead")
 _lock = threading.Lock()
 
 
-def services() -> WorkerContext:
+def services() -> SalesforceServices:
     """The app's Salesforce connector, Redis and caller directory (built once, on first use)."""
     ext = current_app.extensions
     if SERVICES_KEY not in ext:
@@ -44,7 +44,7 @@ def services() -> WorkerContext:
                 settings = get_settings()
                 if not settings.redis_url:
                     raise ApiError("unavailable", "Caller identification needs Redis.", 503)
-                ext[SERVICES_KEY] = WorkerContext(settings)
+                ext[SERVICES_KEY] = SalesforceServices(settings)
     return ext[SERVICES_KEY]
 
 

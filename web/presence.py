@@ -14,10 +14,10 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, current_app, jsonify
 
-from orchestrator import presence as p
-from orchestrator import presence_db
-from orchestrator.commands import encode
 from switchboard import contracts as c
+from switchboard import presence as p
+from switchboard import presence_db
+from switchboard.commands import encode
 from web.auth import current_user, login_required, require_csrf_header
 from web.context import get_settings, get_store
 from web.errors import ApiError, json_body

@@ -18,8 +18,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from rq import Queue
 
+from switchboard.callerid import ACCOUNT_NAME, admin_columns, with_account_name
 from switchboard.config import FIELD_NAME, SEARCH_SCOPES
 from switchboard.contracts import AUTOCASE_KEY, FINISH_CALL, RETRY, SUMMARY_KEY, finish_call_job_id
+from switchboard.salesforce import plain_record, soql_like, soql_quote, sosl_escape
 from web.auth import current_user, login_required, require_csrf_header
 from web.context import get_settings
 from web.errors import ApiError, json_body
@@ -37,8 +39,6 @@ from web.identity import (
     workflow_of,
 )
 from web.phone import BUILD_HINT, missing_vendor_files
-from worker.callerid import ACCOUNT_NAME, admin_columns, with_account_name
-from worker.salesforce import plain_record, soql_like, soql_quote, sosl_escape
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ caller up itself, ``web/identity.py``), so it must never make a call's activity 
 need not survive a crash. The orchestrator pushes ``{"number", "at"}`` onto one Redis list
 (``switchboard.contracts.push_warmup``: newest first, capped at ``WARMUP_CAP``); each worker process runs
 a few threads that take the newest, skip any older than ``lookup_warm_ttl`` seconds, and fill the lookup
-cache (``worker.callerid``). The RQ worker loop, which writes the calls' activities, never sees them.
+cache (``switchboard.callerid``). The RQ worker loop, which writes the calls' activities, never sees them.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 import redis
 
 from switchboard.contracts import WARMUP_KEY
+from switchboard.meter import Meter
 from worker.lease import run_until
-from worker.meter import Meter
 
 logger = logging.getLogger(__name__)
 

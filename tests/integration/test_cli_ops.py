@@ -10,8 +10,8 @@ import pytest
 import redis
 from rq import Queue, SimpleWorker
 
-from worker.meter import KEY as METER_KEY
-from worker.testing import running_redis
+from switchboard.meter import KEY as METER_KEY
+from tests.support.redis_server import running_redis
 
 pytestmark = pytest.mark.integration
 

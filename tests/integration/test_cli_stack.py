@@ -20,7 +20,7 @@ HOSTILE = "O'Brien & Sons (Ltd.) ~*?! \"q\" \\ 😀 <img src=x> {x}; y, z"
 
 def tasks_from(stack, number: str, timeout: float = 5) -> list[dict]:
     """The Tasks of calls from ``number``, once one landed."""
-    from worker.salesforce import connect, soql_quote
+    from switchboard.salesforce import connect, soql_quote
 
     sf = connect(stack.settings)
     deadline = time.monotonic() + timeout

@@ -31,10 +31,10 @@ from tests.sfworker import (
     wait_logged_in,
     worker_env,
 )
+from tests.support.redis_server import running_redis
 from worker import tasks
 from worker.context import WorkerContext, get_context, reset_context
 from worker.outbox import Outbox
-from worker.testing import running_redis
 
 pytestmark = pytest.mark.integration
 QUEUE = "failures"

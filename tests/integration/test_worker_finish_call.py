@@ -17,7 +17,9 @@ from rq import Queue, SimpleWorker
 
 from sfemu.seed import DEMO_ACCOUNT_NAME, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME
 from sfemu.testing import REPO_ROOT
+from switchboard.callerid import cache_key
 from switchboard.contracts import WARMUP_KEY, push_warmup
+from switchboard.salesforce import soql_quote
 from tests.support.worker import (  # noqa: F401  (fixtures)
     CREDS,
     api_paths,
@@ -32,9 +34,7 @@ from tests.support.worker import (  # noqa: F401  (fixtures)
     worker_env,
 )
 from worker import tasks
-from worker.callerid import cache_key
 from worker.context import get_context, reset_context
-from worker.salesforce import soql_quote
 
 pytestmark = pytest.mark.integration
 def test_finish_call_twice_writes_one_task_with_the_call_fields(worker_env: dict[str, str],

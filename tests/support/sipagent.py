@@ -70,7 +70,7 @@ def provision(stack, names: Iterable[str], device: str, timeout: float = 15.0) -
     """Ask the orchestrator to provision again; wait until Asterisk has each endpoint of ``names`` as ``device``."""
     import redis
 
-    from orchestrator.commands import CHANNEL, encode
+    from switchboard.commands import CHANNEL, encode
 
     redis.Redis.from_url(stack.settings.redis_url).publish(CHANNEL, encode("provision"))
     want_webrtc = "yes" if device != SIP else "no"

@@ -12,8 +12,8 @@ import pytest
 from orchestrator import events as ev
 from orchestrator import model as m
 from orchestrator.callcontrol import CallControl
-from orchestrator.commands import NoOrchestrator, request
 from orchestrator.provisioning import render_agents
+from switchboard.commands import NoOrchestrator, request
 from switchboard.sip import PhoneAccount, derive_sip_password, phone_account
 
 AGENTS = frozenset({"agent1", "agent2", "agent3"})

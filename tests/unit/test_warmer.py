@@ -10,7 +10,7 @@ import redis
 
 from switchboard.contracts import WARMUP_CAP as CAP
 from switchboard.contracts import push_warmup as push
-from worker.meter import Meter
+from switchboard.meter import Meter
 from worker.warmer import Warmer
 
 
