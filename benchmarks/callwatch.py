@@ -18,8 +18,8 @@ from pathlib import Path
 
 import redis
 
+from control.stack import Stack
 from switchboard.ledger import parse_line
-from switchboard.stack import Stack
 
 PROCESSES = ("asterisk", "orchestrator", "web", "redis", "sfemu")  # and every worker
 

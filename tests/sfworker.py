@@ -57,7 +57,7 @@ def running_workers(env: dict[str, str], log_dir: Path, n: int = 1) -> Iterator[
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``switchboard <args>`` with ``env``; fails the test on a non-zero exit."""
-    done = subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "control.cli", *args], env=env, capture_output=True, text=True,
                           timeout=60, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr
     return done

@@ -20,7 +20,7 @@ import threading
 import redis
 import rq
 
-from switchboard.supervisor import die_with_parent
+from switchboard.process import die_with_parent
 from worker import rqworkers
 from worker.context import get_context
 from worker.liveness import Liveness

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from control.stack import Stack
 from switchboard.calls import call_summary
 from switchboard.ledger import Ledger, parse_line
-from switchboard.stack import Stack
 from tests.support.phone import login
 from tests.support.sipp import SipCustomers
 

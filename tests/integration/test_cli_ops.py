@@ -26,7 +26,7 @@ def cli(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env.update(SWITCHBOARD_REDIS_URL=redis_url, SWITCHBOARD_RQ_QUEUE="ops",
                SWITCHBOARD_STATE_DIR="/nonexistent-state")
-    return subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "control.cli", *args], env=env, capture_output=True, text=True,
                           timeout=60)
 
 

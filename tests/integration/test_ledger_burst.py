@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from control.stack import Stack
 from switchboard.ledger import FinishedCall, Ledger, parse_line
-from switchboard.stack import Stack
 from tests.support.sipagent import SipAgentPhones, make_sip_agents
 from tests.support.sipp import SipCustomers, SippRun
 

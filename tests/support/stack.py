@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from switchboard.stack import DEMO_PASSWORD
+from control.stack import DEMO_PASSWORD
 from tests.support.ami import asterisk_of
 
 _agents = itertools.count(1)
@@ -27,7 +27,7 @@ def cli_env(stack: Any) -> dict[str, str]:
 
 def cli(stack: Any, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """``switchboard ARGS`` against the stack (its state folder), as an operator runs it."""
-    return subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=cli_env(stack), capture_output=True,
+    return subprocess.run([sys.executable, "-m", "control.cli", *args], env=cli_env(stack), capture_output=True,
                           text=True, timeout=60, input=input)
 
 

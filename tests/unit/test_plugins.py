@@ -13,10 +13,10 @@ import pluggy
 import pytest
 from click.testing import CliRunner
 
+from control import cli
 from orchestrator import hookspecs, plugins
 from orchestrator.hookspecs import hookimpl
 from orchestrator.plugins import ENTRY_POINT_GROUP, budget, plugin_manager, safe_call
-from switchboard import cli
 from tests.unit import plugin_samples
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"

@@ -43,7 +43,7 @@ def test_given_a_sip_device_then_the_endpoint_and_aor_come_from_the_sip_template
 
 
 def test_given_the_sip_endpoint_template_then_no_webrtc_no_five_second_rtp_timeout_and_tcp_exists():
-    from switchboard.asterisk import CONF_SOURCE
+    from control.asterisk import CONF_SOURCE
 
     conf = (CONF_SOURCE / "pjsip.conf").read_text()
     template = conf.split("[sb-agent-sip-endpoint](!)")[1].split("\n[")[0]
