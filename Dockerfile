@@ -8,6 +8,7 @@ FROM python:3.11-slim-bookworm
 WORKDIR /opt/switchboard
 COPY setup.cfg pyproject.toml README.md ./
 COPY switchboard switchboard
+COPY control control
 COPY orchestrator orchestrator
 COPY worker worker
 COPY web web

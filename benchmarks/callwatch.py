@@ -18,8 +18,8 @@ from pathlib import Path
 
 import redis
 
+from control.stack import Stack
 from switchboard.ledger import parse_line
-from switchboard.stack import Stack
 
 PROCESSES = ("asterisk", "orchestrator", "web", "redis", "sfemu")  # and every worker
 
@@ -182,7 +182,7 @@ def sf_time(value: str) -> float:
 
 def tasks_by_number(stack: Stack, prefix: str) -> dict[str, list[dict]]:
     """The emulator's call Tasks whose phone starts with ``prefix``, by phone."""
-    from worker.salesforce import connect, soql_like
+    from switchboard.salesforce import connect, soql_like
 
     sf = connect(stack.settings)
     records = sf.query_all("SELECT Id, CallObject, Phone_Number_2__c, CreatedDate, CallDisposition FROM Task "

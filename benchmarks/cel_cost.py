@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
-from switchboard.net import free_port, free_port_range
+from control.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
+from control.net import free_port, free_port_range
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = 150

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.callwatch import Watch, ledger_numbers, tasks_by_number, watching
-from switchboard.stack import Stack
+from control.stack import Stack
 from tests.support.sipagent import SipAgentPhones, make_sip_agents
 from tests.support.sipp import SipCustomers
 

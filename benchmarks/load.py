@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.callwatch import Sampler, Watch, percentile, sf_time, stack_pids, tasks_by_number, watching
-from switchboard.stack import DEMO_QUEUES, Stack
+from control.stack import DEMO_QUEUES, Stack
 from tests.support.sipagent import SipAgentPhones, make_sip_agents
 from tests.support.sipp import SipCustomers
 

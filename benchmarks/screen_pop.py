@@ -21,7 +21,7 @@ from pathlib import Path
 
 import redis
 
-from switchboard.stack import DEMO_PASSWORD, Stack
+from control.stack import DEMO_PASSWORD, Stack
 from tests.support.phone import CHROMIUM_ARGS, login, ring
 from tests.support.sipp import SipCustomers
 
@@ -67,7 +67,7 @@ def main() -> None:
     stack = Stack(workdir, "bench-screen-pop", demo=True, log=lambda _m: None)
     stack.start()
     try:
-        subprocess.run([sys.executable, "-m", "switchboard.cli", "--state-dir", str(workdir), "agent", "add",
+        subprocess.run([sys.executable, "-m", "control.cli", "--state-dir", str(workdir), "agent", "add",
                         "popbench", "--name", "Pop Bench", "--password", DEMO_PASSWORD, "--queue",
                         "Customer Service FI"], check=True, capture_output=True)
         time.sleep(1.0)

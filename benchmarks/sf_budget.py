@@ -28,10 +28,10 @@ from rq import Queue
 from sfemu.auth import Credentials
 from sfemu.testing import REPO_ROOT, running_emulator
 from switchboard.config import load_settings
+from switchboard.meter import Meter
 from switchboard.store import upgrade
-from worker.meter import Meter
+from tests.support.redis_server import running_redis
 from worker.tasks import enqueue_finish_call
-from worker.testing import running_redis
 
 
 def emulator_log(url: str) -> list[dict]:

@@ -25,18 +25,11 @@ from typing import Any
 
 from orchestrator.model import AgentLeg, Model
 from orchestrator.translate import CONSULT_CHANNEL, CONSULT_CONTEXT, CONSULT_EXTEN
+from switchboard import contracts as c
 
 logger = logging.getLogger(__name__)
 
 AmiAction = Callable[[dict[str, Any]], Awaitable[Any]]
-# Command names (web/call_control.py sends them with commands.request).
-HANGUP = "call_hangup"
-TRANSFER = "call_transfer"
-DEVICE_STATE = "agent_device_state"
-CONSULT = "call_consult"
-CONSULT_STATE = "call_consult_state"
-CONSULT_COMPLETE = "call_consult_complete"
-CONSULT_CANCEL = "call_consult_cancel"
 # The consultation: Local/<CONSULT_EXTEN>@<CONSULT_CONTEXT> (orchestrator/translate.py; [sb-consult]),
 # which goes on to TRANSFER_CONTEXT with the target the agent's channel carries. Its extension has two
 # digits: Atxfer keys them in; the first cuts the "transfer" prompt short, and a one-digit extension then
@@ -237,6 +230,7 @@ class CallControl:
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]:
         """The command handlers this service adds to the orchestrator's command channel."""
-        return {HANGUP: self.hangup, TRANSFER: self.transfer, DEVICE_STATE: self.device_state,
-                CONSULT: self.consult, CONSULT_STATE: self.consult_state, CONSULT_COMPLETE: self.consult_complete,
-                CONSULT_CANCEL: self.consult_cancel}
+        # The command names web/call_control.py sends with commands.request.
+        return {c.CALL_HANGUP: self.hangup, c.CALL_TRANSFER: self.transfer, c.AGENT_DEVICE_STATE: self.device_state,
+                c.CALL_CONSULT: self.consult, c.CALL_CONSULT_STATE: self.consult_state,
+                c.CALL_CONSULT_COMPLETE: self.consult_complete, c.CALL_CONSULT_CANCEL: self.consult_cancel}

@@ -19,10 +19,10 @@ from typing import Any
 
 from orchestrator.model import AgentPresence, Model
 from orchestrator.notifier import Notifier
+from switchboard.contracts import DASHBOARD_REFRESH, QUEUE_STATS_EVENT
 
 logger = logging.getLogger(__name__)
 
-EVENT = "queue_stats"
 OFFLINE_STATES = frozenset({"unavailable", "unknown", "invalid"})
 ON_CALL_STATES = frozenset({"inuse", "busy", "onhold"})
 TICKING = ("max_wait_seconds",)  # fields that change every second by themselves: not a reason to emit
@@ -141,7 +141,7 @@ class DashboardService:
     async def _emit(self, agent: str, payload: dict[str, Any]) -> None:
         self.sent[agent] = _steady(payload)
         if self.notifier is not None:
-            await self.notifier.to_agent(agent, EVENT, payload)
+            await self.notifier.to_agent(agent, QUEUE_STATS_EVENT, payload)
 
     async def tick(self) -> None:
         """Compute the figures and emit to every agent whose queues' figures changed."""
@@ -170,4 +170,4 @@ class DashboardService:
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[None]]]:
         """The command handlers this service adds to the orchestrator's command channel."""
-        return {"dashboard_refresh": self.refresh}
+        return {DASHBOARD_REFRESH: self.refresh}

@@ -15,20 +15,23 @@ from orchestrator.jobs import JobQueue
 from orchestrator.lanes import Lane, Lanes
 from orchestrator.livecalls import LiveCalls
 from orchestrator.notifier import Notifier
+from switchboard.contracts import (
+    AGENT_STATE,
+    CALL_ANSWERED,
+    CALL_ENDED,
+    CALL_LEFT,
+    CALL_OFFERED,
+    CALL_PLACED,
+    OFFER_TTL,
+    offer_key,
+)
 from switchboard.plugins import safe_call
 
 logger = logging.getLogger(__name__)
 
-OFFER_PREFIX = "switchboard:offer:"
-OFFER_TTL = 12 * 3600  # the web authorizes an agent's workflow actions on a call while this lives
 PHONE_LANES = 16  # agents' events in parallel (each agent's in order)
 BOARD_LANES = 4  # the board's events in parallel (each agent's and each call's in order)
 JOB_LANES = 4  # RQ enqueues in parallel (each call's in order; each takes a thread of the default executor)
-
-
-def offer_key(call_id: str, agent: str) -> str:
-    """Redis key recording that ``call_id`` was offered to ``agent`` (read by web/identity.py)."""
-    return f"{OFFER_PREFIX}{call_id}:{agent}"
 
 
 class Dispatcher:
@@ -81,21 +84,21 @@ class Dispatcher:
         match change:
             case m.CallOffered(agent=agent, call=call):
                 phone(agent, self._record_offer, agent, call)  # before the page hears of it: it may act at once
-                phone(agent, self.notifier.to_agent, agent, "call_offered", call)
+                phone(agent, self.notifier.to_agent, agent, CALL_OFFERED, call)
                 self.hook("call_offered", agent=agent, call=call)
             case m.CallPlaced(agent=agent, call=call):
                 phone(agent, self._record_offer, agent, call)  # the agent's own call: the web may act on it
-                phone(agent, self.notifier.to_agent, agent, "call_placed", call)
+                phone(agent, self.notifier.to_agent, agent, CALL_PLACED, call)
             case m.CallAnswered(agent=agent, call_id=call_id, answered_at=at, call=call):
                 if self.live is not None:
                     phone(agent, self.live.answered, agent, call)
-                phone(agent, self.notifier.to_agent, agent, "call_answered", {"call_id": call_id, "answered_at": at})
+                phone(agent, self.notifier.to_agent, agent, CALL_ANSWERED, {"call_id": call_id, "answered_at": at})
                 self.hook("call_answered", agent=agent, call_id=call_id)
             case m.CallAdopted(agent=agent, call=call):
                 if self.live is not None:  # a restarted orchestrator: the agent's reloaded page finds the call
                     phone(agent, self.live.answered, agent, call)
             case m.OfferWithdrawn(agent=agent, call_id=call_id, reason=reason):
-                phone(agent, self.notifier.to_agent, agent, "call_ended", {
+                phone(agent, self.notifier.to_agent, agent, CALL_ENDED, {
                     "call_id": call_id, "disposition": "not answered", "reason": reason, "duration_seconds": 0})
             case m.AgentLegLost(agent=agent, call_id=call_id, leg_channel=leg, agent_channel=browser):
                 phone(agent, self.reconnect, agent, call_id, leg, browser)
@@ -104,21 +107,21 @@ class Dispatcher:
                     phone(agent, self.live.ended, agent, call_id)
                 # the page of a SIP-phone agent learns the call went on without them (a web phone sees its
                 # own session end)
-                phone(agent, self.notifier.to_agent, agent, "call_left", {"call_id": call_id})
+                phone(agent, self.notifier.to_agent, agent, CALL_LEFT, {"call_id": call_id})
             case m.CallEnded(summary=summary):
                 self.work.put(summary["call_id"], self.jobs.call_ended, summary)
                 agent = summary.get("agent")
                 if agent:
                     if self.live is not None:
                         phone(agent, self.live.ended, agent, summary["call_id"])
-                    phone(agent, self.notifier.to_agent, agent, "call_ended", {
+                    phone(agent, self.notifier.to_agent, agent, CALL_ENDED, {
                         "call_id": summary["call_id"], "disposition": summary["disposition"],
                         "duration_seconds": summary["duration_seconds"]})
-                self.board.put(summary["call_id"], self.notifier.to_board, "call_ended", summary)
+                self.board.put(summary["call_id"], self.notifier.to_board, CALL_ENDED, summary)
                 self.hook("call_ended", summary=summary)
             case m.AgentChanged(agent=agent, view=view):
-                phone(agent, self.notifier.to_agent, agent, "agent_state", view)
-                self.board.put(agent, self.notifier.to_board, "agent_state", view)
+                phone(agent, self.notifier.to_agent, agent, AGENT_STATE, view)
+                self.board.put(agent, self.notifier.to_board, AGENT_STATE, view)
                 self.hook("agent_changed", agent=agent, view=view)
 
     async def reconnect(self, agent: str, call_id: str, leg: str, browser: str) -> None:

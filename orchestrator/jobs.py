@@ -9,12 +9,9 @@ from typing import Any
 from redis import Redis
 from rq import Queue
 
-from worker import warmer
-from worker.tasks import FAILURE_TTL, RESULT_TTL, RETRY, finish_call_job_id
+from switchboard.contracts import FAILURE_TTL, FINISH_CALL, RESULT_TTL, RETRY, finish_call_job_id, push_warmup
 
 logger = logging.getLogger(__name__)
-
-FINISH_CALL = "worker.tasks.finish_call"
 
 
 class JobQueue:
@@ -33,7 +30,7 @@ class JobQueue:
 
     def warm(self, number: str) -> None:
         """Ask the workers to look the caller up now, so the phone rings with the identity (not a job)."""
-        warmer.push(self.queue.connection, number)
+        push_warmup(self.queue.connection, number)
 
     async def call_ended(self, summary: dict[str, Any]) -> None:
         """Enqueue the call activity (history + Salesforce Task) of a finished call."""

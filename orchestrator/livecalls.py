@@ -1,5 +1,5 @@
 """Each agent's current answered call, kept in Redis so a reloaded page can restore it; and which calls
-the live model holds (for the ledger reconciler, switchboard.calls.HELD_CALLS_KEY)."""
+the live model holds (for the ledger reconciler, switchboard.contracts.HELD_CALLS_KEY)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from switchboard.calls import HELD_CALLS_KEY, HELD_CALLS_TTL
-
-PREFIX = "switchboard:agent-call:"
-TTL = 4 * 3600
-
-
-def key(agent: str) -> str:
-    """The Redis key of an agent's current call."""
-    return PREFIX + agent
+from switchboard.contracts import HELD_CALLS_KEY, HELD_CALLS_TTL, LIVE_CALL_TTL, live_call_key
 
 
 class LiveCalls:
@@ -28,13 +20,13 @@ class LiveCalls:
 
     async def answered(self, agent: str, call: dict[str, Any]) -> None:
         """Remember the call an agent answered."""
-        await self.redis.set(key(agent), json.dumps(call), ex=TTL)
+        await self.redis.set(live_call_key(agent), json.dumps(call), ex=LIVE_CALL_TTL)
 
     async def ended(self, agent: str, call_id: str) -> None:
         """Forget it when it ends (only if it is still that call)."""
-        raw = await self.redis.get(key(agent))
+        raw = await self.redis.get(live_call_key(agent))
         if raw is not None and json.loads(raw).get("call_id") == call_id:
-            await self.redis.delete(key(agent))
+            await self.redis.delete(live_call_key(agent))
 
     async def held(self, call_ids: Iterable[str]) -> None:
         """Say which calls the live model holds now (the key expires when we stop saying it)."""

@@ -7,15 +7,9 @@ from typing import Any
 
 import socketio
 
+from switchboard.contracts import BOARD_NAMESPACE, BOARD_ROOM, PHONE_NAMESPACE, agent_room
+
 logger = logging.getLogger(__name__)
-
-PHONE_NS = "/phone"
-BOARD_NS = "/board"
-
-
-def agent_room(agent: str) -> str:
-    """The Socket.IO room of one agent's web phone."""
-    return f"agent:{agent}"
 
 
 class Notifier:
@@ -26,8 +20,8 @@ class Notifier:
 
     async def to_agent(self, agent: str, event: str, data: dict[str, Any]) -> None:
         """Emit to one agent's phone only."""
-        await self.manager.emit(event, data, room=agent_room(agent), namespace=PHONE_NS)
+        await self.manager.emit(event, data, room=agent_room(agent), namespace=PHONE_NAMESPACE)
 
     async def to_board(self, event: str, data: dict[str, Any]) -> None:
         """Emit to every supervisor board."""
-        await self.manager.emit(event, data, room="board", namespace=BOARD_NS)
+        await self.manager.emit(event, data, room=BOARD_ROOM, namespace=BOARD_NAMESPACE)

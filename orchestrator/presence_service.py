@@ -1,4 +1,4 @@
-"""Presence in Asterisk: applies ``orchestrator.presence`` through AMI, on commands, every second and
+"""Presence in Asterisk: applies ``switchboard.presence`` through AMI, on commands, every second and
 after every resync, so Asterisk always matches the database.
 
 Queue calls: ``QueuePause`` per queue with a reason (the members stay static in queues.conf).
@@ -17,9 +17,22 @@ from typing import Any
 import pluggy
 
 from orchestrator import model as m
-from orchestrator import presence as p
-from orchestrator import presence_db
 from orchestrator.notifier import Notifier
+from switchboard import presence as p
+from switchboard import presence_db
+from switchboard.contracts import (
+    PRESENCE_EVENT,
+    PRESENCE_POOL,
+    PRESENCE_QUEUE,
+    PRESENCE_REFRESH,
+    PRESENCE_SET,
+    RESULT_TTL,
+    RETRY,
+    SET_WRAPUP_CODE,
+    WRAPUP_CODE,
+    finish_call_job_id,
+    wrapup_job_id,
+)
 from switchboard.hookspecs import Rewrite, Veto
 from switchboard.plugins import safe_call
 from switchboard.store import Store
@@ -29,7 +42,6 @@ logger = logging.getLogger(__name__)
 AmiAction = Callable[[dict[str, Any]], Awaitable[Any]]
 Hook = Callable[..., None]  # fire and forget: the dispatcher's hook lane (Dispatcher.hook)
 STATUS_HOOK_BUDGET = 2.0  # seconds each plugin has to answer status_change_requested
-SET_WRAPUP_CODE = "worker.tasks.set_wrapup_code"
 
 
 def member_interface(agent: str) -> str:
@@ -40,13 +52,6 @@ def member_interface(agent: str) -> str:
 def status_view(chosen: p.Chosen) -> dict[str, Any]:
     """A status as the plugins see it: ``id``, ``name``, ``kind``, ``until``."""
     return {"id": chosen.status_id, "name": chosen.status, "kind": chosen.kind, "until": chosen.until}
-
-
-def wrapup_job_id(call_id: str) -> str:
-    """A deterministic RQ job id for a call's wrap-up code."""
-    from worker.tasks import finish_call_job_id
-
-    return "wrapup-" + finish_call_job_id(call_id)
 
 
 class PresenceService:
@@ -145,7 +150,7 @@ class PresenceService:
 
     async def _emit(self, state: p.AgentPresence, now: float) -> None:
         if self.notifier is not None:
-            await self.notifier.to_agent(state.agent, "presence", p.view(state, now))
+            await self.notifier.to_agent(state.agent, PRESENCE_EVENT, p.view(state, now))
 
     async def tick(self) -> None:
         """Once a second: expiries, schedules and wrap-up ends."""
@@ -286,14 +291,11 @@ class PresenceService:
     async def _enqueue_code(self, call_id: str, code: str) -> None:
         if self.jobs is None:
             return
-        from orchestrator.jobs import RETRY
-        from worker.tasks import finish_call_job_id
-
         def enqueue() -> None:
             finish = self.jobs.fetch_job(finish_call_job_id(call_id))
             # After the call's own job: its Task is then in the outbox (or written) when the code lands.
             self.jobs.enqueue(SET_WRAPUP_CODE, call_id, code, job_id=wrapup_job_id(call_id), retry=RETRY,
-                              depends_on=finish if finish is not None else None, result_ttl=86400)
+                              depends_on=finish if finish is not None else None, result_ttl=RESULT_TTL)
 
         await asyncio.to_thread(enqueue)
         logger.info("wrap-up code for call %s queued", call_id)
@@ -333,6 +335,5 @@ class PresenceService:
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[None]]]:
         """The command handlers this service adds to the orchestrator's command channel."""
-        return {"presence_set": self.set_status, "presence_pool": self.set_pool_calls,
-                "presence_queue": self.set_queue, "presence_refresh": self.refresh,
-                "wrapup_code": self.wrapup_code}
+        return {PRESENCE_SET: self.set_status, PRESENCE_POOL: self.set_pool_calls,
+                PRESENCE_QUEUE: self.set_queue, PRESENCE_REFRESH: self.refresh, WRAPUP_CODE: self.wrapup_code}

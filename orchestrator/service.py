@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 
-from orchestrator import commands
 from orchestrator import events as ev
 from orchestrator.ami import AmiConnection
 from orchestrator.ari import AriClient
@@ -21,8 +20,9 @@ from orchestrator.notifier import Notifier
 from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_dialplan_globals, write_includes, write_work_numbers
 from orchestrator.routing import Router
-from switchboard.calls import HELD_CALLS_EVERY
+from switchboard import commands
 from switchboard.config import Settings
+from switchboard.contracts import HELD_CALLS_EVERY, PROVISION
 from switchboard.plugins import DEFAULT_BUDGET, plugin_manager, safe_call
 from switchboard.sip import SIP
 from switchboard.store import Store
@@ -150,7 +150,7 @@ class Orchestrator:
         ari_task = asyncio.create_task(self.ari.run())
         await self.ami.connect()
         await self.provision()
-        handlers = {"provision": self.provision, **self.presence.handlers(), **self.dashboard.handlers(),
+        handlers = {PROVISION: self.provision, **self.presence.handlers(), **self.dashboard.handlers(),
                     **self.calls.handlers()}
         cmd_task = asyncio.create_task(commands.listen(self.settings.redis_url, handlers))
         presence_timer = asyncio.create_task(self.presence.run_timer())

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from panoramisk import Manager
 
+from control.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
+from control.net import free_port, free_port_range
 from orchestrator.ami import RESYNC_ACTIONS
-from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
-from switchboard.net import free_port, free_port_range
 from tests.support.sipp import SipCustomers, SippUas, start_sipp, static_agent_conf
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "ami"

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from panoramisk import Manager
 
+from control.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
+from control.net import free_port, free_port_range
 from orchestrator.ami import RESYNC_ACTIONS
-from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
-from switchboard.net import free_port, free_port_range
 from tests.support.sipp import CustomerCall, SipCustomers
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """sfemu: a small Salesforce-compatible REST emulator for tests and demos.
 
-Unmodified simple-salesforce talks to it over plain HTTP (``worker.transport`` rewrites its https://
+Unmodified simple-salesforce talks to it over plain HTTP (``switchboard.transport`` rewrites its https://
 URLs). Run ``python -m sfemu --port 8911 [--seed demo|large|empty] [--flows FILE|demo]
 [--jwt-public-key PEM_FILE] [--latency S] [--unavailable-for S] [--limit-exceeded-for S]
 [--invalid-session-for S] [--faults-include-logins] [--session-timeout S]`` or build the app with

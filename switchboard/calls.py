@@ -35,12 +35,6 @@ FACT_EVENT = "SB_FACT"  # the CEL user event of one fact
 BOOT_EVENT = "SB_BOOT"  # the CEL user event Asterisk writes once at every start ([sb-boot])
 FIELD_SEPARATOR = "~"
 FACT_SEPARATOR = "/"
-# The calls the orchestrator's live model holds, a JSON list of call ids it rewrites every
-# HELD_CALLS_EVERY seconds (gone HELD_CALLS_TTL seconds after the orchestrator stopped): the ledger
-# reconciler leaves a call the orchestrator still holds to it, whatever the ledger says.
-HELD_CALLS_KEY = "switchboard:orchestrator:calls"
-HELD_CALLS_EVERY = 1.0
-HELD_CALLS_TTL = 3
 
 
 def iso(ts: float | None) -> str | None:

@@ -117,7 +117,7 @@ class Settings:
     # jitter, capped at this many seconds between tries.
     sf_backoff_max: float = 30.0
     # A job's Salesforce request stops retrying after this many seconds; RQ then retries the job later
-    # (worker.tasks.RETRY) and finally keeps it in its failed registry (`switchboard jobs failed`).
+    # (switchboard.contracts.RETRY) and finally keeps it in its failed registry (`switchboard jobs failed`).
     sf_job_retry_budget: float = 60.0
     # The flusher's Redis lock (one flusher at a time) lives this long and is renewed every third of it
     # while a flush runs; a flusher that dies holds the outbox no longer than this.

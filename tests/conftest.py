@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.net import free_port
+from control.net import free_port
 from tests.support.paths import ARTIFACTS
 
 IN_CI = bool(os.environ.get("CI"))
@@ -111,7 +111,7 @@ def carrier(tmp_path_factory):
 def stack(carrier):
     """The whole stack (Redis, emulator, Asterisk, orchestrator, worker, web) with demo data; outbound calls
     go over the trunk to ``carrier``."""
-    from switchboard.stack import Stack
+    from control.stack import Stack
 
     workdir = Path(tempfile.mkdtemp(prefix="sb-stack-"))
     s = Stack(workdir, f"test-{os.getpid()}", demo=True, log=lambda msg: None, trunk_contact=carrier.contact)
@@ -137,8 +137,8 @@ def asterisk():
     import secrets
     import socket
 
-    from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
-    from switchboard.net import free_port_range
+    from control.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
+    from control.net import free_port_range
 
     inst = AsteriskInstance(
         ensure_chroot(), f"it-{os.getpid()}-{secrets.token_hex(3)}",

@@ -18,10 +18,11 @@ from simple_salesforce import Salesforce
 
 from sfemu.auth import Credentials
 from sfemu.testing import REPO_ROOT, emulator_control, stop_process, wait_until
-from worker.meter import KEY as METER_KEY
-from worker.salesforce import soql_quote
-from worker.tasks import RETRY, enqueue_finish_call
-from worker.transport import make_session
+from switchboard.contracts import RETRY
+from switchboard.meter import KEY as METER_KEY
+from switchboard.salesforce import soql_quote
+from switchboard.transport import make_session
+from worker.tasks import enqueue_finish_call
 
 CREDS = Credentials()
 
@@ -56,7 +57,7 @@ def running_workers(env: dict[str, str], log_dir: Path, n: int = 1) -> Iterator[
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``switchboard <args>`` with ``env``; fails the test on a non-zero exit."""
-    done = subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "control.cli", *args], env=env, capture_output=True, text=True,
                           timeout=60, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr
     return done

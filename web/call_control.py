@@ -3,7 +3,7 @@ of the agent's own call, and the state of the agent's phone. A SIP-phone agent's
 this is how it hangs up and transfers; the web process itself never talks to Asterisk.
 
 Each request goes to the orchestrator as a command over Redis with a reply key
-(``orchestrator.commands.request``); the orchestrator checks the agent (from the login session, never
+(``switchboard.commands.request``); the orchestrator checks the agent (from the login session, never
 from the request) is on that call and answers ``{"ok": true}`` or an error, returned here as JSON with
 a stable ``error`` code.
 """
@@ -16,8 +16,8 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, jsonify
 
-from orchestrator import callcontrol
-from orchestrator.commands import NoOrchestrator, request
+from switchboard import contracts as c
+from switchboard.commands import NoOrchestrator, request
 from web.auth import current_user, login_required, require_csrf_header
 from web.calls_api import clean_number
 from web.context import get_settings
@@ -67,7 +67,7 @@ def ask(command: str, **args: Any) -> dict[str, Any]:
 def hangup(call_id: str) -> Response:
     """Hang up the agent's own leg of the call (a ringing one is declined)."""
     require_csrf_header()
-    return jsonify(ask(callcontrol.HANGUP, agent=_agent(), call_id=call_id))
+    return jsonify(ask(c.CALL_HANGUP, agent=_agent(), call_id=call_id))
 
 
 def _target() -> str:
@@ -83,7 +83,7 @@ def _target() -> str:
 def transfer(call_id: str) -> Response:
     """Blind-transfer the other party to ``{"target": agent name | queue number | number}``."""
     require_csrf_header()
-    return jsonify(ask(callcontrol.TRANSFER, agent=_agent(), call_id=call_id, target=_target()))
+    return jsonify(ask(c.CALL_TRANSFER, agent=_agent(), call_id=call_id, target=_target()))
 
 
 @bp.post("/api/calls/<call_id>/consult")
@@ -91,14 +91,14 @@ def transfer(call_id: str) -> Response:
 def consult(call_id: str) -> Response:
     """Consult transfer, step 1: the other party on hold, the agent's phone calls ``{"target": ...}``."""
     require_csrf_header()
-    return jsonify(ask(callcontrol.CONSULT, agent=_agent(), call_id=call_id, target=_target()))
+    return jsonify(ask(c.CALL_CONSULT, agent=_agent(), call_id=call_id, target=_target()))
 
 
 @bp.get("/api/calls/<call_id>/consult")
 @login_required
 def consult_state(call_id: str) -> Response:
     """The call's consultation: ``{"state": "dialing" | "in_call" | ""}`` ('' when there is none)."""
-    response = jsonify(ask(callcontrol.CONSULT_STATE, agent=_agent(), call_id=call_id))
+    response = jsonify(ask(c.CALL_CONSULT_STATE, agent=_agent(), call_id=call_id))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -108,7 +108,7 @@ def consult_state(call_id: str) -> Response:
 def consult_end(call_id: str, action: str) -> Response:
     """Consult transfer, step 2: ``complete`` (the other party joins the consulted one) or ``cancel``."""
     require_csrf_header()
-    commands = {"complete": callcontrol.CONSULT_COMPLETE, "cancel": callcontrol.CONSULT_CANCEL}
+    commands = {"complete": c.CALL_CONSULT_COMPLETE, "cancel": c.CALL_CONSULT_CANCEL}
     if action not in commands:
         raise ApiError("not_found", "Complete or cancel a consultation.", 404)
     return jsonify(ask(commands[action], agent=_agent(), call_id=call_id))
@@ -118,6 +118,6 @@ def consult_end(call_id: str, action: str) -> Response:
 @login_required
 def device() -> Response:
     """The agent's phone as Asterisk sees it now (registered, device state): the ``agent_state`` view."""
-    response = jsonify(ask(callcontrol.DEVICE_STATE, agent=_agent()))
+    response = jsonify(ask(c.AGENT_DEVICE_STATE, agent=_agent()))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -9,7 +9,7 @@ from typing import Any
 import redis
 from flask import Blueprint, jsonify
 
-from orchestrator.livecalls import key
+from switchboard.contracts import live_call_key
 from web.auth import current_user, login_required
 from web.context import get_settings
 from web.errors import ApiError
@@ -28,7 +28,7 @@ def current_call() -> Any:
     if user is None or user.agent is None:
         raise ApiError("not_an_agent", "Only agents have calls.", 403)
     url = get_settings().redis_url
-    raw = redis.Redis.from_url(url, socket_timeout=2).get(key(user.agent.sip_username)) if url else None
+    raw = redis.Redis.from_url(url, socket_timeout=2).get(live_call_key(user.agent.sip_username)) if url else None
     return jsonify({"call": json.loads(raw) if raw else None})
 
 

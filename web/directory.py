@@ -18,14 +18,15 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from orchestrator import presence as p
-from orchestrator import presence_db
+from switchboard import presence as p
+from switchboard import presence_db
+from switchboard.contracts import DASHBOARD_REFRESH
+from switchboard.salesforce import ascii_digits, plain_record, sosl_escape
 from switchboard.store import User
 from web.auth import current_user, login_required, require_csrf_header
 from web.context import get_store
 from web.errors import ApiError
 from web.presence import _agent, publish
-from worker.salesforce import ascii_digits, plain_record, sosl_escape
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def directory() -> Response:
 def dashboard_refresh() -> Response:
     """Ask the orchestrator for the agent's queue figures now (they arrive as ``queue_stats``)."""
     require_csrf_header()
-    publish("dashboard_refresh", agent=_agent())
+    publish(DASHBOARD_REFRESH, agent=_agent())
     response = jsonify({"ok": True})
     response.status_code = 202
     return response

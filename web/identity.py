@@ -1,9 +1,9 @@
 """Caller identification for the web phone: who is calling, asked when the phone rings.
 
-The web process uses the worker's Salesforce connector in-process (the session is shared through
-Redis) and the same cached lookup (``worker.callerid``), which the orchestrator warms as soon as the
-caller joins a queue. A call is visible only to the agent it was offered to (the orchestrator's
-``switchboard:offer:<call id>:<agent>`` record) or who took it (the call history).
+The web process uses the same Salesforce connector as the worker, in-process (``switchboard.sfservices``;
+the session is shared through Redis) and the same cached lookup (``switchboard.callerid``), which the
+orchestrator warms as soon as the caller joins a queue. A call is visible only to the agent it was
+offered to (the orchestrator's ``switchboard.contracts.offer_key`` record) or who took it (the call history).
 """
 
 from __future__ import annotations
@@ -18,25 +18,24 @@ from flask import current_app
 from sqlalchemy import select
 
 from switchboard.config import OUTBOUND_OTHER_OBJECT, Settings
+from switchboard.contracts import CONTEXT_FIELDS, CONTEXT_KEY, CONTEXT_TTL, SUMMARY_KEY, call_context, offer_key
+from switchboard.salesforce import ascii_digits
+from switchboard.sfservices import SalesforceServices
 from switchboard.store import User
 from web.auth import current_user
 from web.context import get_settings, get_store
 from web.errors import ApiError
-from worker.context import WorkerContext
-from worker.salesforce import ascii_digits
-from worker.tasks import CONTEXT_FIELDS, CONTEXT_KEY, CONTEXT_TTL, SUMMARY_KEY, call_context
 
 logger = logging.getLogger(__name__)
 
 SERVICES_KEY = "switchboard.workflow_services"
-OFFER_PREFIX = "switchboard:offer:"  # written by orchestrator/dispatcher.py
 CALL_ID = re.compile(r"^[0-9]{1,20}\.[0-9]{1,10}$")  # an Asterisk linkedid
 DIRECT_LABEL = "Direct"
 WORKFLOWS = ("case", "case_dialog", "contact_account", "contact_lead")
 _lock = threading.Lock()
 
 
-def services() -> WorkerContext:
+def services() -> SalesforceServices:
     """The app's Salesforce connector, Redis and caller directory (built once, on first use)."""
     ext = current_app.extensions
     if SERVICES_KEY not in ext:
@@ -45,7 +44,7 @@ def services() -> WorkerContext:
                 settings = get_settings()
                 if not settings.redis_url:
                     raise ApiError("unavailable", "Caller identification needs Redis.", 503)
-                ext[SERVICES_KEY] = WorkerContext(settings)
+                ext[SERVICES_KEY] = SalesforceServices(settings)
     return ext[SERVICES_KEY]
 
 
@@ -56,7 +55,7 @@ def agent_call(call_id: str) -> dict[str, Any]:
         raise ApiError("not_found", "No such call.", 404)
     agent = user.agent.sip_username
     conn = services().redis
-    raw = conn.get(f"{OFFER_PREFIX}{call_id}:{agent}")
+    raw = conn.get(offer_key(call_id, agent))
     if raw:
         call = json.loads(raw)
     else:

@@ -7,8 +7,8 @@ import logging
 import redis
 from flask import Blueprint, Response, abort, request
 
+from switchboard.meter import Meter, prometheus
 from web.context import get_settings
-from worker.meter import Meter, prometheus
 
 logger = logging.getLogger(__name__)
 

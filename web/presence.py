@@ -14,9 +14,10 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, current_app, jsonify
 
-from orchestrator import presence as p
-from orchestrator import presence_db
-from orchestrator.commands import CHANNEL, encode
+from switchboard import contracts as c
+from switchboard import presence as p
+from switchboard import presence_db
+from switchboard.commands import encode
 from web.auth import current_user, login_required, require_csrf_header
 from web.context import get_settings, get_store
 from web.errors import ApiError, json_body
@@ -43,7 +44,7 @@ def publish(command: str, **args: Any) -> None:
         return
     client = redis.Redis.from_url(url)
     try:
-        client.publish(CHANNEL, encode(command, **args))
+        client.publish(c.COMMAND_CHANNEL, encode(command, **args))
     finally:
         client.close()
 
@@ -94,7 +95,7 @@ def set_status() -> Response:
     agent, status_id = _agent(), json_body().get("status_id")
     if not any(s.id == status_id for s in get_store().list_statuses()):
         raise ApiError("unknown_status", "No such status.", 400)
-    publish("presence_set", agent=agent, status_id=status_id)
+    publish(c.PRESENCE_SET, agent=agent, status_id=status_id)
     return _accepted()
 
 
@@ -103,7 +104,7 @@ def set_status() -> Response:
 def set_pool_calls() -> Response:
     """Receive pool calls or not: ``{on}``."""
     require_csrf_header()
-    publish("presence_pool", agent=_agent(), on=bool(json_body().get("on")))
+    publish(c.PRESENCE_POOL, agent=_agent(), on=bool(json_body().get("on")))
     return _accepted()
 
 
@@ -115,7 +116,7 @@ def set_queue(name: str) -> Response:
     agent = _agent()
     if not any(q.name == name for q in _state(agent).queues):
         raise ApiError("not_a_member", "You are not a member of this queue.", 404)
-    publish("presence_queue", agent=agent, queue=name, active=bool(json_body().get("active")))
+    publish(c.PRESENCE_QUEUE, agent=agent, queue=name, active=bool(json_body().get("active")))
     return _accepted()
 
 
@@ -134,7 +135,7 @@ def add_schedule() -> Response:
         new_id = get_store().add_schedule(agent, int(body.get("status_id") or 0), starts, ends)
     except (LookupError, ValueError, TypeError) as exc:
         raise ApiError("unknown_status", "No such status.", 400) from exc
-    publish("presence_refresh", agent=agent)
+    publish(c.PRESENCE_REFRESH, agent=agent)
     response = jsonify({"ok": True, "id": new_id})
     response.status_code = 201
     return response
@@ -148,7 +149,7 @@ def delete_schedule(schedule_id: int) -> Response:
     agent = _agent()
     if not get_store().delete_schedules(agent, [schedule_id]):
         raise ApiError("not_found", "No such scheduled availability.", 404)
-    publish("presence_refresh", agent=agent)
+    publish(c.PRESENCE_REFRESH, agent=agent)
     return _accepted()
 
 
@@ -169,7 +170,7 @@ def wrapup(call_id: str) -> Response:
     codes = list(current.codes) if current is not None else _queue_codes(record.queue if record else "")
     if codes and code not in codes:
         raise ApiError("bad_code", "Not a wrap-up code of this queue.", 400)
-    publish("wrapup_code", agent=agent, call_id=call_id, code=code)
+    publish(c.WRAPUP_CODE, agent=agent, call_id=call_id, code=code)
     return _accepted()
 
 

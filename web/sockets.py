@@ -1,7 +1,8 @@
 """Socket.IO namespace ``/phone``: each agent's page joins only its own room ``agent:<sip_username>``.
 
 The orchestrator emits into these rooms from its own process (``AsyncRedisManager`` with
-``write_only=True`` on the same channel). Events, all on namespace ``/phone``:
+``write_only=True`` on the same channel). Events (``switchboard.contracts.PHONE_EVENTS``), all on
+namespace ``/phone``:
 
 - ``call_offered`` {call_id, caller_number, caller_name, queue, queue_label, direction, offered_at}
 - ``call_answered`` {call_id, answered_at}
@@ -20,18 +21,10 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_room
 
+from switchboard.contracts import PHONE_NAMESPACE, agent_room
 from web.auth import current_user
 
 logger = logging.getLogger(__name__)
-
-PHONE_NAMESPACE = "/phone"
-PHONE_EVENTS = ("call_offered", "call_answered", "call_ended", "call_left", "agent_state")
-
-
-def agent_room(sip_username: str) -> str:
-    """The Socket.IO room of one agent's phone pages."""
-    return f"agent:{sip_username}"
-
 
 def _refusal(error: str, message: str) -> ConnectionRefusedError:
     """A connection refusal the client sees as ``connect_error`` with message ``error`` and data."""

@@ -18,7 +18,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from rq import Queue
 
+from switchboard.callerid import ACCOUNT_NAME, admin_columns, with_account_name
 from switchboard.config import FIELD_NAME, SEARCH_SCOPES
+from switchboard.contracts import AUTOCASE_KEY, FINISH_CALL, RETRY, SUMMARY_KEY, finish_call_job_id
+from switchboard.salesforce import plain_record, soql_like, soql_quote, sosl_escape
 from web.auth import current_user, login_required, require_csrf_header
 from web.context import get_settings
 from web.errors import ApiError, json_body
@@ -36,9 +39,6 @@ from web.identity import (
     workflow_of,
 )
 from web.phone import BUILD_HINT, missing_vendor_files
-from worker.callerid import ACCOUNT_NAME, admin_columns, with_account_name
-from worker.salesforce import plain_record, soql_like, soql_quote, sosl_escape
-from worker.tasks import RETRY, SUMMARY_KEY, finish_call_job_id
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,6 @@ MAX_QUERY = 100
 RECENT_CASES = 5
 LIST_LIMIT = 10
 CASE_COLUMNS = ("CaseNumber", "Subject", "CreatedDate", "LastModifiedDate")
-FINISH_CALL = "worker.tasks.finish_call"
 
 
 # helpers -------------------------------------------------------------------------------------------
@@ -262,7 +261,7 @@ def create_case(call_id: str) -> Any:
     contact_id = sf_id(data["contact_id"], "Contact") if data.get("contact_id") else ""
     account_id = sf_id(data["account_id"], "Account") if data.get("account_id") else ""
     conn = services().redis
-    auto_key = f"switchboard:call:{call_id}:autocase"
+    auto_key = AUTOCASE_KEY.format(call_id)
     if data.get("auto"):
         existing = conn.get(auto_key)
         if existing:

@@ -21,7 +21,7 @@ import redis
 import rq
 
 from switchboard.plugins import call_hook
-from switchboard.supervisor import die_with_parent
+from switchboard.process import die_with_parent
 from worker import rqworkers
 from worker.context import get_context
 from worker.liveness import Liveness

@@ -1,22 +1,17 @@
-"""What the jobs of one worker process share, built lazily once: settings, store, Redis, Salesforce."""
+"""What the jobs of one worker process share, built lazily once: the Salesforce services and the outboxes."""
 
 from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
-import redis
 
-from switchboard.config import Settings, load_settings
+from switchboard.config import load_settings
 from switchboard.plugins import plugin_manager
-from switchboard.store import Store
-from switchboard.store.live import LiveSettings
-from worker.callerid import CallerDirectory, lookup_returning
-from worker.client import SalesforceClient
+from switchboard.sfservices import SalesforceServices
 from worker.flusher import Flusher
-from worker.meter import Meter
 from worker.outbox import Entry, Outbox
 from worker.warmer import Warmer
 
@@ -28,49 +23,13 @@ logger = logging.getLogger(__name__)
 CALL_ID_FIELD = "Call_Id__c"
 
 
-class WorkerContext:
-    """Lazily built collaborators of the jobs."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    @functools.cached_property
-    def store(self) -> Store:
-        """The Switchboard database."""
-        return Store(self.settings.database_url)
-
-    @functools.cached_property
-    def redis(self) -> redis.Redis:
-        """Redis: cache, outbox, meter, shared session."""
-        return redis.Redis.from_url(self.settings.redis_url)
-
-    @functools.cached_property
-    def meter(self) -> Meter:
-        """The API budget meter."""
-        return Meter(self.redis)
-
-    @functools.cached_property
-    def client(self) -> SalesforceClient:
-        """Salesforce with bounded retries."""
-        return SalesforceClient(self.settings, self.redis, self.meter)
+class WorkerContext(SalesforceServices):
+    """Lazily built collaborators of the jobs: the shared Salesforce services and the worker's own."""
 
     @functools.cached_property
     def plugins(self) -> pluggy.PluginManager:
         """The installed plugins the ``plugins`` setting enables (for ``call_activity``)."""
         return plugin_manager(self.settings.plugins)
-
-    @functools.cached_property
-    def live_settings(self) -> LiveSettings:
-        """The settings with the admin's run-time changes (lookup columns, workflow search)."""
-        return LiveSettings(self.store, self.settings)
-
-    @functools.cached_property
-    def directory(self) -> CallerDirectory:
-        """Cached caller identification, returning the admin's current result columns."""
-        s = self.settings
-        return CallerDirectory(self.client, self.redis, self.meter, region=s.default_region,
-                               ttl=s.sf_lookup_ttl, negative_ttl=s.sf_lookup_negative_ttl,
-                               returning=lambda: lookup_returning(self.live_settings.get()))
 
     @functools.cached_property
     def activity_outbox(self) -> Outbox:
@@ -102,16 +61,6 @@ class WorkerContext:
 
     def _written(self, written: list[tuple[Entry, str]]) -> None:
         self.store.set_task_ids({entry.external_id: record_id for entry, record_id in written})
-
-    def after_fork(self) -> None:
-        """In a forked work horse: drop pooled connections inherited from the parent."""
-        cached: dict[str, Any] = self.__dict__
-        if "client" in cached:
-            self.client.forget_connections()
-        if "store" in cached:
-            self.store.engine.dispose(close=False)
-        if "redis" in cached:
-            self.redis.connection_pool.reset()
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,9 +17,9 @@ from typing import Any
 
 import redis
 
-from worker.client import SalesforceClient, is_transient
+from switchboard.meter import Meter
+from switchboard.sfclient import SalesforceClient, is_transient
 from worker.lease import lease, release, renewed, run_until
-from worker.meter import Meter
 from worker.outbox import Entry, Outbox
 
 logger = logging.getLogger(__name__)

@@ -35,11 +35,12 @@ from redis.lock import Lock
 from rq import Queue
 from rq.job import Job
 
-from switchboard.calls import HELD_CALLS_KEY, call_summary
+from switchboard.calls import call_summary
+from switchboard.contracts import HELD_CALLS_KEY, finish_call_job_id
 from switchboard.ledger import FinishedCall, Ledger, parse_line
 from switchboard.store import Store
 from worker.lease import lease, run_until
-from worker.tasks import enqueue_finish_call, finish_call_job_id
+from worker.tasks import enqueue_finish_call
 
 logger = logging.getLogger(__name__)
 

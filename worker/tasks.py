@@ -8,16 +8,24 @@ own outbox entry, and the upsert updates the same record: never a second Task or
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 from typing import Any
 
 from rq import Queue, Retry
 from rq.job import Job
 
 from switchboard.config import FIELD_NAME
+from switchboard.contracts import (
+    CONTEXT_TTL,
+    FAILURE_TTL,
+    RESULT_TTL,
+    RETRY,
+    SUMMARY_KEY,
+    WRAPUP_KEY,
+    call_context,
+    finish_call_job_id,
+)
 from switchboard.plugins import call_hook
 from switchboard.store import CallRecord
 from worker.activity import case_fields, fit_lengths, parse_time, task_fields
@@ -70,25 +78,6 @@ def with_plugin_fields(pm: Any, call: dict[str, Any], sobject: str, fields: dict
     return fit_lengths(out)
 
 
-CONTEXT_KEY = "switchboard:call:{}:context"
-SUMMARY_KEY = "switchboard:call:{}:summary"
-CONTEXT_TTL = 7 * 86400
-CONTEXT_FIELDS = ("who_id", "what_id", "case_id")
-
-
-def call_context(conn: Any, call_id: str) -> dict[str, str]:
-    """The agent's phone-workflow choice for a call (``who_id``, ``what_id``, ``case_id``), or {}."""
-    raw = conn.get(CONTEXT_KEY.format(call_id))
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        logger.warning("ignoring a malformed workflow context for call %s", call_id)
-        return {}
-    return {k: str(data[k]) for k in CONTEXT_FIELDS if isinstance(data, dict) and data.get(k)}
-
-
 def remember_summary(conn: Any, call: dict[str, Any]) -> None:
     """Keep the call summary a while, so a later workflow choice can rebuild the same activity."""
     conn.set(SUMMARY_KEY.format(call["call_id"]), json.dumps(call), ex=CONTEXT_TTL)
@@ -99,28 +88,10 @@ def details_url(public_url: str, call_id: str) -> str:
     return f"{public_url.rstrip('/')}/calls/{call_id}" if public_url else ""
 
 
-def finish_call_job_id(call_id: str) -> str:
-    """A deterministic RQ job id for a call (RQ allows only letters, digits, ``_`` and ``-``)."""
-    safe = re.sub(r"[^A-Za-z0-9_-]", "_", call_id)[:64]
-    return f"finish_call-{safe}-{hashlib.sha1(call_id.encode()).hexdigest()[:8]}"
-
-
-# A job that fails (Salesforce down longer than ``sf_job_retry_budget``) runs again later, up to 8 times
-# over about 9 minutes, then stays in RQ's failed registry (``switchboard jobs failed`` / ``requeue``).
-RETRY = Retry(max=8, interval=[1, 2, 5, 10, 30, 60, 120, 300])
-# How long RQ keeps a call's finished job (the orchestrator and the ledger reconciler then see the call was
-# handled) and a failed one.
-RESULT_TTL = 86400
-FAILURE_TTL = 7 * 86400
-
-
 def enqueue_finish_call(queue: Queue, call: dict[str, Any], *, retry: Retry | None = RETRY) -> Job:
     """Enqueue ``finish_call`` for ``call`` under its deterministic job id, retried as ``RETRY`` says."""
     return queue.enqueue(finish_call, call, job_id=finish_call_job_id(call["call_id"]), retry=retry,
                          result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL)
-
-
-WRAPUP_KEY = "switchboard:call:{}:wrapup"
 
 
 def wrapup_context(conn: Any, call_id: str) -> dict[str, str]:

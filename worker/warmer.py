@@ -2,10 +2,10 @@
 
 A warm-up is not an RQ job. It is worth nothing once the phone has rung (the web app then looks the
 caller up itself, ``web/identity.py``), so it must never make a call's activity wait behind it, and it
-need not survive a crash. The orchestrator pushes ``{"number", "at"}`` onto one Redis list (newest
-first, capped at ``CAP``); each worker process runs a few threads that take the newest, skip any
-older than ``lookup_warm_ttl`` seconds, and fill the lookup cache (``worker.callerid``). The RQ worker
-loop, which writes the calls' activities, never sees them.
+need not survive a crash. The orchestrator pushes ``{"number", "at"}`` onto one Redis list
+(``switchboard.contracts.push_warmup``: newest first, capped at ``WARMUP_CAP``); each worker process runs
+a few threads that take the newest, skip any older than ``lookup_warm_ttl`` seconds, and fill the lookup
+cache (``switchboard.callerid``). The RQ worker loop, which writes the calls' activities, never sees them.
 """
 
 from __future__ import annotations
@@ -19,34 +19,20 @@ from typing import Any
 
 import redis
 
+from switchboard.contracts import WARMUP_KEY
+from switchboard.meter import Meter
 from worker.lease import run_until
-from worker.meter import Meter
 
 logger = logging.getLogger(__name__)
 
-KEY = "switchboard:lookups:warm"
-CAP = 1000  # at most this many warm-ups wait; older ones are dropped first
 BACKOFF_MAX = 5.0  # seconds between tries at most while Redis is away
-
-
-def warm_request(number: str, now: float) -> str:
-    """The list entry asking for ``number``'s lookup, pushed at ``now`` (epoch seconds)."""
-    return json.dumps({"number": number, "at": now})
-
-
-def push(conn: redis.Redis, number: str, now: float | None = None, *, key: str = KEY) -> None:
-    """Ask the workers to look ``number`` up soon (newest first; the oldest beyond ``CAP`` dropped)."""
-    pipe = conn.pipeline()
-    pipe.lpush(key, warm_request(number, time.time() if now is None else now))
-    pipe.ltrim(key, 0, CAP - 1)
-    pipe.execute()
 
 
 class Warmer:
     """Threads that fill the caller lookup cache from the warm-up list."""
 
     def __init__(self, conn: redis.Redis, identify: Callable[[str], Any], meter: Meter, *, ttl: float,
-                 threads: int, key: str = KEY) -> None:
+                 threads: int, key: str = WARMUP_KEY) -> None:
         self.redis = conn
         self.key = key
         self.identify = identify

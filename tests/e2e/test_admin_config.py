@@ -61,7 +61,7 @@ def test_a_call_to_the_work_number_rings_the_agent_directly_and_dnd_refuses_it(b
     number = give_work_number(stack, agent)
     page = login(browser, stack, agent)
     # `switchboard call --to` (the demo's customer, sent over SIP into the trunk) dials the agent's DID
-    demo = subprocess.Popen([sys.executable, "-m", "switchboard.cli", "call", "--from", CUSTOMER, "--name",
+    demo = subprocess.Popen([sys.executable, "-m", "control.cli", "call", "--from", CUSTOMER, "--name",
                              "Work Caller", "--to", number, "--hangup-after", "6"], env=cli_env(stack),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     page.wait_for_selector("#incoming", state="visible", timeout=10000)

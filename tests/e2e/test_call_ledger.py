@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from control.stack import Stack
 from switchboard.calls import call_summary
 from switchboard.ledger import Ledger, parse_line
-from switchboard.stack import Stack
 from tests.support.phone import login
 from tests.support.sipp import SipCustomers
 
@@ -117,7 +117,7 @@ def orchestrator_down(stack: Stack) -> Iterator[None]:
 
 
 def tasks_for(stack: Stack, call_id: str) -> list[dict]:
-    from worker.salesforce import connect, soql_quote
+    from switchboard.salesforce import connect, soql_quote
 
     return connect(stack.settings).query(
         "SELECT Id, CallType, CallDurationInSeconds, CallDisposition, Service_Pool_Queue__c, Phone_Number_2__c, "

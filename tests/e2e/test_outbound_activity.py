@@ -8,9 +8,9 @@ import time
 import pytest
 
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME
+from switchboard.salesforce import soql_quote
 from tests.support.phone import login, wait_audio, wait_state
 from tests.support.stack import sf_client
-from worker.salesforce import soql_quote
 
 pytestmark = pytest.mark.e2e
 

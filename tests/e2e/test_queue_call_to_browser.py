@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from switchboard.stack import DEMO_PASSWORD
+from control.stack import DEMO_PASSWORD
 from tests.support.paths import ARTIFACTS
 from tests.support.phone import CUSTOMER, login, ring
 from tests.support.stack import cli, sf_client, tasks_for

@@ -298,7 +298,7 @@ def resynced_count(stack) -> int:
 def test_with_the_orchestrator_down_a_reload_still_gets_the_call_back(browser, stack, ami, customers):
     import redis
 
-    from orchestrator.livecalls import key
+    from switchboard.contracts import live_call_key as key
 
     number = "+358406662006"
     page = login(browser, stack, "agent1")

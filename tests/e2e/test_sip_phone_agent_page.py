@@ -13,8 +13,8 @@ from contextlib import contextmanager
 
 import pytest
 
+from control.stack import DEMO_PASSWORD
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME
-from switchboard.stack import DEMO_PASSWORD
 from tests.support.paths import ARTIFACTS
 from tests.support.phone import login, submit_login
 from tests.support.phone import wait_state as wait_card

@@ -27,7 +27,7 @@ CONFIG = {"example_plugin": {"subject_prefix": PREFIX, "refuse": {"Lunch (45 min
 @pytest.fixture(scope="module")
 def plugin_stack():
     """A stack of its own whose ``plugins`` setting configures the example plugin."""
-    from switchboard.stack import Stack
+    from control.stack import Stack
 
     try:
         distribution("switchboard-example-plugin")

@@ -9,9 +9,9 @@ import time
 import pytest
 
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME, DEMO_SHARED_PHONE
+from switchboard.salesforce import soql_quote
 from tests.support.phone import finish, login, ringing, shots
 from tests.support.stack import cli, fresh_agent, sf_client, task_of
-from worker.salesforce import soql_quote
 
 pytestmark = pytest.mark.e2e
 _contacts = itertools.count(1)

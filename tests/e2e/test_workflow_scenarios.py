@@ -10,10 +10,10 @@ import time
 import pytest
 
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME, DEMO_LEAD_NAME, DEMO_LEAD_PHONE, DEMO_SHARED_PHONE
+from switchboard.salesforce import soql_quote
 from tests.support.paths import ARTIFACTS
 from tests.support.phone import finish, login, ringing, wait_state
 from tests.support.stack import fresh_agent, sf_client, task_of
-from worker.salesforce import soql_quote
 
 pytestmark = pytest.mark.e2e
 

@@ -38,7 +38,7 @@ def admin_cli(db: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env.update(SWITCHBOARD_DATABASE_URL=db, SWITCHBOARD_STATE_DIR="/nonexistent-state",
                SWITCHBOARD_REDIS_URL="redis://127.0.0.1:1/0", SWITCHBOARD_SECRET_KEY="admin-test")
-    return subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "control.cli", *args], env=env, capture_output=True,
                           text=True, timeout=60)
 
 

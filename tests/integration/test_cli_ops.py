@@ -10,8 +10,8 @@ import pytest
 import redis
 from rq import Queue, SimpleWorker
 
-from worker.meter import KEY as METER_KEY
-from worker.testing import running_redis
+from switchboard.meter import KEY as METER_KEY
+from tests.support.redis_server import running_redis
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ def cli(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env.update(SWITCHBOARD_REDIS_URL=redis_url, SWITCHBOARD_RQ_QUEUE="ops",
                SWITCHBOARD_STATE_DIR="/nonexistent-state")
-    return subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "control.cli", *args], env=env, capture_output=True, text=True,
                           timeout=60)
 
 

@@ -20,7 +20,7 @@ HOSTILE = "O'Brien & Sons (Ltd.) ~*?! \"q\" \\ 😀 <img src=x> {x}; y, z"
 
 def tasks_from(stack, number: str, timeout: float = 5) -> list[dict]:
     """The Tasks of calls from ``number``, once one landed."""
-    from worker.salesforce import connect, soql_quote
+    from switchboard.salesforce import connect, soql_quote
 
     sf = connect(stack.settings)
     deadline = time.monotonic() + timeout
@@ -59,7 +59,7 @@ def test_given_a_demo_call_that_nobody_answers_then_one_not_answered_task_lands(
 def test_given_a_demo_call_then_it_arrives_on_the_trunk_with_the_callers_name_and_number_in_its_from(stack):
     number = "+358405550999"
     with AmiWatch(stack) as watch:
-        proc = subprocess.Popen([sys.executable, "-m", "switchboard.cli", "call", "--from", number, "--name", HOSTILE,
+        proc = subprocess.Popen([sys.executable, "-m", "control.cli", "call", "--from", number, "--name", HOSTILE,
                                  "--queue", "Sales", "--hangup-after", "3"], env=cli_env(stack),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         joined = watch.wait_for(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("CallerIDNum") == number)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 def test_demo_starts_prints_url_and_ctrl_c_stops_every_process(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
-    proc = subprocess.Popen([sys.executable, "-m", "switchboard.cli", "--state-dir", str(tmp_path), "demo",
+    proc = subprocess.Popen([sys.executable, "-m", "control.cli", "--state-dir", str(tmp_path), "demo",
                              "--web-port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env)
     out = []
@@ -37,7 +37,7 @@ def test_demo_starts_prints_url_and_ctrl_c_stops_every_process(tmp_path):
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url.replace("/phone", "/login")) as r:
         assert r.status == 200
     # "ring yourself" (README's Try it): the demo customer comes over the trunk
-    rang = subprocess.run([sys.executable, "-m", "switchboard.cli", "--state-dir", str(tmp_path), "call", "--from",
+    rang = subprocess.run([sys.executable, "-m", "control.cli", "--state-dir", str(tmp_path), "call", "--from",
                            "+358401234567", "--name", "Maija Virtanen", "--queue", "Customer Service EN",
                            "--hangup-after", "1"], capture_output=True, text=True, env=env, timeout=60)
     assert rang.returncode == 0, rang.stderr

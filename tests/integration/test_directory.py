@@ -15,9 +15,9 @@ from sfemu.testing import running_emulator
 from switchboard.config import Settings
 from switchboard.sip import derive_sip_password
 from switchboard.store import Store, upgrade
+from tests.support.redis_server import running_redis
 from tests.support.web import HOSTILE, logged_in
 from web import create_app
-from worker.testing import running_redis
 
 pytestmark = pytest.mark.integration
 CREDS = Credentials()

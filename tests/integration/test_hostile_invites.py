@@ -127,7 +127,7 @@ def _channels(stack) -> str:
 
 
 def _tasks(stack, number: str, want: int, timeout: float = 6) -> list[dict]:
-    from worker.salesforce import connect, soql_quote
+    from switchboard.salesforce import connect, soql_quote
 
     sf = connect(stack.settings)
     deadline = time.monotonic() + timeout

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from control.stack import Stack
 from switchboard.ledger import FinishedCall, Ledger, parse_line
-from switchboard.stack import Stack
 from tests.support.sipagent import SipAgentPhones, make_sip_agents
 from tests.support.sipp import SipCustomers, SippRun
 
@@ -64,7 +64,7 @@ def ledger_calls(stack: Stack, since: float) -> dict[str, FinishedCall]:
 
 def tasks(stack: Stack, call_ids: list[str]) -> list[dict]:
     """The Tasks Salesforce holds for these calls."""
-    from worker.salesforce import connect, soql_quote
+    from switchboard.salesforce import connect, soql_quote
 
     sf, found = connect(stack.settings), []
     for i in range(0, len(call_ids), 100):

@@ -13,7 +13,7 @@ import pytest
 import redis
 from rq import Queue
 
-from switchboard.calls import HELD_CALLS_KEY, HELD_CALLS_TTL
+from switchboard.contracts import HELD_CALLS_KEY, HELD_CALLS_TTL
 from switchboard.store import Store, upgrade
 from worker.reconciler import CHECKPOINT, Reconciler
 from worker.tasks import enqueue_finish_call

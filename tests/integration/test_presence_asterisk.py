@@ -10,9 +10,9 @@ import re
 import pytest
 from panoramisk import Manager
 
+from control.stack import seed_demo
 from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_includes, write_work_numbers
-from switchboard.stack import seed_demo
 from switchboard.store import Store, upgrade
 from tests.support.stack import member_line
 

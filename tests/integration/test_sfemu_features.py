@@ -22,7 +22,7 @@ from simple_salesforce import (
 from sfemu.auth import Credentials
 from sfemu.seed import DEMO_AGENT_USERNAMES, DEMO_CALLER_NUMBER
 from sfemu.testing import emulator_control, generate_rsa_key_pair, running_emulator
-from worker.transport import make_session
+from switchboard.transport import make_session
 
 pytestmark = pytest.mark.integration
 CREDS = Credentials()

@@ -15,7 +15,7 @@ from sfemu.auth import Credentials
 from sfemu.sosl import RESERVED, phone_digits_match
 from sfemu.testing import running_emulator
 from switchboard.config import Settings
-from worker.salesforce import (
+from switchboard.salesforce import (
     SOSL_MAX_TERM,
     ascii_digits,
     connect,

@@ -1,4 +1,4 @@
-"""Unmodified simple-salesforce against the emulator process, through worker.salesforce.connect."""
+"""Unmodified simple-salesforce against the emulator process, through switchboard.salesforce.connect."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from sfemu.auth import Credentials
 from sfemu.seed import DEMO_ACCOUNT_NAME, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME, DEMO_LEAD_NAME, DEMO_LEAD_PHONE
 from sfemu.testing import running_emulator
 from switchboard.config import Settings
-from worker.salesforce import connect, find_by_phone
-from worker.transport import make_session
+from switchboard.salesforce import connect, find_by_phone
+from switchboard.transport import make_session
 
 pytestmark = pytest.mark.integration
 CREDS = Credentials()

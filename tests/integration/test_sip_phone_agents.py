@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from switchboard.stack import DEMO_PASSWORD
+from control.stack import DEMO_PASSWORD
 from switchboard.store import Store
 from tests.support.sipagent import SipAgentPhones, provision
 from tests.support.stack import member_line, one_task
@@ -297,7 +297,7 @@ def cli(stack, *args: str) -> str:
     """The switchboard CLI against this stack (its settings from the state dir); its output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env["SWITCHBOARD_STATE_DIR"] = str(stack.workdir)
-    r = subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=env, capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "control.cli", *args], env=env, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0, r.stderr
     return r.stdout

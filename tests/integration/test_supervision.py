@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from switchboard.stack import Stack
+from control.stack import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -171,7 +171,7 @@ class Demo:
 
     def __init__(self, state_dir: Path, *, terminal: bool) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
-        argv = [sys.executable, "-m", "switchboard.cli", "--state-dir", str(state_dir), "demo", "--web-port", "0"]
+        argv = [sys.executable, "-m", "control.cli", "--state-dir", str(state_dir), "demo", "--web-port", "0"]
         self.state_dir = state_dir
         self.output = ""
         self.settings: dict = {}

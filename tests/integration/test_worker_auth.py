@@ -10,7 +10,7 @@ from simple_salesforce import SalesforceAuthenticationFailed
 from sfemu.auth import Credentials
 from sfemu.testing import generate_rsa_key_pair, running_emulator
 from switchboard.config import ConfigError, Settings, load_settings
-from worker.salesforce import connect
+from switchboard.salesforce import connect
 
 pytestmark = pytest.mark.integration
 CONSUMER_KEY = "3MVG9switchboard.test.key"

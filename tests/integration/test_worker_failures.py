@@ -17,6 +17,7 @@ from rq.registry import FailedJobRegistry
 from simple_salesforce import SalesforceExpiredSession
 
 from sfemu.testing import running_emulator, wait_until
+from switchboard.contracts import finish_call_job_id
 from switchboard.store import upgrade
 from tests.sfworker import (
     calls_logged,
@@ -30,11 +31,10 @@ from tests.sfworker import (
     wait_logged_in,
     worker_env,
 )
+from tests.support.redis_server import running_redis
 from worker import tasks
 from worker.context import WorkerContext, get_context, reset_context
 from worker.outbox import Outbox
-from worker.tasks import finish_call_job_id
-from worker.testing import running_redis
 
 pytestmark = pytest.mark.integration
 QUEUE = "failures"

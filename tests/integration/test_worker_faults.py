@@ -22,7 +22,7 @@ from tests.sfworker import (
     wait_logged_in,
     worker_env,
 )
-from worker.testing import running_redis
+from tests.support.redis_server import running_redis
 
 pytestmark = pytest.mark.integration
 QUEUE = "faults"

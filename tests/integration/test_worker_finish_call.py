@@ -17,6 +17,9 @@ from rq import Queue, SimpleWorker
 
 from sfemu.seed import DEMO_ACCOUNT_NAME, DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME
 from sfemu.testing import REPO_ROOT
+from switchboard.callerid import cache_key
+from switchboard.contracts import WARMUP_KEY, push_warmup
+from switchboard.salesforce import soql_quote
 from tests.support.worker import (  # noqa: F401  (fixtures)
     CREDS,
     api_paths,
@@ -30,10 +33,8 @@ from tests.support.worker import (  # noqa: F401  (fixtures)
     tasks_for,
     worker_env,
 )
-from worker import tasks, warmer
-from worker.callerid import cache_key
+from worker import tasks
 from worker.context import get_context, reset_context
-from worker.salesforce import soql_quote
 
 pytestmark = pytest.mark.integration
 def test_finish_call_twice_writes_one_task_with_the_call_fields(worker_env: dict[str, str],
@@ -205,8 +206,8 @@ def test_a_running_worker_warms_the_screen_pop_lookup_and_drops_a_stale_one(work
     conn = redis.from_url(redis_url)
     fresh, stale = cache_key(DEMO_CALLER_NUMBER, "FI"), cache_key("09 4250 1000", "FI")
     assert fresh and stale and not conn.exists(fresh, stale)
-    warmer.push(conn, "09 4250 1000", now=time.time() - 60)  # the phone rang long ago: not worth a request
-    warmer.push(conn, DEMO_CALLER_NUMBER)
+    push_warmup(conn, "09 4250 1000", now=time.time() - 60)  # the phone rang long ago: not worth a request
+    push_warmup(conn, DEMO_CALLER_NUMBER)
     env = {**os.environ, **worker_env, "PYTHONPATH": str(REPO_ROOT)}
     log = tmp_path / "worker.log"  # a file, not an unread pipe: a full pipe would block the worker's logging
     with log.open("wb") as out, subprocess.Popen([sys.executable, "-m", "worker"], env=env, cwd=REPO_ROOT,
@@ -217,7 +218,7 @@ def test_a_running_worker_warms_the_screen_pop_lookup_and_drops_a_stale_one(work
                 time.sleep(0.1)
             assert conn.exists(fresh), f"the warm-up did not fill the lookup cache:\n{log.read_text()[-3000:]}"
             assert json.loads(conn.get(fresh))["match"]["records"][0]["Name"] == DEMO_CONTACT_NAME
-            assert conn.llen(warmer.KEY) == 0 and not conn.exists(stale)
+            assert conn.llen(WARMUP_KEY) == 0 and not conn.exists(stale)
         finally:
             proc.terminate()
             try:

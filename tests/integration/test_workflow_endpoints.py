@@ -20,15 +20,15 @@ from sfemu.auth import Credentials
 from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_CONTACT_NAME, DEMO_LEAD_NAME, DEMO_LEAD_PHONE, DEMO_SHARED_PHONE
 from sfemu.testing import emulator_control, running_emulator
 from switchboard.config import Settings
+from switchboard.salesforce import connect, soql_quote
 from switchboard.sip import derive_sip_password
 from switchboard.store import Store, upgrade
 from switchboard.store.live import REFRESH_SECONDS
+from tests.support.redis_server import running_redis
 from tests.support.web import HOSTILE, logged_in
 from web import create_app
 from worker import tasks
 from worker.context import get_context, reset_context
-from worker.salesforce import connect, soql_quote
-from worker.testing import running_redis
 
 pytestmark = pytest.mark.integration
 CREDS = Credentials()

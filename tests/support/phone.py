@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from switchboard.stack import DEMO_PASSWORD
+from control.stack import DEMO_PASSWORD
 from tests.support.ami import AmiWatch
 from tests.support.paths import ARTIFACTS
 from tests.support.sipp import CustomerCall, SipCustomers

@@ -10,7 +10,7 @@ their phones all answered by one SIPp process (tests/sipp/agent_uas.xml).
         phones.invites()                                 # calls rung so far (any agent; ``trace=True``)
     # leaving the block unregisters every agent and stops the UAS
 
-``stack`` is a running ``switchboard.stack.Stack`` (the ``stack`` fixture). One REGISTER scenario
+``stack`` is a running ``control.stack.Stack`` (the ``stack`` fixture). One REGISTER scenario
 (tests/sipp/agent_register.xml) registers every agent, reading ``user;password`` lines from an injection
 file (the passwords derived from the stack's secret key and each agent's key generation, as the web app
 and Asterisk derive them), each with its contact at the UAS process's port; Asterisk's qualify then
@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from switchboard.net import free_port
+from control.net import free_port
 from switchboard.sip import SIP, derive_sip_password
 from tests.support.sipp import customer_audio
 
@@ -70,7 +70,7 @@ def provision(stack, names: Iterable[str], device: str, timeout: float = 15.0) -
     """Ask the orchestrator to provision again; wait until Asterisk has each endpoint of ``names`` as ``device``."""
     import redis
 
-    from orchestrator.commands import CHANNEL, encode
+    from switchboard.commands import CHANNEL, encode
 
     redis.Redis.from_url(stack.settings.redis_url).publish(CHANNEL, encode("provision"))
     want_webrtc = "yes" if device != SIP else "no"
@@ -241,7 +241,7 @@ def _sipp_transport(transport: str) -> str:
 
 def _free_media_port() -> int:
     """An even UDP port with the next three free too (SIPp's audio and video ports)."""
-    from switchboard.net import free_port_range
+    from control.net import free_port_range
 
     return free_port_range(4)[0]
 

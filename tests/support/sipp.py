@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from switchboard.asterisk import DEFAULT_CACHE
-from switchboard.net import free_port
+from control.asterisk import DEFAULT_CACHE
+from control.net import free_port
 from tests.support.ami import Ami, AmiError, asterisk_of
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "sipp"

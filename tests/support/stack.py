@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from switchboard.stack import DEMO_PASSWORD
+from control.stack import DEMO_PASSWORD
 from tests.support.ami import asterisk_of
 
 _agents = itertools.count(1)
@@ -27,7 +27,7 @@ def cli_env(stack: Any) -> dict[str, str]:
 
 def cli(stack: Any, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """``switchboard ARGS`` against the stack (its state folder), as an operator runs it."""
-    return subprocess.run([sys.executable, "-m", "switchboard.cli", *args], env=cli_env(stack), capture_output=True,
+    return subprocess.run([sys.executable, "-m", "control.cli", *args], env=cli_env(stack), capture_output=True,
                           text=True, timeout=60, input=input)
 
 
@@ -101,14 +101,14 @@ def web_session(stack: Any, username: str) -> tuple[Any, str]:
 # ---- Salesforce (the emulator) ------------------------------------------------------------------------------
 def sf_client(stack: Any) -> Any:
     """A simple-salesforce client of the stack's Salesforce, logged in as the integration user."""
-    from worker.salesforce import connect
+    from switchboard.salesforce import connect
 
     return connect(stack.settings)
 
 
 def tasks_for(sf: Any, call_id: str) -> list[dict]:
     """The call Tasks whose CallObject is ``call_id``."""
-    from worker.salesforce import soql_quote
+    from switchboard.salesforce import soql_quote
 
     q = ("SELECT Id, Subject, TaskSubtype, CallType, CallDurationInSeconds, CallObject, CallDisposition, "
          f"Phone_Number_2__c, Service_Pool_Queue__c, Queue_Wait_Time_Sec__c, Queue_Wait_Time__c, "
@@ -140,7 +140,7 @@ def one_task(stack: Any, call_id: str) -> dict:
 
 def contact_id(stack: Any, name: str) -> str:
     """The Id of the one Contact named ``name`` ("First Last")."""
-    from worker.salesforce import soql_quote
+    from switchboard.salesforce import soql_quote
 
     first, last = name.split(" ", 1)
     recs = sf_client(stack).query(f"SELECT Id FROM Contact WHERE FirstName = {soql_quote(first)} "

@@ -15,10 +15,10 @@ import requests
 from sfemu.auth import Credentials
 from sfemu.seed import DEMO_CALLER_NUMBER
 from sfemu.testing import running_emulator
+from switchboard.salesforce import soql_quote
 from switchboard.store import Store, upgrade
+from tests.support.redis_server import running_redis
 from worker.context import get_context, reset_context
-from worker.salesforce import soql_quote
-from worker.testing import running_redis
 
 CREDS = Credentials()
 _call_numbers = itertools.count(1)

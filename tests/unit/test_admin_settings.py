@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from orchestrator.provisioning import render_work_numbers
+from switchboard.callerid import BASE_RETURNING, CallerDirectory, lookup_returning, with_account_name
 from switchboard.config import ConfigError, Settings, check_admin_setting, with_overrides
+from switchboard.salesforce import soql_like
 from switchboard.store.live import LiveSettings
 from web.identity import workflow_match
-from worker.callerid import BASE_RETURNING, CallerDirectory, lookup_returning, with_account_name
-from worker.salesforce import soql_like
 
 
 def test_admin_settings_are_checked_and_coerced():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts
+from control.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts
 
 
 def instance(root: Path) -> AsteriskInstance:

@@ -10,7 +10,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from orchestrator.commands import NoOrchestrator
+from switchboard.commands import NoOrchestrator
 from switchboard.sip import derive_sip_password
 from switchboard.store import Store
 from web import call_control, create_app

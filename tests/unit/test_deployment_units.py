@@ -12,7 +12,7 @@ import click
 import pytest
 import yaml
 
-from switchboard.cli import main as cli
+from control.cli import main as cli
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "scripts" / "systemd"

@@ -11,12 +11,11 @@ import pytest
 from rq.job import JobStatus
 
 from orchestrator import model as m
-from orchestrator.dispatcher import Dispatcher, offer_key
-from orchestrator.jobs import FINISH_CALL, JobQueue
+from orchestrator.dispatcher import Dispatcher
+from orchestrator.jobs import JobQueue
+from switchboard.contracts import FINISH_CALL, WARMUP_KEY, finish_call_job_id, offer_key
 from switchboard.hookspecs import hookimpl
 from switchboard.plugins import plugin_manager
-from worker import warmer
-from worker.tasks import finish_call_job_id
 
 CALL = {"call_id": "1700000000.42", "caller_number": "+358401234567", "caller_name": "Maija <b>V</b>",
         "queue": "cs-en", "queue_label": "Customer Service EN", "direction": "inbound", "offered_at": 1.0,
@@ -177,7 +176,7 @@ def test_the_finish_call_job_id_is_deterministic_per_call_and_safe_for_rq():
 def test_given_a_caller_in_a_queue_then_their_lookup_is_asked_of_the_workers_not_queued_as_a_job(jobs):
     d = dispatcher(jobs, Emits())
     conn = jobs.queue.connection
-    conn.delete(warmer.KEY)
+    conn.delete(WARMUP_KEY)
 
     async def run() -> None:
         d.warm_caller("+358401234567")
@@ -185,6 +184,6 @@ def test_given_a_caller_in_a_queue_then_their_lookup_is_asked_of_the_workers_not
         await d.drain()
 
     asyncio.run(run())
-    assert [json.loads(raw)["number"] for raw in conn.lrange(warmer.KEY, 0, -1)] == ["+358401234567"]
+    assert [json.loads(raw)["number"] for raw in conn.lrange(WARMUP_KEY, 0, -1)] == ["+358401234567"]
     assert jobs.queue.count == 0  # a warm-up never waits in front of (or behind) a call's Task
-    conn.delete(warmer.KEY)
+    conn.delete(WARMUP_KEY)

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from switchboard.asterisk import ulaw_music_on_hold
+from control.asterisk import ulaw_music_on_hold
 
 
 @pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed (scripts/setup.sh installs it)")

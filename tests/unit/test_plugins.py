@@ -13,7 +13,8 @@ import pluggy
 import pytest
 from click.testing import CliRunner
 
-from switchboard import cli, hookspecs, plugins
+from control import cli
+from switchboard import hookspecs, plugins
 from switchboard.config import ConfigError, load_settings, plugin_sections, settings_env
 from switchboard.hookspecs import hookimpl
 from switchboard.plugins import ENTRY_POINT_GROUP, budget, plugin_manager, safe_call

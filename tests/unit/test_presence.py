@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from orchestrator import presence as p
+from switchboard import presence as p
 
 T0 = 1_800_000_000.0
 STATUSES = {

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from sfemu.soql import tokenize
 from sfemu.sosl import RESERVED, parse_term, scan_term
+from switchboard.contracts import finish_call_job_id
+from switchboard.salesforce import SOSL_MAX_TERM, phone_search_sosl, phone_search_terms, soql_quote, sosl_escape
 from worker.activity import call_subject, case_fields, hms, related_ids, task_fields
-from worker.salesforce import SOSL_MAX_TERM, phone_search_sosl, phone_search_terms, soql_quote, sosl_escape
-from worker.tasks import call_record_columns, finish_call_job_id
+from worker.tasks import call_record_columns
 
 HOSTILE = st.text(alphabet=st.sampled_from(sorted(RESERVED) + list(" aZ0\n\t\x00é名'%_")), max_size=60) | st.text()
 

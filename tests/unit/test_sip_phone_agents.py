@@ -12,8 +12,8 @@ import pytest
 from orchestrator import events as ev
 from orchestrator import model as m
 from orchestrator.callcontrol import CallControl
-from orchestrator.commands import NoOrchestrator, request
 from orchestrator.provisioning import render_agents
+from switchboard.commands import NoOrchestrator, request
 from switchboard.sip import PhoneAccount, derive_sip_password, phone_account
 
 AGENTS = frozenset({"agent1", "agent2", "agent3"})
@@ -43,7 +43,7 @@ def test_given_a_sip_device_then_the_endpoint_and_aor_come_from_the_sip_template
 
 
 def test_given_the_sip_endpoint_template_then_no_webrtc_no_five_second_rtp_timeout_and_tcp_exists():
-    from switchboard.asterisk import CONF_SOURCE
+    from control.asterisk import CONF_SOURCE
 
     conf = (CONF_SOURCE / "pjsip.conf").read_text()
     template = conf.split("[sb-agent-sip-endpoint](!)")[1].split("\n[")[0]

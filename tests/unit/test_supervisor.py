@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from switchboard.supervisor import Backoff, Supervisor, die_with_parent
+from control.supervisor import Backoff, Supervisor
+from switchboard.process import die_with_parent
 
 FAST = Backoff(first=0.1, cap=0.4, stable=5.0)
 

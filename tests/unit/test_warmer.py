@@ -8,8 +8,10 @@ import uuid
 import pytest
 import redis
 
-from worker.meter import Meter
-from worker.warmer import CAP, Warmer, push
+from switchboard.contracts import WARMUP_CAP as CAP
+from switchboard.contracts import push_warmup as push
+from switchboard.meter import Meter
+from worker.warmer import Warmer
 
 
 @pytest.fixture

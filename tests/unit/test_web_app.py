@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from switchboard.config import ConfigError, Settings
+from switchboard.contracts import PHONE_NAMESPACE, agent_room
 from switchboard.sip import derive_sip_password
 from tests.support.web import SECRET, csrf_from, login
 from web import create_app, get_socketio
-from web.sockets import PHONE_NAMESPACE, agent_room
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 

@@ -7,7 +7,7 @@ import json
 
 import redis
 
-from orchestrator.livecalls import key
+from switchboard.contracts import live_call_key, offer_key
 from tests.support.web import csrf_from
 from web import create_app
 
@@ -22,7 +22,7 @@ def test_an_agent_gets_their_own_kept_call_and_another_agent_gets_none(settings,
     app = create_app(dataclasses.replace(settings, redis_url=redis_url))
     call = {"call_id": "1795627525.0", "caller_number": "+358401234567", "queue_label": "Customer Service EN",
             "answered_at": 1795627525.8}
-    redis.Redis.from_url(redis_url).set(key("agent1"), json.dumps(call))
+    redis.Redis.from_url(redis_url).set(live_call_key("agent1"), json.dumps(call))
     own = logged_in(app, "alice1", "pw1").get("/api/calls/current")
     assert own.status_code == 200 and own.get_json()["call"] == call
     other = logged_in(app, "alice2", "pw2").get("/api/calls/current")
@@ -36,7 +36,6 @@ def test_a_user_without_a_phone_gets_a_clear_error(settings):
 
 
 def test_a_page_that_missed_the_offer_event_can_ask_for_its_own_offer_only(settings, redis_url):
-    from orchestrator.dispatcher import offer_key
 
     app = create_app(dataclasses.replace(settings, redis_url=redis_url))
     offer = {"call_id": "1795627999.4", "caller_number": "+358401234567", "caller_name": "Maija",

@@ -20,9 +20,9 @@ import redis
 from simple_salesforce import SalesforceMalformedRequest
 
 from switchboard.config import FIELD_NAME, Settings
-from worker.client import SalesforceClient
-from worker.meter import Meter
-from worker.salesforce import ascii_digits, find_by_phone, phone_returning
+from switchboard.meter import Meter
+from switchboard.salesforce import ascii_digits, find_by_phone, phone_returning
+from switchboard.sfclient import SalesforceClient
 
 logger = logging.getLogger(__name__)
 

@@ -36,10 +36,11 @@ def notify_orchestrator(settings: Settings) -> bool:
     """Ask the running orchestrator to provision again (agents, work numbers, statuses); False if none ran."""
     import redis
 
-    from orchestrator.commands import CHANNEL, encode
+    from switchboard.commands import encode
+    from switchboard.contracts import COMMAND_CHANNEL, PROVISION
 
     try:
-        return bool(redis.Redis.from_url(settings.redis_url).publish(CHANNEL, encode("provision")))
+        return bool(redis.Redis.from_url(settings.redis_url).publish(COMMAND_CHANNEL, encode(PROVISION)))
     except redis.RedisError:
         return False
 

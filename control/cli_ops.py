@@ -26,7 +26,7 @@ def register(main: click.Group, settings_of: callable) -> None:  # type: ignore[
     @click.pass_context
     def sf_usage(ctx: click.Context, as_json: bool) -> None:
         """Salesforce API requests spent per call, and the org's remaining daily requests."""
-        from worker.meter import Meter
+        from switchboard.meter import Meter
 
         snap = Meter(_redis(settings_of(ctx))).snapshot()
         if as_json:

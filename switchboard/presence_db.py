@@ -1,4 +1,4 @@
-"""Presence between the database and the pure ``orchestrator.presence`` types (blocking calls)."""
+"""Presence between the database and the pure ``switchboard.presence`` types (blocking calls)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from orchestrator import presence as p
+from switchboard import presence as p
 from switchboard.store import Agent, Store
 from switchboard.store.models import AgentPresenceState, ScheduledPresence, ServiceQueue
 

@@ -29,9 +29,9 @@ from simple_salesforce import (
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from switchboard.config import Settings
-from worker.meter import Meter
-from worker.salesforce import connect
-from worker.transport import make_session
+from switchboard.meter import Meter
+from switchboard.salesforce import connect
+from switchboard.transport import make_session
 
 logger = logging.getLogger(__name__)
 

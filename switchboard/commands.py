@@ -16,11 +16,10 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
+from switchboard.contracts import COMMAND_CHANNEL, REPLY_PREFIX, REPLY_TTL
+
 logger = logging.getLogger(__name__)
 
-CHANNEL = "switchboard:commands"
-REPLY_PREFIX = "switchboard:reply:"
-REPLY_TTL = 30  # seconds a reply waits for a requester that gave up
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
@@ -40,7 +39,7 @@ class NoOrchestrator(RuntimeError):
 def request(client: redis.Redis, command: str, timeout: float = 5.0, **args: Any) -> dict[str, Any]:
     """Send a command and wait for the orchestrator's answer; raises NoOrchestrator."""
     key = REPLY_PREFIX + secrets.token_hex(16)
-    if not client.publish(CHANNEL, encode(command, reply_to=key, **args)):
+    if not client.publish(COMMAND_CHANNEL, encode(command, reply_to=key, **args)):
         raise NoOrchestrator("orchestrator_unavailable", "The call server is not running.")
     answer = client.blpop([key], timeout=timeout)
     if answer is None:
@@ -53,7 +52,7 @@ async def listen(redis_url: str, handlers: dict[str, Handler]) -> None:
     """Run handlers for commands published on the channel; bad messages are logged and dropped."""
     client = aioredis.from_url(redis_url)
     pubsub = client.pubsub()
-    await pubsub.subscribe(CHANNEL)
+    await pubsub.subscribe(COMMAND_CHANNEL)
     async for message in pubsub.listen():
         if message.get("type") != "message":
             continue

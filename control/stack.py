@@ -1,7 +1,7 @@
 """The whole stack as child processes: Redis, the Salesforce emulator, Asterisk, orchestrator, worker, web.
 
 Used by ``switchboard demo`` and by the integration and end-to-end tests, so both run the same thing.
-A child that dies is restarted and none outlives the process that started it (switchboard.supervisor).
+A child that dies is restarted and none outlives the process that started it (control.supervisor).
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from switchboard.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
+from control.asterisk import AsteriskCredentials, AsteriskInstance, AsteriskPorts, ensure_chroot
+from control.net import free_port, free_port_range
+from control.supervisor import Backoff, Supervisor
 from switchboard.config import Settings, plugin_sections, settings_env
-from switchboard.net import free_port, free_port_range
 from switchboard.outbound import dialplan_globals
+from switchboard.process import die_with_parent
 from switchboard.sip import derive_sip_password
 from switchboard.store import Store, upgrade
-from switchboard.supervisor import Backoff, Supervisor, die_with_parent
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import click
 
-from switchboard import cli_admin, cli_ops
+from control import cli_admin, cli_ops
+from control.stack import DEMO_AGENTS, DEMO_PASSWORD, Stack, StackError
 from switchboard.config import Settings, load_settings, plugin_sections
 from switchboard.sip import DEVICES, SIP, WEBRTC
-from switchboard.stack import DEMO_AGENTS, DEMO_PASSWORD, Stack, StackError
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STATE = REPO / ".state" / "demo"
@@ -68,7 +68,7 @@ def _say(text: str = "", err: bool = False) -> None:
 @click.pass_context
 def demo(ctx: click.Context, web_port: int) -> None:
     """Start the whole stack with demo data and restart any part that dies; Ctrl-C stops every process."""
-    from switchboard.net import free_port
+    from control.net import free_port
 
     state_dir: Path = ctx.obj["state_dir"]
     if web_port:
@@ -124,7 +124,7 @@ def demo(ctx: click.Context, web_port: int) -> None:
 def call(ctx: click.Context, caller: str, name: str, queue: str | None, to: str | None, hangup_after: float) -> None:
     """Place a demo customer call into a queue, or to an inbound number: a SIP call over the trunk, as a
     carrier's comes (the customer plays a prompt until hung up)."""
-    from switchboard.democall import place_call
+    from control.democall import place_call
     from switchboard.store import Store
 
     if bool(queue) == bool(to):
@@ -212,7 +212,7 @@ def agent_add(ctx: click.Context, username: str, display_name: str, password: st
 @main.command("install-asterisk")
 def install_asterisk() -> None:
     """Install Asterisk 22 into the cached chroot (no-op when it is there)."""
-    from switchboard.asterisk import asterisk_version, ensure_chroot
+    from control.asterisk import asterisk_version, ensure_chroot
 
     root = ensure_chroot(log=click.echo)
     click.echo(f"{asterisk_version(root)} in {root}")

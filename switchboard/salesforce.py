@@ -3,7 +3,7 @@
 ``connect`` always hands simple-salesforce an already issued session (it logs in itself, through
 simple-salesforce's SOAP login or an OAuth token request), so simple-salesforce never re-logs in on its
 own: on an expired session it raises ``SalesforceExpiredSession`` and the caller decides how often to
-log in again (see ``worker.context.WorkerContext.call_salesforce``), instead of the library's unbounded
+log in again (see ``switchboard.sfclient.SalesforceClient``), instead of the library's unbounded
 retry.
 """
 
@@ -21,7 +21,7 @@ import requests
 from simple_salesforce import Salesforce, SalesforceAuthenticationFailed, SalesforceLogin
 
 from switchboard.config import ConfigError, Settings
-from worker.transport import make_session
+from switchboard.transport import make_session
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ SOQL_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", 
 MIN_PHONE_DIGITS = 3
 MAX_PHONE_DIGITS = 20
 PER_OBJECT_LIMIT = 10
-# What a phone lookup returns of each object (worker.callerid adds the admin's result columns).
+# What a phone lookup returns of each object (switchboard.callerid adds the admin's result columns).
 LOOKUP_FIELDS: dict[str, tuple[str, ...]] = {
     "Contact": ("Id", "Name", "Phone", "AccountId"),
     "Account": ("Id", "Name", "Phone"),

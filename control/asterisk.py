@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from switchboard.outbound import render_dialplan_globals
-from switchboard.supervisor import die_with_parent
+from switchboard.process import die_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -276,7 +276,7 @@ class AsteriskInstance:
     def launch(self) -> subprocess.Popen[bytes]:
         """Start Asterisk on the configuration already rendered (a restart keeps the generated includes).
 
-        The child gets SIGTERM when the thread that launched it ends (see switchboard.supervisor).
+        The child gets SIGTERM when the thread that launched it ends (see control.supervisor).
         """
         (self.root / "run/asterisk").mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:

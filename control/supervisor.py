@@ -5,16 +5,13 @@ Why one thread forks them all: each child asks the kernel for SIGTERM when its p
 not the process. A child forked by a short-lived thread would be killed when that thread ends. The
 supervisor thread forks every child (the first start, each restart, a test's ``start_child``) and
 lives until the stack has stopped them all; when the runner dies, even by kill -9, every child gets
-SIGTERM.
+SIGTERM (``switchboard.process.die_with_parent``).
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
 import queue
-import signal
 import subprocess
 import threading
 import time
@@ -26,33 +23,6 @@ from typing import Any, TypeVar
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)  # loaded here: a preexec_fn must not import or load anything
-
-
-def die_with_parent(sig: int = signal.SIGTERM, nice: int = 0) -> Callable[[], None]:
-    """A ``preexec_fn`` that has the kernel send ``sig`` to the child when the thread that forked it ends,
-    and gives the child the scheduling priority ``nice`` when it may (root).
-
-    subprocess runs it in the child after ``setsid()`` (``start_new_session=True``) and before exec;
-    the setting survives the exec of a binary that is not set-user-ID (``chroot``, ``asterisk``).
-    """
-    parent = os.getpid()
-
-    def _preexec() -> None:
-        if _libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
-            os._exit(126)
-        if os.getppid() != parent:  # the runner died between fork and prctl: nobody would signal us
-            os._exit(125)
-        if nice:
-            try:
-                os.nice(nice)
-            except OSError:  # not root: the default priority
-                pass
-
-    return _preexec
-
-
 @dataclass(frozen=True)
 class Backoff:
     """Restart delays: ``first`` doubling up to ``cap``; a child that ran ``stable`` seconds starts over."""
