@@ -22,6 +22,7 @@ from switchboard import presence as p
 from switchboard import presence_db
 from switchboard.contracts import (
     PRESENCE_EVENT,
+    PRESENCE_NOTICE,
     PRESENCE_POOL,
     PRESENCE_QUEUE,
     PRESENCE_REFRESH,
@@ -231,7 +232,7 @@ class PresenceService:
 
     async def _notice(self, agent: str, reason: str, *, refused: bool) -> None:
         if self.notifier is not None:
-            await self.notifier.to_agent(agent, "presence_notice", {"reason": reason, "refused": refused})
+            await self.notifier.to_agent(agent, PRESENCE_NOTICE, {"reason": reason, "refused": refused})
 
     async def set_pool_calls(self, command: dict[str, Any]) -> None:
         """``presence_pool`` {agent, on}: receive pool calls or not."""

@@ -53,6 +53,7 @@ CALL_ENDED = "call_ended"
 CALL_LEFT = "call_left"
 AGENT_STATE = "agent_state"
 PRESENCE_EVENT = "presence"
+PRESENCE_NOTICE = "presence_notice"  # a plugin refused or replaced the status the agent chose: {reason, refused}
 QUEUE_STATS_EVENT = "queue_stats"
 PHONE_EVENTS = (CALL_OFFERED, CALL_ANSWERED, CALL_ENDED, CALL_LEFT, AGENT_STATE)
 
