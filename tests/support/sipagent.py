@@ -70,9 +70,10 @@ def provision(stack, names: Iterable[str], device: str, timeout: float = 15.0) -
     """Ask the orchestrator to provision again; wait until Asterisk has each endpoint of ``names`` as ``device``."""
     import redis
 
-    from switchboard.commands import CHANNEL, encode
+    from switchboard.commands import encode
+    from switchboard.contracts import COMMAND_CHANNEL, PROVISION
 
-    redis.Redis.from_url(stack.settings.redis_url).publish(CHANNEL, encode("provision"))
+    redis.Redis.from_url(stack.settings.redis_url).publish(COMMAND_CHANNEL, encode(PROVISION))
     want_webrtc = "yes" if device != SIP else "no"
     deadline = time.monotonic() + timeout
     pending = list(names)
