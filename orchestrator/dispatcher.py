@@ -89,6 +89,7 @@ class Dispatcher:
             case m.CallPlaced(agent=agent, call=call):
                 phone(agent, self._record_offer, agent, call)  # the agent's own call: the web may act on it
                 phone(agent, self.notifier.to_agent, agent, CALL_PLACED, call)
+                self.hook("call_placed", agent=agent, call=call)
             case m.CallAnswered(agent=agent, call_id=call_id, answered_at=at, call=call):
                 if self.live is not None:
                     phone(agent, self.live.answered, agent, call)
@@ -100,6 +101,7 @@ class Dispatcher:
             case m.OfferWithdrawn(agent=agent, call_id=call_id, reason=reason):
                 phone(agent, self.notifier.to_agent, agent, CALL_ENDED, {
                     "call_id": call_id, "disposition": "not answered", "reason": reason, "duration_seconds": 0})
+                self.hook("call_withdrawn", agent=agent, call_id=call_id, reason=reason)
             case m.AgentLegLost(agent=agent, call_id=call_id, leg_channel=leg, agent_channel=browser):
                 phone(agent, self.reconnect, agent, call_id, leg, browser)
             case m.AgentLeftCall(agent=agent, call_id=call_id):
@@ -108,6 +110,7 @@ class Dispatcher:
                 # the page of a SIP-phone agent learns the call went on without them (a web phone sees its
                 # own session end)
                 phone(agent, self.notifier.to_agent, agent, CALL_LEFT, {"call_id": call_id})
+                self.hook("call_left", agent=agent, call_id=call_id)
             case m.CallEnded(summary=summary):
                 self.work.put(summary["call_id"], self.jobs.call_ended, summary)
                 agent = summary.get("agent")
@@ -145,13 +148,14 @@ class Dispatcher:
         except Exception:
             logger.exception("could not record the offer of %s to %s", call.get("call_id"), agent)
 
-    def warm_caller(self, number: str) -> None:
-        """Look the caller up in the background (cached) so the identity is ready when the phone rings."""
+    def warm_caller(self, number: str, call_id: str = "") -> None:
+        """Look the caller of ``call_id`` up in the background (cached) so the identity is ready when the
+        phone rings (and the plugins hear ``caller_identified``)."""
         if number:
-            self.work.put(number, self._enqueue_lookup, number)
+            self.work.put(number, self._enqueue_lookup, number, call_id)
 
-    async def _enqueue_lookup(self, number: str) -> None:
+    async def _enqueue_lookup(self, number: str, call_id: str = "") -> None:
         try:
-            await asyncio.to_thread(self.jobs.warm, number)
+            await asyncio.to_thread(self.jobs.warm, number, call_id)
         except Exception:
             logger.exception("could not enqueue the caller lookup of %s", number)

@@ -28,9 +28,9 @@ class JobQueue:
             return
         self.queue.enqueue(func, arg, job_id=jid, retry=RETRY, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL)
 
-    def warm(self, number: str) -> None:
+    def warm(self, number: str, call_id: str = "") -> None:
         """Ask the workers to look the caller up now, so the phone rings with the identity (not a job)."""
-        push_warmup(self.queue.connection, number)
+        push_warmup(self.queue.connection, number, call_id=call_id)
 
     async def call_ended(self, summary: dict[str, Any]) -> None:
         """Enqueue the call activity (history + Salesforce Task) of a finished call."""

@@ -11,12 +11,11 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pluggy
 
-from orchestrator import model as m
 from orchestrator.notifier import Notifier
 from switchboard import presence as p
 from switchboard import presence_db
@@ -77,7 +76,11 @@ class PresenceService:
     async def reload(self, force: bool = True) -> None:
         """Load every agent from the database and apply; ``force`` resends all (after a resync)."""
         async with self._lock:
+            before = self.agents
             self.agents, self.statuses = await asyncio.to_thread(presence_db.load_all, self.store)
+            for agent, state in before.items():  # what is not stored: the system statuses of calls going on
+                if state.system is not None and agent in self.agents:
+                    self.agents[agent] = dataclasses.replace(self.agents[agent], system=state.system)
             if force:
                 self.applied.clear()
             for agent in list(self.agents):
@@ -301,38 +304,56 @@ class PresenceService:
         await asyncio.to_thread(enqueue)
         logger.info("wrap-up code for call %s queued", call_id)
 
-    # -- the model's changes --------------------------------------------------------------------------
-    async def on_changes(self, changes: Iterable[m.Change]) -> None:
-        """Start wrap-up after an answered queue call."""
-        for change in changes:
-            if not isinstance(change, m.CallEnded):
-                continue
-            s = change.summary
-            agent, queue = s.get("agent"), s.get("queue")
-            if s.get("disposition") != "answered" or not agent or not queue:
-                continue
-            try:
-                await self.start_wrapup(agent, queue, s["call_id"])
-            except Exception:
-                logger.exception("wrap-up of %s after %s failed", agent, s.get("call_id"))
+    # -- what plugins do (orchestrator/presence_control.py hands them these) -----------------------------
+    async def set_system(self, agent: str, name: str | None, kind: str = p.BUSY) -> None:
+        """Show ``name`` (of status type ``kind``) over ``agent``'s own status, or none when ``name`` is
+        None; not stored (a restarted orchestrator shows the agent's own)."""
+        if kind not in p.KINDS:
+            logger.error("system status %.40r for %s: unknown type %.20r; ignored", name, agent, kind)
+            return
+        if agent not in self.agents:
+            await self.reload(force=False)
+        async with self._lock:
+            state = self.agents.get(agent)
+            if state is None:
+                logger.warning("system status %.40r for unknown agent %.80r; ignored", name, agent)
+                return
+            had = (state.system.name, state.system.kind) if state.system is not None else None
+            if had == ((name, kind) if name else None):
+                return
+            system = p.SystemStatus(name, kind, self.clock()) if name else None
+            await self._shift(state, dataclasses.replace(state, system=system))
 
-    async def start_wrapup(self, agent: str, queue: str, call_id: str) -> None:
-        """Put ``agent`` in wrap-up for ``queue``'s configured time (and codes)."""
+    async def _shift(self, before: p.AgentPresence, after: p.AgentPresence) -> None:
+        """A change nobody stores (a system status): apply it, tell the page and the plugins."""
+        self.agents[after.agent] = after
+        now = self.clock()
+        await self._apply(after, now)
+        await self._emit(after, now)
+        self._announce(before, after, "time", "")
+
+    async def start_wrapup(self, agent: str, queue: str, call_id: str, seconds: int | None = None) -> None:
+        """Put ``agent`` in wrap-up after ``call_id``: for ``queue``'s configured time (and codes), or for
+        ``seconds`` without codes (a call without a queue); the system status ("In a Call") ends."""
         if agent not in self.agents:
             await self.reload(force=False)
         async with self._lock:
             if agent not in self.agents:
                 return
-            row = await asyncio.to_thread(self.store.find_queue, queue)
-            if row is None:
-                return
-            wrapup = p.start_wrapup(call_id, queue, row.wrapup_seconds, presence_db.wrapup_codes(row),
-                                    row.wrapup_required, self.clock())
+            row = await asyncio.to_thread(self.store.find_queue, queue) if queue else None
+            if row is not None:
+                wrapup = p.start_wrapup(call_id, queue, row.wrapup_seconds, presence_db.wrapup_codes(row),
+                                        row.wrapup_required, self.clock())
+            else:
+                wrapup = p.start_wrapup(call_id, queue, seconds or 0, (), False, self.clock())
+            state = self.agents[agent]
             if wrapup is None:
+                if state.system is not None:
+                    await self._shift(state, dataclasses.replace(state, system=None))
                 return
             logger.info("%s in wrap-up after call %s (%s)", agent, call_id,
-                        "until a code" if wrapup.required else f"{row.wrapup_seconds} s")
-            await self._change(agent, dataclasses.replace(self.agents[agent], wrapup=wrapup))
+                        "until a code" if wrapup.required else f"{wrapup.until - self.clock():.0f} s")
+            await self._change(agent, dataclasses.replace(state, wrapup=wrapup, system=None))
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[None]]]:
         """The command handlers this service adds to the orchestrator's command channel."""

@@ -13,10 +13,10 @@ from orchestrator.callcontrol import CallControl
 from orchestrator.dashboard import DashboardService
 from orchestrator.dispatcher import Dispatcher
 from orchestrator.jobs import JobQueue
-from orchestrator.lanes import Lane
 from orchestrator.livecalls import LiveCalls
 from orchestrator.model import Model
 from orchestrator.notifier import Notifier
+from orchestrator.presence_control import PresenceControl
 from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_dialplan_globals, write_includes, write_work_numbers
 from orchestrator.routing import Router
@@ -50,7 +50,6 @@ class Orchestrator:
         self.presence = PresenceService(self.store, self._ami_action, self.dispatcher.notifier,
                                         self.dispatcher.jobs.queue, pm=self.pm, hook=self.dispatcher.hook)
         self._presence_sync: asyncio.Task[None] | None = None
-        self.wrapups = Lane("wrap-up")
         self.dashboard = DashboardService(self.model, self.dispatcher.notifier)
         self.calls = CallControl(self.model, self._ami_action)
 
@@ -71,7 +70,7 @@ class Orchestrator:
             # First sight of a queue call: warm the caller lookup before any phone rings.
             warm = isinstance(event, ev.CallRouted | ev.CallerJoinedQueue) and event.linkedid not in self.model.calls
             if warm:
-                self.dispatcher.warm_caller(event.caller_number)
+                self.dispatcher.warm_caller(event.caller_number, event.linkedid)
             try:
                 changes = self.model.apply(event)
             except Exception:
@@ -79,7 +78,6 @@ class Orchestrator:
                 continue
             if changes:
                 await self.dispatcher.dispatch(changes)
-                self.wrapups.put(self.presence.on_changes, changes)  # database and AMI: not on this loop
             if isinstance(event, ev.ResyncCompleted):  # Asterisk may have restarted: re-apply presence
                 self._presence_sync = asyncio.create_task(self.presence.reload())
 
@@ -87,7 +85,7 @@ class Orchestrator:
         """Log, while it lasts, a backlog of Asterisk events or of their effects (the orchestrator is behind)."""
         while True:
             await asyncio.sleep(every)
-            events, effects = self.events.qsize(), self.dispatcher.backlog() + self.wrapups.backlog
+            events, effects = self.events.qsize(), self.dispatcher.backlog()
             if events >= warn_at or effects >= warn_at:
                 logger.warning("behind: %d events and %d effects wait (phone %d, jobs %d, hooks %d)", events,
                                effects, self.dispatcher.phone.backlog, self.dispatcher.work.backlog,
@@ -142,6 +140,7 @@ class Orchestrator:
 
     async def run(self) -> None:
         """Run until cancelled."""
+        self.pm.provide("presence", PresenceControl(self.presence, asyncio.get_running_loop()))
         await safe_call(self.pm, "startup", DEFAULT_BUDGET, process="orchestrator")
         self.router = Router(self.ari, self.pm, self.settings.routing_timeout, set())
         await self.load_queues()
@@ -162,7 +161,7 @@ class Orchestrator:
             await asyncio.gather(consumer, ari_task, cmd_task, presence_timer, dashboard_timer, held, watch)
         finally:
             try:  # a clean stop lets the lanes finish (what is lost on a kill, the call ledger makes up)
-                await asyncio.wait_for(asyncio.gather(self.dispatcher.drain(), self.wrapups.drain()), 5)
+                await asyncio.wait_for(self.dispatcher.drain(), 5)
             except (TimeoutError, asyncio.CancelledError):
                 logger.warning("stopped with %d effects still waiting", self.dispatcher.backlog())
             self.ami.close()

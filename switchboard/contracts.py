@@ -113,15 +113,16 @@ WARMUP_KEY = "switchboard:lookups:warm"
 WARMUP_CAP = 1000  # at most this many warm-ups wait; older ones are dropped first
 
 
-def warm_request(number: str, now: float) -> str:
-    """The list entry asking for ``number``'s lookup, pushed at ``now`` (epoch seconds)."""
-    return json.dumps({"number": number, "at": now})
+def warm_request(number: str, now: float, call_id: str = "") -> str:
+    """The list entry asking for ``number``'s lookup (the caller of ``call_id``), pushed at ``now`` (epoch s)."""
+    return json.dumps({"number": number, "at": now, **({"call_id": call_id} if call_id else {})})
 
 
-def push_warmup(conn: Any, number: str, now: float | None = None, *, key: str = WARMUP_KEY) -> None:
+def push_warmup(conn: Any, number: str, now: float | None = None, *, call_id: str = "",
+                key: str = WARMUP_KEY) -> None:
     """Ask the workers to look ``number`` up soon (newest first; the oldest beyond ``WARMUP_CAP`` dropped)."""
     pipe = conn.pipeline()
-    pipe.lpush(key, warm_request(number, time.time() if now is None else now))
+    pipe.lpush(key, warm_request(number, time.time() if now is None else now, call_id))
     pipe.ltrim(key, 0, WARMUP_CAP - 1)
     pipe.execute()
 

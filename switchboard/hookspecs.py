@@ -9,7 +9,7 @@ own section of the ``plugins`` setting (a fresh copy, without ``enabled``; ``{}`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pluggy
 
@@ -33,6 +33,23 @@ class Rewrite:
     reason: str = ""
 
 
+class Presence(Protocol):
+    """The ``presence`` argument of the orchestrator's hooks: what a plugin may do to agents' presence.
+    Each call returns at once; the orchestrator does them in the order they were made."""
+
+    def set_system_status(self, agent: str, name: str, kind: str = "busy") -> None:
+        """Show ``name`` (a status of type ``kind``: available, busy, dnd, offwork) over the agent's own."""
+
+    def clear_system_status(self, agent: str) -> None:
+        """End the agent's system status: their own status shows (and holds) again."""
+
+    def start_wrapup(self, agent: str, call_id: str, queue: str = "", seconds: int = 0) -> None:
+        """Put the agent in wrap-up after ``call_id``: as ``queue`` configures it, else ``seconds`` long."""
+
+    def status(self, agent: str) -> dict[str, Any] | None:
+        """The agent's presence as their page shows it, or None for an unknown agent."""
+
+
 @hookspec
 def startup(process: str, config: dict[str, Any]) -> None:
     """A process that runs plugins started (``orchestrator`` or ``worker``), before its first event."""
@@ -49,17 +66,37 @@ def route_call(call: dict[str, Any], config: dict[str, Any]) -> str | None:
 
 
 @hookspec
-def call_offered(agent: str, call: dict[str, Any], config: dict[str, Any]) -> None:
+def caller_identified(call_id: str, caller_number: str, match: dict[str, Any], config: dict[str, Any]) -> None:
+    """The caller of a queue call was looked up in Salesforce as the call entered the queue (a worker)."""
+
+
+@hookspec
+def call_offered(agent: str, call: dict[str, Any], presence: Presence, config: dict[str, Any]) -> None:
     """An agent's phone started ringing for a call: a queue call, a direct call or a transfer to them."""
 
 
 @hookspec
-def call_answered(agent: str, call_id: str, config: dict[str, Any]) -> None:
+def call_placed(agent: str, call: dict[str, Any], presence: Presence, config: dict[str, Any]) -> None:
+    """An agent called out (a customer or a colleague) from their web phone or SIP phone."""
+
+
+@hookspec
+def call_withdrawn(agent: str, call_id: str, reason: str, presence: Presence, config: dict[str, Any]) -> None:
+    """An agent's phone stopped ringing for a call they did not answer (another answered, the caller left)."""
+
+
+@hookspec
+def call_left(agent: str, call_id: str, presence: Presence, config: dict[str, Any]) -> None:
+    """An agent left a call that goes on without them (they transferred it)."""
+
+
+@hookspec
+def call_answered(agent: str, call_id: str, presence: Presence, config: dict[str, Any]) -> None:
     """An agent's call was answered: by them (a queue, direct or transferred call) or by whom they called."""
 
 
 @hookspec
-def call_ended(summary: dict[str, Any], config: dict[str, Any]) -> None:
+def call_ended(summary: dict[str, Any], presence: Presence, config: dict[str, Any]) -> None:
     """A customer call ended; ``summary`` is the call activity written to Salesforce."""
 
 
@@ -70,7 +107,7 @@ def call_activity(summary: dict[str, Any], sobject: str, fields: dict[str, Any],
 
 
 @hookspec
-def agent_changed(agent: str, view: dict[str, Any], config: dict[str, Any]) -> None:
+def agent_changed(agent: str, view: dict[str, Any], presence: Presence, config: dict[str, Any]) -> None:
     """An agent's presence (device state, registration, queue membership, pause) changed."""
 
 
@@ -81,15 +118,18 @@ def status_change_requested(agent: str, status: dict[str, Any], current: dict[st
 
 
 @hookspec
-def status_changed(agent: str, status: dict[str, Any], previous: dict[str, Any], config: dict[str, Any]) -> None:
+def status_changed(agent: str, status: dict[str, Any], previous: dict[str, Any], presence: Presence,
+                   config: dict[str, Any]) -> None:
     """An agent's status changed (their choice, a schedule, a timed status running out)."""
 
 
 @hookspec
-def wrapup_started(agent: str, call_id: str, queue: str, until: float | None, config: dict[str, Any]) -> None:
+def wrapup_started(agent: str, call_id: str, queue: str, until: float | None, presence: Presence,
+                   config: dict[str, Any]) -> None:
     """An agent went into wrap-up after an answered call; ``until`` is None while a code is required."""
 
 
 @hookspec
-def wrapup_finished(agent: str, call_id: str, code: str, reason: str, config: dict[str, Any]) -> None:
+def wrapup_finished(agent: str, call_id: str, code: str, reason: str, presence: Presence,
+                    config: dict[str, Any]) -> None:
     """An agent's wrap-up ended: ``reason`` is ``code`` (with ``code``), ``time`` or ``status``."""

@@ -52,7 +52,8 @@ def _guarded(function: Callable[..., Any], plugin: str, hook: str, config_at: in
              configs: Mapping[str, Mapping[str, Any]]) -> Callable[..., Any]:
     @functools.wraps(function)
     def guard(*args: Any, **kwargs: Any) -> Any:
-        args = copy.deepcopy(args)  # what one plugin changes in an argument, the next one does not see
+        # what one plugin changes in a data argument the next one does not see (``presence`` is shared)
+        args = tuple(copy.deepcopy(a) if isinstance(a, dict | list | set) else a for a in args)
         if config_at is not None and config_at < len(args):  # this plugin's own section, a fresh copy
             args = (*args[:config_at], copy.deepcopy(dict(configs.get(plugin, {}))), *args[config_at + 1:])
         seconds = _budget.get()
@@ -78,6 +79,11 @@ class PluginManager(pluggy.PluginManager):
         super().__init__(project_name)
         self.configs: Mapping[str, Mapping[str, Any]] = configs or {}
         self.statuses = []
+        self.provided: dict[str, Any] = {}  # arguments the process gives every hook that has them
+
+    def provide(self, name: str, value: Any) -> None:
+        """Give every hook call an argument ``name`` (e.g. the orchestrator's ``presence``) its spec names."""
+        self.provided[name] = value
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin`` as pluggy does (its names checked against the specs), then guard its hooks."""
@@ -144,8 +150,12 @@ def call_hook(pm: pluggy.PluginManager, hook: str, timeout: float = DEFAULT_BUDG
     caller = getattr(pm.hook, hook)
     if not caller.get_hookimpls():  # most hooks on a call's path: nobody listens
         return None if caller.spec is not None and caller.spec.opts.get("firstresult") else []
+    spec = caller.spec.argnames if caller.spec is not None else ()
+    provided = getattr(pm, "provided", {})
+    # what this process does not provide is None (the worker has no ``presence``): never a HookCallError
+    extra = {n: provided.get(n) for n in spec if n not in kwargs and n != "config"}
     with budget(timeout):
-        return caller(config={}, **kwargs)  # the guard hands each implementation its own section
+        return caller(config={}, **extra, **kwargs)  # the guard hands each implementation its own section
 
 
 async def safe_call(pm: pluggy.PluginManager, hook: str, timeout: float, **kwargs: Any) -> Any:

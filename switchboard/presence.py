@@ -124,6 +124,16 @@ class QueueSwitch:
 
 
 @dataclass(frozen=True)
+class SystemStatus:
+    """A status the system sets over the agent's own while something lasts ("In a Call" while a call rings
+    or goes on): the agent's own status is kept, and is theirs again when it ends. Not stored."""
+
+    name: str
+    kind: str
+    since: float
+
+
+@dataclass(frozen=True)
 class AgentPresence:
     """Everything that decides one agent's availability."""
 
@@ -132,6 +142,7 @@ class AgentPresence:
     queues: tuple[QueueSwitch, ...] = ()
     schedules: tuple[Scheduled, ...] = ()
     wrapup: Wrapup | None = None
+    system: SystemStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +181,8 @@ def pause_reason(state: AgentPresence, queue: QueueSwitch, now: float) -> str:
         return REASON_QUEUE_OFF
     if state.wrapup is not None and not state.wrapup.over(now):
         return REASON_WRAPUP
+    if state.system is not None and not allows(state.system.kind, QUEUE):
+        return state.system.name
     if not allows(state.chosen.kind, QUEUE):
         return KIND_LABELS.get(state.chosen.kind, state.chosen.kind)
     if not state.chosen.receive_pool_calls:
@@ -179,7 +192,10 @@ def pause_reason(state: AgentPresence, queue: QueueSwitch, now: float) -> str:
 
 def wanted(state: AgentPresence, now: float) -> Wanted:
     """What Asterisk should hold for this agent: pause reason per queue and the direct-call value."""
-    return Wanted({q.name: pause_reason(state, q, now) for q in state.queues}, state.chosen.kind)
+    # a system status changes the direct-call value only where it refuses more (DND): "In a Call" (busy)
+    # costs Asterisk no action
+    kind = state.system.kind if state.system is not None and state.system.kind == DND else state.chosen.kind
+    return Wanted({q.name: pause_reason(state, q, now) for q in state.queues}, kind)
 
 
 def due_schedule(schedules: Sequence[Scheduled], now: float) -> tuple[Scheduled | None, list[int]]:
@@ -246,6 +262,8 @@ def view(state: AgentPresence, now: float) -> dict[str, Any]:
         "receive_pool_calls": c.receive_pool_calls,
         "queues": [{"name": q.name, "label": q.label or q.name, "active": q.active,
                     "paused": bool(reasons[q.name]), "reason": reasons[q.name]} for q in state.queues],
+        "system": None if state.system is None else {"name": state.system.name, "kind": state.system.kind,
+                                                     "since": state.system.since},
         "wrapup": None if w is None else {"call_id": w.call_id, "queue": w.queue, "until": w.until,
                                           "codes": list(w.codes), "required": w.required},
         "schedules": [{"id": s.id, "status_id": s.status_id, "starts_at": s.starts_at, "ends_at": s.ends_at}

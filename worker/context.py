@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from switchboard.config import load_settings
-from switchboard.plugins import plugin_manager
+from switchboard.plugins import call_hook, plugin_manager
 from switchboard.sfservices import SalesforceServices
 from worker.flusher import Flusher
 from worker.outbox import Entry, Outbox
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from worker.reconciler import Reconciler
 
 logger = logging.getLogger(__name__)
+
+CALLER_HOOK_BUDGET = 2.0  # seconds each plugin may take over caller_identified (a lookup thread waits)
 
 CALL_ID_FIELD = "Call_Id__c"
 
@@ -44,7 +46,12 @@ class WorkerContext(SalesforceServices):
         """Threads that fill the lookup cache from the orchestrator's screen-pop warm-ups."""
         s = self.settings
         return Warmer(self.redis, self.directory.identify, self.meter, ttl=s.lookup_warm_ttl,
-                      threads=s.lookup_warm_threads)
+                      threads=s.lookup_warm_threads, identified=self.caller_identified)
+
+    def caller_identified(self, call_id: str, caller_number: str, match: dict[str, Any]) -> None:
+        """Tell the plugins who is calling (``caller_identified``), within ``CALLER_HOOK_BUDGET`` each."""
+        call_hook(self.plugins, "caller_identified", CALLER_HOOK_BUDGET, call_id=call_id,
+                  caller_number=caller_number, match=match)
 
     def flusher(self) -> Flusher:
         """A flusher over every outbox, recording written ids in the call history."""

@@ -32,23 +32,27 @@ class Warmer:
     """Threads that fill the caller lookup cache from the warm-up list."""
 
     def __init__(self, conn: redis.Redis, identify: Callable[[str], Any], meter: Meter, *, ttl: float,
-                 threads: int, key: str = WARMUP_KEY) -> None:
+                 threads: int, key: str = WARMUP_KEY,
+                 identified: Callable[[str, str, Any], None] | None = None) -> None:
         self.redis = conn
         self.key = key
         self.identify = identify
+        self.identified = identified
         self.meter = meter
         self.ttl = ttl
         self.threads = max(1, threads)
         self.stopping = threading.Event()
 
     def run_once(self, timeout: float = 1.0) -> str:
-        """Take the newest warm-up and look it up: ``warmed``, ``stale``, ``failed``, ``bad`` or ``idle``."""
+        """Take the newest warm-up and look it up (then tell ``identified`` of the call's caller):
+        ``warmed``, ``stale``, ``failed``, ``bad`` or ``idle``."""
         item = self.redis.blpop([self.key], timeout=timeout)
         if item is None:
             return "idle"
         try:
             request = json.loads(item[1])
             number, at = str(request["number"]), float(request["at"])
+            call_id = str(request.get("call_id") or "")
         except (ValueError, KeyError, TypeError):
             logger.warning("dropping a malformed warm-up request: %r", item[1][:200])
             return "bad"
@@ -56,10 +60,15 @@ class Warmer:
             self.meter.count("lookup_warmups_stale")
             return "stale"
         try:
-            self.identify(number)
+            match = self.identify(number)
         except Exception:  # the web app looks the caller up again when the phone rings
             logger.warning("warm-up lookup of %s failed", number, exc_info=True)
             return "failed"
+        if call_id and self.identified is not None:
+            try:
+                self.identified(call_id, number, match)
+            except Exception:  # the lookup is done; what the listener does is its own business
+                logger.exception("caller_identified of call %s failed", call_id)
         return "warmed"
 
     def _loop(self) -> None:

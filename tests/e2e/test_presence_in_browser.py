@@ -1,6 +1,7 @@
 """End to end in Chromium: DND set in the page pauses the agent in Asterisk so a queue call does not
-ring; Available rings again; after an answered call the wrap-up dialog asks for a code, which lands
-on the call's Task as CallDisposition."""
+ring; Available rings again, the status line says "In a Call" while the call rings; after the answered call
+the line says "Wrap Up" and the wrap-up dialog asks for a code, which lands on the call's Task as
+CallDisposition; then the status from before the call is back."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ def no_required_wrapup_afterwards(stack):
     store.engine.dispose()
 
 
+def summary_is(page, text: str) -> None:  # noqa: ANN001
+    """Wait until the presence line reads ``text``."""
+    page.wait_for_function("([t]) => document.querySelector('#presence-summary').textContent === t", arg=[text],
+                           timeout=5000)
+
+
 def test_dnd_stops_queue_calls_available_rings_and_wrapup_code_reaches_the_task(browser, stack, customers):
     ARTIFACTS.mkdir(exist_ok=True)
     page = login(browser, stack, "agent2")
@@ -45,6 +52,7 @@ def test_dnd_stops_queue_calls_available_rings_and_wrapup_code_reaches_the_task(
     wait_for(lambda: "paused" not in member_line(stack, "agent2"), 5, "agent2 still paused in Asterisk")
     ring(customers, queue_number="+35891000003")  # Sales: 30 s wrap-up with a required code (demo data)
     page.wait_for_selector("#incoming", state="visible", timeout=10000)
+    summary_is(page, "In a Call · then Available")  # the call_statuses plugin, while it rings
     page.click("#answer")
     page.wait_for_function("document.querySelector('#call-state').textContent === 'In call'", timeout=10000)
     call_id = page.evaluate("window.switchboardPhone.currentCallId()")
@@ -52,6 +60,7 @@ def test_dnd_stops_queue_calls_available_rings_and_wrapup_code_reaches_the_task(
     page.click("#hangup")
 
     page.wait_for_selector("#wrapup-dialog[open]", timeout=5000)
+    summary_is(page, "Wrap Up")
     assert page.text_content("#wrapup-code-1") == "Manager Request"
     wait_for(lambda: "paused:wrap-up" in member_line(stack, "agent2", "sales"), 5, "not paused for wrap-up")
     page.set_viewport_size({"width": 400, "height": 760})
@@ -70,6 +79,7 @@ def test_dnd_stops_queue_calls_available_rings_and_wrapup_code_reaches_the_task(
     assert disposition == "Manager Request"
     assert len(tasks_for(sf, call_id)) == 1
     wait_for(lambda: "paused" not in member_line(stack, "agent2", "sales"), 5, "wrap-up did not end")
+    summary_is(page, "Available")  # the status before the call
     page.screenshot(path=str(ARTIFACTS / "presence-available-400.png"), full_page=True)
     assert page.js_errors == []  # type: ignore[attr-defined]
     page.context.close()

@@ -1,7 +1,8 @@
 """A third party's plugin in the real stack: `examples/switchboard-example-plugin`, installed as its own
 distribution (`pip install ./examples/switchboard-example-plugin`, done by `scripts/setup.sh --test`) and
 configured in the `plugins` setting, refuses a status the agent chooses in the web phone (the page says
-why) and changes the Subject of the Task a customer's call from the trunk leaves in Salesforce."""
+why), hears who a customer calling over the trunk is, and changes the Subject of the Task the call
+leaves in Salesforce."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sfemu.seed import DEMO_CALLER_NUMBER
 from tests.support.paths import ARTIFACTS
 from tests.support.phone import login, ringing, wait_state
 from tests.support.stack import cli, one_task, wait_for
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 PREFIX = "[Example]"
 REASON = "Lunch breaks start at 11:00."
-CONFIG = {"example_plugin": {"subject_prefix": PREFIX, "refuse": {"Lunch (45 min)": REASON}}}
+CONFIG = {"example_plugin": {"subject_prefix": PREFIX, "refuse": {"Lunch (45 min)": REASON}, "log_callers": True}}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,8 @@ def plugin_customers(plugin_stack, tmp_path):
 def test_the_operator_sees_the_plugin_loaded_and_it_started_in_every_process(plugin_stack):
     listed = cli(plugin_stack, "plugins")
     assert listed.returncode == 0, listed.stderr
-    assert "example_plugin  loaded  call_activity, startup, status_change_requested" in listed.stdout.splitlines()
+    assert ("example_plugin  loaded  call_activity, caller_identified, startup, status_change_requested"
+            in listed.stdout.splitlines())
     logs = plugin_stack.workdir / "logs"
     for process in ("orchestrator", "worker"):
         said = f"example plugin ready in the {process}: subject prefix '[Example]', refusing Lunch (45 min)"
@@ -89,13 +92,17 @@ def test_given_the_plugin_refuses_a_status_then_the_page_says_why_and_the_status
     assert page.js_errors == []  # type: ignore[attr-defined]
 
 
-def test_a_customer_call_leaves_a_task_whose_subject_the_plugin_changed(browser, plugin_stack, plugin_customers):
+def test_the_plugin_hears_who_calls_and_changes_the_subject_of_the_task_the_call_leaves(browser, plugin_stack,
+                                                                                        plugin_customers):
     page = login(browser, plugin_stack, "agent1")
-    call_id = ringing(page, plugin_customers, "+358401112233", "Plugin Caller")
+    call_id = ringing(page, plugin_customers, DEMO_CALLER_NUMBER, "Plugin Caller")
+    said = f"example plugin: call {call_id} from {DEMO_CALLER_NUMBER} is single ['Maija Virtanen']"
+    wait_for(lambda: any(said in f.read_text() for f in (plugin_stack.workdir / "logs").glob("worker*.log")), 10,
+             f"no worker logged {said!r}")
     page.click("#answer")
     wait_state(page, "In call")
     page.click("#hangup")
     wait_state(page, "Call ended")
     task = one_task(plugin_stack, call_id)
-    assert task["Subject"] == f"{PREFIX} Inbound call from +358401112233 (Customer Service EN)", task["Subject"]
+    assert task["Subject"] == f"{PREFIX} Inbound call from {DEMO_CALLER_NUMBER} (Customer Service EN)", task["Subject"]
     assert task["CallDisposition"] == "answered"

@@ -55,7 +55,7 @@ def test_an_implementation_names_only_what_it_uses_and_a_misspelt_name_is_refuse
 
     pm = plugin_manager(load_entrypoints=False)
     pm.register(Partial())
-    pm.hook.call_offered(agent="agent1", call={"call_id": "c1"}, config={})  # pluggy's own call
+    pm.hook.call_offered(agent="agent1", call={"call_id": "c1"}, presence=None, config={})  # pluggy's own call
     assert seen == ["agent1"]
     with pytest.raises(pluggy.PluginValidationError, match="agnet"):
         pm.register(Misspelt())
@@ -96,7 +96,7 @@ def test_given_one_failing_and_one_slow_plugin_then_the_others_still_run():
     assert seen == ["c1"]
     assert took < 1.0
     with budget(0.2):  # pluggy's own call is guarded the same way
-        assert pm.hook.call_ended(summary={"call_id": "c2"}, config={}) == []
+        assert pm.hook.call_ended(summary={"call_id": "c2"}, presence=None, config={}) == []
     assert seen == ["c1", "c2"]
 
 
@@ -141,7 +141,7 @@ def test_a_plugin_that_fails_to_load_is_left_out_and_listed_with_why(monkeypatch
                                     "declared in the hookimpl but can not be found in the hookspec")
     assert "ModuleNotFoundError" in pm.statuses[2].error
     before = plugin_samples.counting.ended
-    pm.hook.call_ended(summary={"call_id": "c1"}, config={})  # the loaded one works
+    pm.hook.call_ended(summary={"call_id": "c1"}, presence=None, config={})  # the loaded one works
     assert plugin_samples.counting.ended == before + 1
 
 
@@ -159,7 +159,8 @@ def test_switchboard_plugins_lists_them_and_fails_when_one_failed(monkeypatch: p
 
 def test_a_hook_nobody_implements_answers_as_pluggy_does():
     pm = plugin_manager(load_entrypoints=False)
-    assert asyncio.run(safe_call(pm, "call_ended", 0.2, summary={})) == pm.hook.call_ended(summary={}, config={}) == []
+    assert asyncio.run(safe_call(pm, "call_ended", 0.2, summary={})) == []
+    assert pm.hook.call_ended(summary={}, presence=None, config={}) == []
     assert asyncio.run(safe_call(pm, "route_call", 0.2, call={})) is pm.hook.route_call(call={}, config={}) is None
 
 

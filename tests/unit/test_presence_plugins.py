@@ -10,6 +10,7 @@ import pytest
 
 from orchestrator.presence_service import PresenceService
 from plugins import required_wrapup_code
+from switchboard.config import plugin_sections
 from switchboard.hookspecs import Rewrite, Veto, hookimpl
 from switchboard.plugins import plugin_manager
 from switchboard.store import Store
@@ -177,3 +178,80 @@ def test_given_a_required_code_then_the_builtin_plugin_keeps_the_agent_in_wrapup
     assert hooks[-1] == ("wrapup_finished", {"agent": "agent1", "call_id": "c3", "code": "Sold", "reason": "code"})
     choose(svc, store, "DND")
     assert svc.agents["agent1"].chosen.status == "DND"
+
+
+async def through_hooks(svc: PresenceService, sections: dict, calls: list[tuple[str, dict]]) -> None:
+    """The built-in call_statuses plugin hears ``calls`` (hook, arguments) as the dispatcher's lane calls
+    them, acting through a PresenceControl on this loop."""
+    from orchestrator.presence_control import PresenceControl
+    from plugins import call_statuses
+    from switchboard.plugins import safe_call
+
+    pm = plugin_manager(plugin_sections(sections), load_entrypoints=False)
+    pm.register(call_statuses, name="call_statuses")
+    pm.provide("presence", PresenceControl(svc, asyncio.get_running_loop()))
+    for hook, kwargs in calls:
+        await safe_call(pm, hook, 1.0, **kwargs)
+        await asyncio.sleep(0.05)  # the request it made runs on this loop
+
+
+def summary(disposition: str, queue: str = "cs-en", direction: str = "inbound") -> dict[str, Any]:
+    return {"call_id": "1800000000.11", "agent": "agent1", "queue": queue, "disposition": disposition,
+            "direction": direction}
+
+
+def test_given_a_queue_call_then_in_a_call_while_it_rings_wrapup_after_and_then_the_status_before(store):
+    svc, clock, pages, _ = service(store)
+    choose(svc, store, "DND")  # the status before the call
+    asyncio.run(through_hooks(svc, {}, [("call_offered", {"agent": "agent1", "call": {"call_id": "1800000000.11"}})]))
+    state = svc.agents["agent1"]
+    assert state.system.name == "In a Call" and state.chosen.status == "DND"
+    assert pages.sent[-1][1] == "presence" and pages.sent[-1][2]["system"]["name"] == "In a Call"
+    asyncio.run(through_hooks(svc, {}, [("call_ended", {"summary": summary("answered")})]))
+    state = svc.agents["agent1"]
+    assert state.system is None and state.wrapup is not None and state.wrapup.until == T0 + 30
+    clock.now += 31
+    asyncio.run(svc.tick())
+    state = svc.agents["agent1"]
+    assert (state.wrapup, state.system, state.chosen.status) == (None, None, "DND")
+
+
+def test_given_an_unanswered_call_then_no_wrapup_and_the_agents_own_status_at_once(store):
+    svc, _, _, _ = service(store)
+    asyncio.run(through_hooks(svc, {}, [
+        ("call_offered", {"agent": "agent1", "call": {"call_id": "c"}}),
+        ("call_withdrawn", {"agent": "agent1", "call_id": "c", "reason": "answered elsewhere"})]))
+    assert (svc.agents["agent1"].system, svc.agents["agent1"].wrapup) == (None, None)
+    asyncio.run(through_hooks(svc, {}, [
+        ("call_placed", {"agent": "agent1", "call": {"call_id": "d"}}),
+        ("call_ended", {"summary": summary("not answered", queue="", direction="outbound")})]))
+    assert (svc.agents["agent1"].system, svc.agents["agent1"].wrapup) == (None, None)
+
+
+def test_wrapup_after_an_outbound_call_only_where_the_admin_configured_it(store):
+    svc, _, _, _ = service(store)
+    outbound = [("call_placed", {"agent": "agent1", "call": {"call_id": "d"}}),
+                ("call_ended", {"summary": summary("answered", queue="", direction="outbound")})]
+    asyncio.run(through_hooks(svc, {}, outbound))
+    assert (svc.agents["agent1"].system, svc.agents["agent1"].wrapup) == (None, None)
+    asyncio.run(through_hooks(svc, {"call_statuses": {"outbound_wrapup_seconds": 20}}, outbound))
+    wrapup = svc.agents["agent1"].wrapup
+    assert wrapup is not None and (wrapup.until, wrapup.codes, wrapup.required) == (T0 + 20, (), False)
+    paused = svc.paused_queues()["agent1"]
+    assert paused == {"cs-en", "sales"}  # wrap-up pauses every queue
+
+
+def test_a_system_status_that_takes_no_pool_calls_pauses_the_queues_with_its_name(store):
+    svc, _, _, _ = service(store)
+    asyncio.run(svc.set_system("agent1", "In a Case", "offwork"))
+    view = p_view(svc)
+    assert [q["reason"] for q in view["queues"]] == ["In a Case", "In a Case"]
+    assert view["status"] == "Available"  # the agent's own, kept
+    asyncio.run(svc.set_system("agent1", None))
+    assert [q["reason"] for q in p_view(svc)["queues"]] == ["", ""]
+
+
+def p_view(svc: PresenceService) -> dict[str, Any]:
+    from switchboard import presence as p
+
+    return p.view(svc.agents["agent1"], svc.clock())

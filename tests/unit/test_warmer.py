@@ -68,3 +68,33 @@ def test_the_list_is_capped_so_a_backlog_never_grows_without_bound(conn: redis.R
     assert conn.llen(key) == CAP
     newest = conn.lindex(key, 0)
     assert newest is not None and f"+35840{CAP + 4:07d}".encode() in newest
+
+
+def test_the_plugins_hear_who_calls_with_the_call_id_and_a_failing_one_changes_nothing(
+        conn: redis.Redis, key: str, caplog: pytest.LogCaptureFixture) -> None:
+    from switchboard.hookspecs import hookimpl
+    from switchboard.plugins import call_hook, plugin_manager
+
+    heard: list[tuple] = []
+
+    class Vip:
+        @hookimpl
+        def caller_identified(self, call_id, caller_number, match):
+            heard.append((call_id, caller_number, match["kind"]))
+
+    class Broken:
+        @hookimpl
+        def caller_identified(self):
+            raise RuntimeError("boom")
+
+    pm = plugin_manager(load_entrypoints=False)
+    pm.register(Vip())
+    pm.register(Broken())
+    w = warmer(conn, key, [])
+    w.identified = lambda call_id, number, match: call_hook(pm, "caller_identified", 1.0, call_id=call_id,
+                                                            caller_number=number, match=match)
+    push(conn, "+358401000005", call_id="1800000000.5", key=key)
+    push(conn, "+358401000006", key=key)  # no call id (an older orchestrator): looked up, nobody told
+    assert [w.run_once(0.1), w.run_once(0.1)] == ["warmed", "warmed"]
+    assert heard == [("1800000000.5", "+358401000005", "none")]
+    assert "boom" in caplog.text

@@ -65,11 +65,14 @@ function renderSelect() {
 
 function renderSummary() {
   const summary = $('presence-summary');
-  const parts = [state.wrapup ? 'Wrap Up' : state.status];
-  const left = remaining(state.until);
+  // a system status ("In a Call") shows over the agent's own, which holds again when it ends
+  const system = state.system;
+  const parts = [system ? system.name : state.wrapup ? 'Wrap Up' : state.status];
+  const left = system ? '' : remaining(state.until);
   if (left) parts.push(left);
+  if (system) parts.push(`then ${state.status}`);
   summary.textContent = parts.join(' · ');
-  summary.dataset.kind = state.wrapup ? 'wrapup' : state.kind;
+  summary.dataset.kind = system ? system.kind : state.wrapup ? 'wrapup' : state.kind;
 }
 
 function renderQueues() {
