@@ -132,9 +132,10 @@ class Stack:
     def __init__(self, workdir: Path, name: str, *, demo: bool = True, web_port: int | None = None,
                  log: Callable[[str], None] = print, sf_seed: str = "demo", backoff: Backoff | None = None,
                  rtp_ports: int = 2000, trunk_contact: str = "", workers: int = 2,
-                 plugins: Mapping[str, Any] | None = None) -> None:
+                 plugins: Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None) -> None:
         self.workdir = Path(workdir)
         self.plugins = plugin_sections(plugins)  # the ``plugins`` setting: which plugins, configured how
+        self.overrides = dict(overrides or {})  # any other settings (e.g. omni_sync), as Settings fields
         # RQ workers run one job at a time, mostly waiting on Redis, the database and Salesforce: two take
         # twice the jobs (at 20 calls a second one fell ~10 s behind). They share the flusher's and the
         # ledger reconciler's leases, so those still run one at a time.
@@ -179,7 +180,7 @@ class Stack:
         self.redis_port = free_port()
         self.sf_port = free_port()
         web_port = self._web_port or free_port()
-        return Settings(
+        settings = Settings(
             database_url=f"sqlite:///{self.database_file}",
             redis_url=f"redis://127.0.0.1:{self.redis_port}/0",
             ami_host="127.0.0.1", ami_port=ports.ami, ami_username=creds.ami_username, ami_secret=creds.ami_secret,
@@ -196,6 +197,7 @@ class Stack:
             outbound_dial=DEMO_OUTBOUND_DIAL if self.demo and not self.trunk_contact else Settings.outbound_dial,
             trunk_contact=self.trunk_contact, plugins=self.plugins,
         )
+        return dataclasses.replace(settings, **self.overrides)
 
     def env(self) -> dict[str, str]:
         """Environment for a process that joins this stack (settings as SWITCHBOARD_* variables)."""

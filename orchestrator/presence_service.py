@@ -355,6 +355,42 @@ class PresenceService:
                         "until a code" if wrapup.required else f"{wrapup.until - self.clock():.0f} s")
             await self._change(agent, dataclasses.replace(state, wrapup=wrapup, system=None))
 
+    async def switch(self, agent: str, *, status: str | None = None, offwork: bool = False,
+                     queues: bool | None = None, queue_names: tuple[str, ...] = ()) -> bool:
+        """Another system's change (Omni-Channel): choose the status named ``status`` (or the first untimed
+        OffWork status with ``offwork``), switch the agent's ``queue_names`` (all theirs when empty) on
+        or off; True when something changed. The plugins are not asked: the agent chose it elsewhere."""
+        async with self._lock:
+            state = self.agents.get(agent)
+            if state is None:
+                return False
+            new = state
+            if queues is not None:
+                switched = []
+                for q in state.queues:
+                    if (not queue_names or q.name in queue_names) and q.active != queues:
+                        await asyncio.to_thread(self.store.set_membership_active, agent, q.name, queues)
+                        q = dataclasses.replace(q, active=queues)
+                    switched.append(q)
+                new = dataclasses.replace(new, queues=tuple(switched))
+            wanted = None
+            if status is not None:
+                wanted = next((s for s in self.statuses.values() if s.name == status), None)
+                if wanted is None:
+                    logger.error("%s: no Switchboard status %.80r (the Omni mapping names it)", agent, status)
+            elif offwork:
+                untimed = [s for s in sorted(self.statuses.values(), key=lambda s: s.id or 0)
+                           if s.kind == p.OFFWORK and not s.duration_minutes]
+                wanted = untimed[0] if untimed else p.StatusDef(None, "OffWork", p.OFFWORK)
+            if wanted is not None and (wanted.id, wanted.name) != (state.chosen.status_id, state.chosen.status):
+                chosen = p.choose(wanted, self.clock(), receive_pool_calls=state.chosen.receive_pool_calls,
+                                  before=state.chosen)
+                new = dataclasses.replace(new, chosen=chosen, wrapup=None)
+            if new == state:
+                return False
+            await self._change(agent, new, why="status")
+            return True
+
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[None]]]:
         """The command handlers this service adds to the orchestrator's command channel."""
         return {PRESENCE_SET: self.set_status, PRESENCE_POOL: self.set_pool_calls,

@@ -16,6 +16,7 @@ from orchestrator.jobs import JobQueue
 from orchestrator.livecalls import LiveCalls
 from orchestrator.model import Model
 from orchestrator.notifier import Notifier
+from orchestrator.omni_sync import OmniSync
 from orchestrator.presence_control import PresenceControl
 from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_dialplan_globals, write_includes, write_work_numbers
@@ -50,6 +51,8 @@ class Orchestrator:
         self.presence = PresenceService(self.store, self._ami_action, self.dispatcher.notifier,
                                         self.dispatcher.jobs.queue, pm=self.pm, hook=self.dispatcher.hook)
         self._presence_sync: asyncio.Task[None] | None = None
+        self.omni = OmniSync(self.presence, self.store, workload_limit=settings.omni_workload_limit,
+                             voice_queues=settings.omni_voice_queues)
         self.dashboard = DashboardService(self.model, self.dispatcher.notifier)
         self.calls = CallControl(self.model, self._ami_action)
 
@@ -150,7 +153,7 @@ class Orchestrator:
         await self.ami.connect()
         await self.provision()
         handlers = {PROVISION: self.provision, **self.presence.handlers(), **self.dashboard.handlers(),
-                    **self.calls.handlers()}
+                    **self.calls.handlers(), **self.omni.handlers()}
         cmd_task = asyncio.create_task(commands.listen(self.settings.redis_url, handlers))
         presence_timer = asyncio.create_task(self.presence.run_timer())
         dashboard_timer = asyncio.create_task(self.dashboard.run_timer())

@@ -17,11 +17,20 @@ Emulator endpoints (``/__emulator``): ``GET health``; ``GET requests[?kind=api,l
 ``POST reset-log``; ``POST expire-sessions``; ``GET|POST faults`` (``{"latency", "unavailable_for",
 "limit_exceeded_for", "invalid_session_for", "include_logins"}``, see ``sfemu.faults``); ``POST reset-faults``;
 ``GET|POST hidden-fields`` (``{"Task": ["Call_Result__c"]}``: those fields answer ``INVALID_FIELD`` as without
-field-level access; ``{}`` shows them again).
+field-level access; ``{}`` shows them again); Omni-Channel (``sfemu.omni``): ``GET omni`` (every user's
+current status DeveloperName or null, and open workload), ``POST omni/presence`` (``{"user": Id or Username,
+"status": DeveloperName or null}``), ``POST omni/work`` (``{"user", "capacity_weight", "status", "work_item_id"}``)
+and ``PATCH omni/work/<id>`` (``{"status": "Closed"}``).
+
+Omni-Channel objects: ServicePresenceStatus (seeded: Available_Voice, Available_Chat, Busy, Lunch),
+UserServicePresence and AgentWork are queryable; the API cannot insert them, nor update presence rows or
+statuses (``INVALID_TYPE_FOR_OPERATION``, as for an entity type that does not support the call); AgentWork's
+fields are read-only (``INVALID_FIELD_FOR_INSERT_UPDATE``); UserServicePresence and AgentWork rows can be deleted.
 
 Sessions end after ``--session-timeout`` seconds without a request (2 h by default, as in Salesforce).
 
-Deviation: ``RecordType`` is queryable and describable but left out of describe global (``GET /sobjects``).
+Deviation: ``RecordType`` and the Omni-Channel objects are queryable and describable but left out of describe
+global (``GET /sobjects``).
 
 Layout (one job per module):
 
@@ -35,6 +44,6 @@ Layout (one job per module):
 - ``sobject_collections``, ``composite`` and ``flow_rules`` (rules files, ``flows/demo.yaml``): the logic of
   those resources.
 - ``routes_auth``, ``routes_data``, ``routes_collections``, ``routes_composite``, ``routes_flows``,
-  ``routes_control`` (``/__emulator``); ``seed``: demo data; ``testing``: start the emulator as a process in
-  tests, make JWT key pairs.
+  ``routes_control`` (``/__emulator``); ``omni``: Omni-Channel presence and work (control endpoints);
+  ``seed``: demo data; ``testing``: start the emulator as a process in tests, make JWT key pairs.
 """

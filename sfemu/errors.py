@@ -80,6 +80,12 @@ def read_only_fields(names: Sequence[str]) -> ApiError:
                     "or permission set.", names)
 
 
+def invalid_type_for_operation(operation: str) -> ApiError:
+    """A 400 INVALID_TYPE_FOR_OPERATION: the object does not support ``operation`` (inserted, updated, deleted)
+    over the API, as for Omni-Channel's UserServicePresence."""
+    return ApiError("INVALID_TYPE_FOR_OPERATION", f"entity type cannot be {operation}")
+
+
 def exceeded_id_limit(limit: int = 200) -> ApiError:
     """A 400 EXCEEDED_ID_LIMIT: too many records in one sObject Collections request."""
     return ApiError("EXCEEDED_ID_LIMIT",

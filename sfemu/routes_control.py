@@ -1,12 +1,14 @@
-"""The emulator's own endpoints under ``/__emulator``: health, request log, session expiry, fault switches and
-hidden fields."""
+"""The emulator's own endpoints under ``/__emulator``: health, request log, session expiry, fault switches,
+hidden fields and Omni-Channel (presence and work)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from sfemu import omni
 from sfemu.state import REQUEST_KINDS, get_state
 
 logger = logging.getLogger(__name__)
@@ -94,3 +96,63 @@ def set_hidden_fields() -> Response | tuple[Response, int]:
         return jsonify(get_state().store.hide_fields(body if body is not None else "not json"))  # type: ignore[arg-type]
     except ValueError as exc:
         return jsonify({"error": str(exc)}), 400
+
+
+# Omni-Channel ------------------------------------------------------------------------------------------
+def _json_object() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise omni.OmniError("the body must be a JSON object")
+    return body
+
+
+@bp.get("/omni")
+def omni_state() -> Response:
+    """Every user's current Omni-Channel status (DeveloperName, or null for Offline) and open workload."""
+    return jsonify({"users": omni.summary(get_state().store)})
+
+
+@bp.post("/omni/presence")
+def omni_presence() -> Response | tuple[Response, int]:
+    """Change a user's presence as Omni-Channel would: ``{"user": Id or Username, "status": DeveloperName or null,
+    "configured_capacity": optional number}``; 200 with the new UserServicePresence row plus ``status`` (or
+    ``{"status": null}`` for Offline), 400 for an unknown user or status."""
+    try:
+        body = _json_object()
+        if "status" not in body:
+            raise omni.OmniError("'status' is required: a presence status DeveloperName, or null for Offline")
+        row = omni.set_presence(get_state().store, body.get("user"), body["status"],
+                                configured_capacity=body.get("configured_capacity",
+                                                             omni.DEFAULT_CONFIGURED_CAPACITY))
+    except omni.OmniError as exc:
+        return jsonify({"error": str(exc)}), 400
+    if row is None:
+        return jsonify({"status": None})
+    status = get_state().store.lookup(row["ServicePresenceStatusId"])
+    return jsonify({**row, "status": status[1]["DeveloperName"] if status else None})
+
+
+@bp.post("/omni/work")
+def omni_add_work() -> tuple[Response, int]:
+    """Route work to a user: ``{"user", "capacity_weight", "status": "Opened" (default), "work_item_id"}``; 201
+    with ``{"id": "0Bz...", "row": {...}}``, 400 for a bad body."""
+    try:
+        body = _json_object()
+        row = omni.add_work(get_state().store, body.get("user"), body.get("capacity_weight"),
+                            body.get("status", "Opened"), body.get("work_item_id"))
+    except omni.OmniError as exc:
+        return jsonify({"error": str(exc)}), 400
+    return jsonify({"id": row["Id"], "row": row}), 201
+
+
+@bp.patch("/omni/work/<work_id>")
+def omni_update_work(work_id: str) -> Response | tuple[Response, int]:
+    """Change a work item's status: ``{"status": "Closed"}``; 200 with the row, 400 for a bad status, 404 for an
+    unknown id."""
+    try:
+        row = omni.set_work_status(get_state().store, work_id, _json_object().get("status"))
+    except omni.OmniError as exc:
+        return jsonify({"error": str(exc)}), 400
+    except LookupError as exc:
+        return jsonify({"error": str(exc)}), 404
+    return jsonify(row)

@@ -51,7 +51,7 @@ def list_sobjects(version: str) -> Response:
     """Describe global: every object with its key prefix and URLs."""
     state = get_state()
     sobjects = [{"name": o.name, "label": o.label, "keyPrefix": o.key_prefix, "custom": False,
-                 "createable": True, "updateable": True, "deletable": True, "queryable": True,
+                 "createable": o.createable, "updateable": o.updateable, "deletable": o.deletable, "queryable": True,
                  "searchable": o.searchable, "urls": _object_urls(o, version)} for o in state.store.objects.values()
                 if o.listed]
     return jsonify({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects})

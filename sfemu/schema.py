@@ -93,6 +93,9 @@ class ObjectDef:
     derive: Callable[[Record], Record] | None = None
     searchable: bool = True
     listed: bool = True  # in describe global (``GET /sobjects``)
+    createable: bool = True  # object-level: False refuses inserts over the API (INVALID_TYPE_FOR_OPERATION)
+    updateable: bool = True
+    deletable: bool = True
     _by_lower: dict[str, FieldDef] = field(init=False, repr=False)
     _by_relationship: dict[str, FieldDef] = field(init=False, repr=False)
 
@@ -121,9 +124,9 @@ class ObjectDef:
             "labelPlural": self.label + ("es" if self.label.endswith("s") else "s"),
             "keyPrefix": self.key_prefix,
             "custom": False,
-            "createable": True,
-            "updateable": True,
-            "deletable": True,
+            "createable": self.createable,
+            "updateable": self.updateable,
+            "deletable": self.deletable,
             "queryable": True,
             "searchable": self.searchable,
             "fields": [f.describe() for f in self.fields],
@@ -206,8 +209,54 @@ def _object(name: str, prefix: str, label: str, fields: Iterable[FieldDef], **kw
     return ObjectDef(name, prefix, label, tuple(_system_fields()) + tuple(fields), **kw)
 
 
+AGENT_WORK_STATUSES = ("Assigned", "Opened", "Closed", "Declined", "Transferred", "Canceled", "Unavailable")
+# Set by Omni-Channel only: neither createable nor updateable over the API.
+_OMNI_RO: dict[str, Any] = {"createable": False, "updateable": False}
+
+
+def omni_objects() -> list[ObjectDef]:
+    """Omni-Channel presence objects: ServicePresenceStatus (setup data), UserServicePresence (one row per status
+    period of a user) and AgentWork (routed work). Only the emulator itself writes them (``system=True``)."""
+    def owner() -> FieldDef:
+        return _ref("OwnerId", "Owner", "User", label="Owner ID", nillable_override=False, **_OMNI_RO)
+
+    omni: dict[str, Any] = {"searchable": False, "listed": False, "createable": False, "updateable": False}
+    return [
+        _object("ServicePresenceStatus", "0N5", "Presence Status", [
+            _text("DeveloperName", 80, required=True, label="Developer Name", **_OMNI_RO),
+            _text("MasterLabel", 80, required=True, label="Master Label", **_OMNI_RO),
+            _picklist("Language", ("en_US", "fi", "sv", "de"), "Language", **_OMNI_RO),
+        ], name_fields=("MasterLabel",), deletable=False, **omni),
+        _object("UserServicePresence", "0Hn", "User Presence", [
+            _ref("UserId", "User", "User", label="User ID", **_OMNI_RO),
+            _ref("ServicePresenceStatusId", "ServicePresenceStatus", "ServicePresenceStatus",
+                 label="Presence Status ID", **_OMNI_RO),
+            FieldDef("IsCurrentState", "boolean", 0, "Is Current State", default=False, **_OMNI_RO),
+            FieldDef("IsAway", "boolean", 0, "Is Away", default=False, **_OMNI_RO),
+            FieldDef("StatusStartDate", "datetime", 0, "Status Start Date", **_OMNI_RO),
+            FieldDef("StatusEndDate", "datetime", 0, "Status End Date", **_OMNI_RO),
+            FieldDef("ConfiguredCapacity", "int", 0, "Configured Capacity", **_OMNI_RO),
+            owner(),
+        ], name_fields=(), **omni),
+        _object("AgentWork", "0Bz", "Agent Work", [
+            _ref("UserId", "User", "User", label="User ID", **_OMNI_RO),
+            _ref("WorkItemId", "WorkItem", "Case", "Lead", "Contact", "Account", "Task", label="Work Item ID",
+                 **_OMNI_RO),
+            _picklist("Status", AGENT_WORK_STATUSES, "Status", restricted_picklist=True, **_OMNI_RO),
+            FieldDef("CapacityWeight", "double", 0, "Capacity Weight", precision=18, scale=2, **_OMNI_RO),
+            # ServiceChannel is not emulated: an id without a followable relationship.
+            FieldDef("ServiceChannelId", "reference", 18, "Service Channel ID", reference_to=("ServiceChannel",),
+                     **_OMNI_RO),
+            FieldDef("AcceptDateTime", "datetime", 0, "Accept DateTime", **_OMNI_RO),
+            FieldDef("CloseDateTime", "datetime", 0, "Close DateTime", **_OMNI_RO),
+            owner(),
+        ], name_fields=(), searchable=False, listed=False, createable=False),
+    ]
+
+
 def standard_objects() -> dict[str, ObjectDef]:
-    """The sObjects the emulator knows, by name: Account, Contact, Lead, Case, Task, User, RecordType."""
+    """The sObjects the emulator knows, by name: Account, Contact, Lead, Case, Task, User, RecordType and the
+    Omni-Channel presence objects (:func:`omni_objects`)."""
     objects = [
         _object("User", "005", "User", [
             _text("Username", 80, required=True, unique=True),
@@ -266,6 +315,7 @@ def standard_objects() -> dict[str, ObjectDef]:
             FieldDef("SobjectType", "picklist", 40, "SObject Type Name", required=True, updateable=False),
             FieldDef("IsActive", "boolean", 0, "Active", default=True), _text("Description"),
         ], searchable=False, listed=False),
+        *omni_objects(),
     ]
     return {o.name: o for o in objects}
 

@@ -1,9 +1,10 @@
-"""Seed data: the integration user, record types and the deterministic demo org (accounts, contacts, leads, cases).
+"""Seed data: the integration user, record types, Omni-Channel presence statuses and the deterministic demo org
+(accounts, contacts, leads, cases).
 
-Seeds: "empty" (users and record types only), "demo" (60 accounts, 200 contacts, 30 leads, 80 cases) and
-"large" (100 accounts, 400 contacts, 60 leads, 160 cases). Both populated seeds hold the named demo records
-below; phone numbers are formatted as people type them in FI, SE, GB, US and DE, some contacts also have mobile
-and home numbers, and phone cases carry the call-detail fields (a few are Callback cases).
+Seeds: "empty" (users, record types and presence statuses only), "demo" (60 accounts, 200 contacts, 30 leads,
+80 cases) and "large" (100 accounts, 400 contacts, 60 leads, 160 cases). Both populated seeds hold the named demo
+records below; phone numbers are formatted as people type them in FI, SE, GB, US and DE, some contacts also have
+mobile and home numbers, and phone cases carry the call-detail fields (a few are Callback cases).
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ DEMO_AGENT_USERNAMES = ("agent1@switchboard.demo", "agent2@switchboard.demo", "s
 CALLBACK_RECORD_TYPE = "Callback"  # DeveloperName of the Case and Task record types for callback requests
 RECORD_TYPES = (("Case", CALLBACK_RECORD_TYPE, "Callback"), ("Task", CALLBACK_RECORD_TYPE, "Callback"))
 DEMO_QUEUES = ("cs-en", "cs-fi", "sales")
+# Omni-Channel presence statuses (ServicePresenceStatus): (DeveloperName, MasterLabel, away). An "away" status is
+# a busy one (no service channels): UserServicePresence.IsAway is true while a user is in it.
+OMNI_PRESENCE_STATUSES = (
+    ("Available_Voice", "Available - Voice", False),
+    ("Available_Chat", "Available - Chat only", False),
+    ("Busy", "Busy", True),
+    ("Lunch", "Lunch", True),
+)
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,18 @@ def seed_record_types(store: Store) -> dict[tuple[str, str], str]:
     return out
 
 
+def seed_omni_statuses(store: Store) -> dict[str, str]:
+    """Create the Omni-Channel presence statuses (every user starts Offline: no UserServicePresence); their ids
+    by DeveloperName."""
+    out = {}
+    for developer_name, label, _away in OMNI_PRESENCE_STATUSES:
+        rec = store.create("ServicePresenceStatus", {"DeveloperName": developer_name, "MasterLabel": label,
+                                                     "Language": "en_US"},
+                           created_at=DEMO_BASE_TIME - timedelta(days=365), system=True)
+        out[developer_name] = str(rec["Id"])
+    return out
+
+
 def _call_details(rng: random.Random, n: int, phone: str | None, start: datetime) -> dict[str, Any]:
     """The call-detail fields of a phone case (the second random stream only)."""
     wait, talk = rng.randint(0, 240), rng.randint(30, 1500)
@@ -296,6 +317,7 @@ def apply_seed(store: Store, seed: str | None, credentials: Credentials) -> str:
         raise ValueError(f"unknown seed {seed!r}; choose one of {', '.join(SEEDS)}")
     user_id = seed_users(store, credentials)
     record_types = seed_record_types(store)
+    seed_omni_statuses(store)
     if seed in SEED_SIZES:
         seed_demo(store, user_id, size=SEED_SIZES[seed], record_types=record_types)
     return user_id

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sfemu.errors import ApiError, not_found, read_only_fields
+from sfemu.errors import ApiError, invalid_type_for_operation, not_found, read_only_fields
 from sfemu.ids import IdGenerator, key_prefix, normalize_id
 from sfemu.schema import SYSTEM_FIELDS, FieldDef, ObjectDef, Record, find_object, standard_objects
 from sfemu.values import canonical_value, format_datetime
@@ -141,12 +141,16 @@ class Store:
     # writes ---------------------------------------------------------------------------------------
     def create(
         self, sobject: str, values: Mapping[str, Any], *, owner_id: str | None = None,
-        created_at: datetime | None = None,
+        created_at: datetime | None = None, system: bool = False,
     ) -> Record:
-        """Insert a record; raises ApiError for unknown, read-only, missing or duplicate fields."""
+        """Insert a record; raises ApiError for unknown, read-only, missing or duplicate fields, or for an object
+        the API cannot insert. ``system`` writes as the platform itself does (seed, Omni-Channel): object- and
+        field-level createable flags do not apply."""
         obj = self.object(sobject)
+        if not (system or obj.createable):
+            raise invalid_type_for_operation("inserted")
         with self.lock:
-            changes = self._validated(obj, values, creating=True)
+            changes = self._validated(obj, values, creating=True, system=system)
             record: Record = {f.name: f.default for f in obj.fields}
             record.update(changes)
             for fd in obj.fields:
@@ -166,12 +170,14 @@ class Store:
         logger.debug("created %s %s", obj.name, rid)
         return record
 
-    def update(self, sobject: str, record_id: str, values: Mapping[str, Any]) -> Record:
-        """Change fields of a live record."""
+    def update(self, sobject: str, record_id: str, values: Mapping[str, Any], *, system: bool = False) -> Record:
+        """Change fields of a live record (``system``: as the platform, past the updateable flags)."""
         obj = self.object(sobject)
+        if not (system or obj.updateable):
+            raise invalid_type_for_operation("updated")
         with self.lock:
             record = self.get(obj.name, record_id)
-            changes = self._validated(obj, values, creating=False)
+            changes = self._validated(obj, values, creating=False, system=system)
             merged = {**record, **changes}
             self._check_required(obj, merged)
             self._check_unique(obj, merged, record["Id"])
@@ -183,6 +189,8 @@ class Store:
 
     def delete(self, sobject: str, record_id: str) -> None:
         """Move a record to the recycle bin (``queryAll`` still sees it)."""
+        if not self.object(sobject).deletable:
+            raise invalid_type_for_operation("deleted")
         with self.lock:
             record = self.get(sobject, record_id)
             record["IsDeleted"] = True
@@ -228,7 +236,8 @@ class Store:
             self._by_id = dict(snap.by_id)
 
     # validation -----------------------------------------------------------------------------------------
-    def _validated(self, obj: ObjectDef, values: Mapping[str, Any], *, creating: bool) -> Record:
+    def _validated(self, obj: ObjectDef, values: Mapping[str, Any], *, creating: bool, system: bool = False,
+                   ) -> Record:
         if not isinstance(values, Mapping):
             raise ApiError("JSON_PARSER_ERROR", "The request body must be a JSON object")
         fields: list[tuple[FieldDef, Any]] = []
@@ -241,7 +250,8 @@ class Store:
             fields.append((fd, raw))
         if creating and any(fd.name == "Id" for fd, _ in fields):
             raise ApiError("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"])
-        read_only = [fd.name for fd, _ in fields if not (fd.createable if creating else fd.updateable)]
+        read_only = [] if system else [fd.name for fd, _ in fields
+                                       if not (fd.createable if creating else fd.updateable)]
         if read_only:
             raise read_only_fields(read_only)
         out: Record = {}

@@ -151,6 +151,17 @@ class Settings:
     # in Salesforce through Open CTI (a third-party iframe).
     session_cookie_samesite: str = "Lax"
 
+    # Omni-Channel presence sync (seed 1.3, switchboard/omni.py): a worker reads the agents' Omni status
+    # and workload (linked agents only: ``switchboard admin agent set --sf-user``) every
+    # ``omni_poll_seconds`` (two SOQL queries each time: mind the org's daily API limit); the Lightning
+    # component in salesforce/ writes it. Omni Offline -> any status activates the agent in
+    # ``omni_voice_queues`` (empty: all their queues); a workload at ``omni_workload_limit`` or above
+    # (0: never) shows "In a Case" (OffWork for voice).
+    omni_sync: bool = False
+    omni_poll_seconds: float = 2.0
+    omni_workload_limit: int = 0
+    omni_voice_queues: tuple[str, ...] = ()
+
     # Plugins (entry points of the ``switchboard.plugins`` group) by name: ``enabled`` (default true: an
     # installed plugin loads unless its section says false) and the plugin's own options, which its hooks
     # receive as ``config``. ``name: false`` is short for ``{enabled: false}``. In the environment: JSON.

@@ -30,6 +30,8 @@ PRESENCE_SET = "presence_set"
 PRESENCE_POOL = "presence_pool"
 PRESENCE_QUEUE = "presence_queue"
 PRESENCE_REFRESH = "presence_refresh"
+PRESENCE_OMNI = "presence_omni"  # {agent, status: Omni DeveloperName | None, workload}: from the Omni poller
+PRESENCE_OMNI_LOGOUT = "presence_omni_logout"  # {agent}: the agent chose Offline in the Omni widget
 WRAPUP_CODE = "wrapup_code"
 DASHBOARD_REFRESH = "dashboard_refresh"
 # Call control from the page (web/call_control.py sends them with commands.request).

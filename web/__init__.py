@@ -11,7 +11,19 @@ from flask_socketio import SocketIO
 
 from switchboard.config import ConfigError, Settings, load_settings
 from switchboard.store import Store
-from web import auth, call_control, calls, calls_api, current_call, directory, metrics, phone, presence, workflows
+from web import (
+    admin,
+    auth,
+    call_control,
+    calls,
+    calls_api,
+    current_call,
+    directory,
+    metrics,
+    phone,
+    presence,
+    workflows,
+)
 from web.context import install
 from web.errors import register_error_handlers
 from web.sockets import register_namespaces
@@ -63,6 +75,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(current_call.bp)
     app.register_blueprint(workflows.bp)
     app.register_blueprint(directory.bp)
+    app.register_blueprint(admin.bp)
     register_error_handlers(app)
 
     csp = _content_security_policy(settings)

@@ -108,6 +108,30 @@ def set_pool_calls() -> Response:
     return _accepted()
 
 
+@bp.get("/api/presence/omni")
+@login_required
+def omni_mapping() -> Response:
+    """The Omni-Channel mapping table, for the Lightning component beside the softphone (it writes the
+    agent's Omni status from their Switchboard presence)."""
+    _agent()
+    rows = [{"omni_status_id": m.omni_status_id, "omni_developer_name": m.omni_developer_name,
+             "omni_kind": m.omni_kind, "status": m.status, "kind": kinds.get(m.status, "system"),
+             "direction": m.direction}
+            for kinds in [{s.name: s.kind for s in get_store().list_statuses()}]
+            for m in get_store().list_omni_mappings()]
+    return jsonify({"mapping": rows, "sync": get_settings().omni_sync})
+
+
+@bp.post("/api/presence/omni-logout")
+@login_required
+def omni_logout() -> Response:
+    """The agent chose Offline in the Omni-Channel widget (the Lightning component saw it): the next
+    Offline the server reads is their choice, so their voice queues are switched off."""
+    require_csrf_header()
+    publish(c.PRESENCE_OMNI_LOGOUT, agent=_agent())
+    return _accepted()
+
+
 @bp.post("/api/presence/queues/<name>")
 @login_required
 def set_queue(name: str) -> Response:

@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     reconciler = None if args.burst or args.no_reconciler else ctx.reconciler()
     if reconciler is not None:
         threading.Thread(target=reconciler.run_forever, name="ledger", daemon=True).start()
+    omni = ctx.omni_poller() if settings.omni_sync and not args.burst else None
+    if omni is not None:
+        threading.Thread(target=omni.run_forever, name="omni", daemon=True).start()
     warmer = None if args.burst or args.no_warmer else ctx.warmer()
     if warmer is not None:
         threading.Thread(target=warmer.run_forever, name="warmer", daemon=True).start()
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             scheduling.join(5)  # the lock given up, so another worker schedules at once
         if warmer is not None:
             warmer.stopping.set()
+        if omni is not None:
+            omni.stopping.set()
         if reconciler is not None:
             reconciler.stopping.set()
         if flusher is not None:

@@ -12,6 +12,7 @@ from switchboard.config import load_settings
 from switchboard.plugins import call_hook, plugin_manager
 from switchboard.sfservices import SalesforceServices
 from worker.flusher import Flusher
+from worker.omnisync import OmniPoller
 from worker.outbox import Entry, Outbox
 from worker.warmer import Warmer
 
@@ -47,6 +48,12 @@ class WorkerContext(SalesforceServices):
         s = self.settings
         return Warmer(self.redis, self.directory.identify, self.meter, ttl=s.lookup_warm_ttl,
                       threads=s.lookup_warm_threads, identified=self.caller_identified)
+
+    def omni_poller(self) -> OmniPoller:
+        """The Omni-Channel presence poller (``omni_sync``)."""
+        s = self.settings
+        return OmniPoller(self.client, self.store, self.redis, interval=s.omni_poll_seconds,
+                          workload=s.omni_workload_limit > 0)
 
     def caller_identified(self, call_id: str, caller_number: str, match: dict[str, Any]) -> None:
         """Tell the plugins who is calling (``caller_identified``), within ``CALLER_HOOK_BUDGET`` each."""

@@ -23,6 +23,7 @@ from switchboard.store.models import (
     Agent,
     AgentPresenceState,
     CallRecord,
+    OmniStatusMapping,
     PresenceStatus,
     QueueMembership,
     ScheduledPresence,
@@ -166,6 +167,33 @@ class Store:
             if agent is None:
                 raise UnknownAgentError(sip_username)
             agent.device = device
+
+    def set_sf_user(self, sip_username: str, sf_user_id: str) -> None:
+        """Link an agent to their Salesforce user (an 18- or 15-character id, or '' to unlink)."""
+        with self.session() as s, s.begin():
+            agent = s.scalar(select(Agent).where(Agent.sip_username == sip_username))
+            if agent is None:
+                raise UnknownAgentError(sip_username)
+            agent.sf_user_id = sf_user_id
+
+    def list_omni_mappings(self) -> list[OmniStatusMapping]:
+        """The admin's Omni-Channel status mapping table, in the order the rows were made."""
+        with self.session() as s:
+            return list(s.scalars(select(OmniStatusMapping).order_by(OmniStatusMapping.id)))
+
+    def upsert_omni_mapping(self, omni_developer_name: str, **values: Any) -> OmniStatusMapping:
+        """Create or update the mapping row of one Omni status (by its DeveloperName)."""
+        return self._upsert(OmniStatusMapping, {"omni_developer_name": omni_developer_name}, values)
+
+    def delete_omni_mapping(self, omni_developer_name: str) -> bool:
+        """Remove the mapping row of one Omni status; False when there was none."""
+        with self.session() as s, s.begin():
+            row = s.scalar(select(OmniStatusMapping).where(
+                OmniStatusMapping.omni_developer_name == omni_developer_name))
+            if row is None:
+                return False
+            s.delete(row)
+        return True
 
     def rotate_sip_password(self, sip_username: str, secret_key: str, realm: str = "switchboard") -> int:
         """Give an agent a new SIP password (the next key generation, its digest stored); returns the generation."""

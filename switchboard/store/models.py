@@ -44,6 +44,8 @@ class Agent(Base):
     # switchboard.sip.DEVICES: "webrtc" (the web phone) or "sip" (a desk phone, softphone or SIPp over
     # UDP/TCP): which pjsip.conf template the endpoint is rendered from, and what the page does.
     device: Mapped[str] = mapped_column(String(10), default="webrtc", server_default="webrtc")
+    # The agent's Salesforce user (005…): whose Omni-Channel presence is theirs (switchboard/omni.py).
+    sf_user_id: Mapped[str] = mapped_column(String(18), default="", server_default="")
     user: Mapped[User] = relationship(back_populates="agent")
     memberships: Mapped[list[QueueMembership]] = relationship(
         back_populates="agent", cascade="all, delete-orphan"
@@ -119,6 +121,21 @@ class PresenceStatus(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     kind: Mapped[str] = mapped_column(String(20))  # available | busy | dnd | offwork
     duration_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class OmniStatusMapping(Base):
+    """One row of the admin's Omni-Channel mapping table (seed 1.3): an Omni presence status and its type
+    beside a Switchboard status (or a system status: "In a Call", "Wrap Up") and its type."""
+
+    __tablename__ = "omni_status_map"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    omni_developer_name: Mapped[str] = mapped_column(String(80), unique=True)
+    omni_status_id: Mapped[str] = mapped_column(String(18), default="")  # 0N5…, for the Omni toolkit
+    omni_label: Mapped[str] = mapped_column(String(200), default="")
+    omni_kind: Mapped[str] = mapped_column(String(10), default="online")  # online | busy | offline
+    status: Mapped[str] = mapped_column(String(100))  # a Switchboard status name, or a system status
+    # both | to_omni (only written to Omni) | from_omni (only read from Omni)
+    direction: Mapped[str] = mapped_column(String(10), default="both")
 
 
 class AgentPresenceState(Base):

@@ -6,18 +6,14 @@ leaves in Salesforce."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from importlib.metadata import PackageNotFoundError, distribution
-from pathlib import Path
 
 import pytest
 
 from sfemu.seed import DEMO_CALLER_NUMBER
 from tests.support.paths import ARTIFACTS
 from tests.support.phone import login, ringing, wait_state
-from tests.support.stack import cli, one_task, wait_for
+from tests.support.stack import cli, one_task, own_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -29,25 +25,13 @@ CONFIG = {"example_plugin": {"subject_prefix": PREFIX, "refuse": {"Lunch (45 min
 @pytest.fixture(scope="module")
 def plugin_stack():
     """A stack of its own whose ``plugins`` setting configures the example plugin."""
-    from control.stack import Stack
-
     try:
         distribution("switchboard-example-plugin")
     except PackageNotFoundError:
         pytest.fail("the example plugin is not installed: run scripts/setup.sh --test "
                     "(pip install ./examples/switchboard-example-plugin)")
-    workdir = Path(tempfile.mkdtemp(prefix="sb-plugin-"))
-    stack = Stack(workdir, f"plugin-{os.getpid()}", demo=True, log=lambda msg: None, plugins=CONFIG)
-    try:
-        stack.start()
+    with own_stack("plugin", plugins=CONFIG) as stack:
         yield stack
-    finally:
-        stack.stop()
-        logs = ARTIFACTS / "stack-logs-plugin"
-        logs.mkdir(parents=True, exist_ok=True)
-        for f in (workdir / "logs").glob("*.log"):
-            shutil.copy(f, logs / f.name)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -3,13 +3,14 @@ and logged-in web sessions."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from control.stack import DEMO_PASSWORD
@@ -147,3 +148,28 @@ def contact_id(stack: Any, name: str) -> str:
                                   f"AND LastName = {soql_quote(last)}")["records"]
     assert len(recs) == 1, recs
     return recs[0]["Id"]
+
+
+@contextlib.contextmanager
+def own_stack(name: str, **options: Any) -> Iterator[Any]:
+    """A whole stack of its own (demo data; ``options`` as ``control.stack.Stack`` takes them: plugins,
+    overrides…), started for the block and stopped after it, its logs kept in the test artifacts."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from control.stack import Stack
+    from tests.support.paths import ARTIFACTS
+
+    workdir = Path(tempfile.mkdtemp(prefix=f"sb-{name}-"))
+    stack = Stack(workdir, f"{name}-{os.getpid()}", demo=True, log=lambda msg: None, **options)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+        logs = ARTIFACTS / f"stack-logs-{name}"
+        logs.mkdir(parents=True, exist_ok=True)
+        for f in (workdir / "logs").glob("*.log"):
+            shutil.copy(f, logs / f.name)
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -143,6 +143,7 @@ function renderWrapup() {
 function render(data) {
   state = data;
   if (!panel || !state) return;
+  window.dispatchEvent(new CustomEvent('switchboard:presence', { detail: state })); // opencti.js: Omni sync
   $('presence-select').value = state.status_id == null ? '' : String(state.status_id);
   $('pool-calls-toggle').checked = state.receive_pool_calls;
   panel.dataset.kind = state.kind;
