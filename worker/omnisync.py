@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 LOCK = "switchboard:omni:poller"
 CHUNK = 200  # user ids per query: the IN list stays far below SOQL's 100,000-character limit
 RESEND_EVERY = 30.0  # seconds between full reports
-AGENTS_EVERY = 10.0  # seconds between reloads of the linked agents
 PRESENCE_SOQL = ("SELECT UserId, ServicePresenceStatus.DeveloperName FROM UserServicePresence "
                  "WHERE IsCurrentState = true AND UserId IN ({ids})")
 WORKLOAD_SOQL = ("SELECT UserId, CapacityWeight FROM AgentWork WHERE Status IN ('Assigned', 'Opened') "
@@ -50,14 +49,10 @@ class OmniPoller:
         self.stopping = threading.Event()
         self.last: dict[str, tuple[str | None, float]] = {}
         self.sent_all_at = float("-inf")
-        self.linked: dict[str, str] = {}  # agent -> Salesforce user id
-        self.linked_at = float("-inf")
 
     def _agents(self) -> dict[str, str]:
-        if self.clock() - self.linked_at >= AGENTS_EVERY:
-            self.linked = {a.sip_username: a.sf_user_id for a in self.store.list_agents() if a.sf_user_id}
-            self.linked_at = self.clock()
-        return self.linked
+        """Agent -> Salesforce user id of every linked agent (read each poll: a new link counts at once)."""
+        return {a.sip_username: a.sf_user_id for a in self.store.list_agents() if a.sf_user_id}
 
     def _query(self, soql: str, users: list[str]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
