@@ -1,8 +1,9 @@
-"""Operations commands: the Salesforce API budget, failed jobs, refused records."""
+"""Operations commands: agents' live presence, the Salesforce API budget, failed jobs, refused records."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import click
 import redis
@@ -18,8 +19,39 @@ def _redis(settings: Settings) -> redis.Redis:
     return redis.Redis.from_url(settings.redis_url)
 
 
+def presence_line(agent: str, view: dict, now: float) -> str:
+    """One agent's presence as the CLI shows it: what their page shows, their own status, paused queues."""
+    from switchboard.omni import shown_status
+
+    shown = shown_status(view)
+    own = view.get("status", "")
+    parts = [f"{agent:<14} {shown}" + (f" (then {own})" if shown != own else "")]
+    if view.get("until"):
+        parts.append(f"until {time.strftime('%H:%M', time.localtime(view['until']))}")
+    paused = [f"{q['name']} ({q['reason']})" for q in view.get("queues", []) if q.get("paused")]
+    parts.append("paused in " + ", ".join(paused) if paused else "takes queue calls")
+    parts.append(f"{max(0, now - view.get('at', now)):.0f} s ago")
+    return "  ".join(parts)
+
+
 def register(main: click.Group, settings_of: callable) -> None:  # type: ignore[valid-type]
     """Add the operations commands to the CLI."""
+
+    @main.command("presence")
+    @click.pass_context
+    def presence(ctx: click.Context) -> None:
+        """Every agent's presence as their page shows it now (the orchestrator keeps it in Redis)."""
+        from switchboard.contracts import LIVE_PRESENCE_KEY
+
+        try:
+            live = _redis(settings_of(ctx)).hgetall(LIVE_PRESENCE_KEY)
+        except redis.RedisError as exc:
+            raise click.ClickException(f"Redis: {exc}") from exc
+        if not live:
+            click.echo("no presence yet (is the orchestrator running?)")
+        now = time.time()
+        for agent, raw in sorted(live.items()):
+            click.echo(presence_line(agent.decode(), json.loads(raw), now))
 
     @main.command("sf-usage")
     @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")

@@ -35,6 +35,7 @@ from switchboard.store import Store, upgrade
 logger = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "switchboard"
+DEMO_ADMIN = ("admin", "Alex Admin")  # role admin: the admin pages (/admin/omni), no phone
 ORCHESTRATOR_NICE = -10  # the orchestrator's scheduling priority in a stack run as root
 DEMO_QUEUES = (
     ("cs-en", "Customer Service EN", "+35891000001"),
@@ -120,6 +121,8 @@ def seed_demo(store: Store, secret_key: str) -> None:
             store.create_user(sip, DEMO_PASSWORD, display, sip_username=sip,
                               sip_password=derive_sip_password(secret_key, sip, 1))
         store.add_member(sip, queues)
+    if store.find_user(DEMO_ADMIN[0]) is None:
+        store.create_user(DEMO_ADMIN[0], DEMO_PASSWORD, DEMO_ADMIN[1], role="admin")
     for name, kind, minutes in DEMO_STATUSES:
         store.upsert_status(name, kind, minutes)
     for queue, (seconds, codes, required) in DEMO_WRAPUP.items():

@@ -59,8 +59,10 @@ class PresenceService:
 
     def __init__(self, store: Store, ami: AmiAction, notifier: Notifier | None, jobs: Any = None,
                  clock: Callable[[], float] = time.time, *, pm: pluggy.PluginManager | None = None,
-                 hook: Hook | None = None) -> None:
+                 hook: Hook | None = None,
+                 live: Callable[[str, dict[str, Any], float], Awaitable[None]] | None = None) -> None:
         self.store = store
+        self.live = live
         self.pm = pm
         self.hook = hook
         self.ami = ami
@@ -153,8 +155,14 @@ class PresenceService:
                            first.get("Message"))
 
     async def _emit(self, state: p.AgentPresence, now: float) -> None:
+        view = p.view(state, now)
         if self.notifier is not None:
-            await self.notifier.to_agent(state.agent, PRESENCE_EVENT, p.view(state, now))
+            await self.notifier.to_agent(state.agent, PRESENCE_EVENT, view)
+        if self.live is not None:
+            try:
+                await self.live(state.agent, view, now)
+            except Exception as exc:  # Redis away: the page still got it; the CLI shows it later
+                logger.warning("could not keep the presence of %s for the CLI: %s", state.agent, exc)
 
     async def tick(self) -> None:
         """Once a second: expiries, schedules and wrap-up ends."""

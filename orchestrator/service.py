@@ -49,7 +49,8 @@ class Orchestrator:
                              self._on_ari, on_connect=self._on_ari_connected)
         self.router: Router | None = None
         self.presence = PresenceService(self.store, self._ami_action, self.dispatcher.notifier,
-                                        self.dispatcher.jobs.queue, pm=self.pm, hook=self.dispatcher.hook)
+                                        self.dispatcher.jobs.queue, pm=self.pm, hook=self.dispatcher.hook,
+                                        live=self.dispatcher.live.presence if self.dispatcher.live else None)
         self._presence_sync: asyncio.Task[None] | None = None
         self.omni = OmniSync(self.presence, self.store, workload_limit=settings.omni_workload_limit,
                              voice_queues=settings.omni_voice_queues)

@@ -55,6 +55,8 @@ CALL_ENDED = "call_ended"
 CALL_LEFT = "call_left"
 AGENT_STATE = "agent_state"
 PRESENCE_EVENT = "presence"
+# every agent's presence as their page last got it (JSON, with "at": epoch seconds), for `switchboard presence`
+LIVE_PRESENCE_KEY = "switchboard:presence:live"
 PRESENCE_NOTICE = "presence_notice"  # a plugin refused or replaced the status the agent chose: {reason, refused}
 QUEUE_STATS_EVENT = "queue_stats"
 PHONE_EVENTS = (CALL_OFFERED, CALL_ANSWERED, CALL_ENDED, CALL_LEFT, AGENT_STATE)

@@ -123,6 +123,11 @@ class Store:
                 return user
         return None
 
+    def find_user(self, username: str) -> User | None:
+        """The user called ``username``, or None."""
+        with self.session() as s:
+            return s.scalar(select(User).where(User.username == username))
+
     def get_user(self, user_id: int) -> User | None:
         """The user with this id, agent loaded."""
         with self.session() as s:

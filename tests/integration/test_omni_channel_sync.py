@@ -92,3 +92,18 @@ def test_the_admin_maps_and_links_then_omni_changes_reach_asterisk_within_two_se
     omni(omni_stack, "/presence", user="agent1@switchboard.demo", status="Available_Voice")
     times["back online"] = within(omni_stack, {""}, "back from Offline")
     print("\nomni sync: Omni change -> Asterisk " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()))
+
+
+def test_the_cli_shows_each_agents_presence_live(omni_stack):
+    for args in (("map", "Available_Voice", "Available"), ("link", "agent1", "agent1@switchboard.demo")):
+        assert cli(omni_stack, "omni", *args).returncode == 0  # as the test before did (idempotent)
+    omni(omni_stack, "/presence", user="agent1@switchboard.demo", status="Available_Voice")
+    work = omni(omni_stack, "/work", user="agent1@switchboard.demo", capacity_weight=3)
+    within(omni_stack, {"In a Case"}, "workload 3 of 2")
+    shown = cli(omni_stack, "presence")
+    assert shown.returncode == 0, shown.stderr
+    line = next(ln for ln in shown.stdout.splitlines() if ln.startswith("agent1 "))
+    assert "In a Case (then Available)" in line and "paused in cs-en (In a Case)" in line, line
+    assert any(ln.startswith("agent2 ") and "Available  takes queue calls" in ln for ln in shown.stdout.splitlines())
+    omni(omni_stack, f"/work/{work['id']}", method="PATCH", status="Closed")
+    within(omni_stack, {""}, "work closed")
