@@ -1,6 +1,7 @@
 """Omni-Channel presence read side in the orchestrator: the worker's poller (``worker/omnisync.py``)
 reports each linked agent's Omni status and workload (command ``presence_omni``); ``switchboard.omni``
-decides, and the presence service applies it (Asterisk, the page, the plugins).
+decides, and the presence service applies it (Asterisk, the page, the plugins). The plugins hear every
+report (``omni_changed``): the workload rule ("In a Case") is the built-in plugin ``in_a_case``.
 
 The agent choosing Offline in the Omni widget is told apart from a browser closed or a network lost by
 the Lightning component: it reports the widget's logout through the web phone (``presence_omni_logout``).
@@ -33,8 +34,10 @@ class OmniSync:
     """Keeps each agent's last Omni state and applies what a new one means."""
 
     def __init__(self, presence: PresenceService, store: Store, *, workload_limit: int = 0,
-                 voice_queues: tuple[str, ...] = (), clock: Callable[[], float] = time.time) -> None:
+                 voice_queues: tuple[str, ...] = (), clock: Callable[[], float] = time.time,
+                 hook: Callable[..., None] | None = None) -> None:
         self.presence = presence
+        self.hook = hook
         self.store = store
         self.workload_limit = workload_limit
         self.voice_queues = voice_queues
@@ -69,8 +72,7 @@ class OmniSync:
         self.states[agent] = after
         explicit = self.clock() - self.logouts.get(agent, float("-inf")) <= omni.EXPLICIT_LOGOUT_SECONDS
         view = p.view(self.presence.agents[agent], self.clock())
-        decision = omni.decide(before, after, view, await self._mappings(), workload_limit=self.workload_limit,
-                               explicit_logout=explicit)
+        decision = omni.decide(before, after, view, await self._mappings(), explicit_logout=explicit)
         if decision.queues is False:
             self.logouts.pop(agent, None)
         changed = await self.presence.switch(agent, status=decision.status, offwork=decision.offwork,
@@ -78,18 +80,9 @@ class OmniSync:
         if decision.why and (changed or before is None or before.status != after.status):
             logger.info("%s: Omni %s (workload %g): %s", agent, after.status or "Offline", after.workload,
                         decision.why)
-        await self._in_a_case(agent, decision.in_a_case)
-
-    async def _in_a_case(self, agent: str, wanted: bool | None) -> None:
-        state = self.presence.agents.get(agent)
-        if wanted is None or state is None:
-            return
-        showing = state.system is not None and state.system.name == omni.IN_A_CASE
-        if wanted and state.system is None:  # a call's own status ("In a Call") goes first
-            logger.info("%s: Omni workload at the limit of %d: In a Case", agent, self.workload_limit)
-            await self.presence.set_system(agent, omni.IN_A_CASE, p.OFFWORK)
-        elif not wanted and showing:
-            await self.presence.set_system(agent, None)
+        if self.hook is not None:  # each report (a level: the built-in in_a_case plugin follows the workload)
+            self.hook("omni_changed", agent=agent, status=after.status, workload=after.workload,
+                      workload_limit=self.workload_limit)
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[None]]]:
         """The command handlers this adds to the orchestrator's command channel."""

@@ -53,7 +53,7 @@ class Orchestrator:
                                         live=self.dispatcher.live.presence if self.dispatcher.live else None)
         self._presence_sync: asyncio.Task[None] | None = None
         self.omni = OmniSync(self.presence, self.store, workload_limit=settings.omni_workload_limit,
-                             voice_queues=settings.omni_voice_queues)
+                             voice_queues=settings.omni_voice_queues, hook=self.dispatcher.hook)
         self.dashboard = DashboardService(self.model, self.dispatcher.notifier)
         self.calls = CallControl(self.model, self._ami_action)
 

@@ -111,6 +111,12 @@ def agent_changed(agent: str, view: dict[str, Any], presence: Presence, config: 
     """An agent's presence (device state, registration, queue membership, pause) changed."""
 
 
+@hookspec
+def omni_changed(agent: str, status: str | None, workload: float, workload_limit: int, presence: Presence,
+                 config: dict[str, Any]) -> None:
+    """The Omni-Channel poller read an agent's Omni status (None: Offline) and workload (each report)."""
+
+
 @hookspec(firstresult=True)
 def status_change_requested(agent: str, status: dict[str, Any], current: dict[str, Any],
                             config: dict[str, Any]) -> Veto | Rewrite | None:

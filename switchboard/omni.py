@@ -55,13 +55,12 @@ class OmniState:
 @dataclass(frozen=True)
 class Decision:
     """What the orchestrator does: choose ``status`` (a Switchboard status name), switch the voice queues
-    on (True) or off (False), set OffWork (``offwork``), whether "In a Case" should show (None: no
-    workload rule); ``why`` for the log."""
+    on (True) or off (False), set OffWork (``offwork``); ``why`` for the log. (The workload rule, "In a
+    Case", is the built-in plugin ``in_a_case`` on the ``omni_changed`` hook.)"""
 
     status: str | None = None
     queues: bool | None = None
     offwork: bool = False
-    in_a_case: bool | None = None
     why: str = ""
 
 
@@ -98,25 +97,24 @@ def target_omni(view: Mapping[str, Any], mappings: Iterable[OmniMapping]) -> Omn
 
 
 def decide(before: OmniState | None, after: OmniState, view: Mapping[str, Any],
-           mappings: Iterable[OmniMapping], *, workload_limit: int = 0, explicit_logout: bool = False) -> Decision:
+           mappings: Iterable[OmniMapping], *, explicit_logout: bool = False) -> Decision:
     """What an agent's Omni state going from ``before`` (None: not known yet) to ``after`` means."""
     mappings = list(mappings)
-    in_a_case = after.workload >= workload_limit if workload_limit > 0 else None  # a level, checked each time
     if before is not None and before.status == after.status:
-        return Decision(in_a_case=in_a_case)
+        return Decision()
     if after.status is None:
         if before is None:
-            return Decision(in_a_case=in_a_case, why="offline in Omni at start: left as it is")
+            return Decision(why="offline in Omni at start: left as it is")
         if not explicit_logout:
-            return Decision(in_a_case=in_a_case, why="went Offline in Omni without choosing it: queues kept")
-        return Decision(queues=False, offwork=True, in_a_case=in_a_case, why="chose Offline in Omni")
+            return Decision(why="went Offline in Omni without choosing it: queues kept")
+        return Decision(queues=False, offwork=True, why="chose Offline in Omni")
     queues = True if before is not None and before.status is None else None
     row = next((m for m in mappings if m.reads() and m.omni == after.status), None)
     if row is None:
-        return Decision(queues=queues, in_a_case=in_a_case, why=f"Omni status {after.status} is not mapped")
+        return Decision(queues=queues, why=f"Omni status {after.status} is not mapped")
     target = target_omni(view, mappings)
     if target is not None and target.omni == after.status:
-        return Decision(queues=queues, in_a_case=in_a_case, why="Omni shows what Switchboard asked for")
+        return Decision(queues=queues, why="Omni shows what Switchboard asked for")
     if row.status in SYSTEM_STATUSES or row.status == view.get("status"):
-        return Decision(queues=queues, in_a_case=in_a_case, why=f"already {row.status}")
-    return Decision(status=row.status, queues=queues, in_a_case=in_a_case, why=f"Omni status {after.status}")
+        return Decision(queues=queues, why=f"already {row.status}")
+    return Decision(status=row.status, queues=queues, why=f"Omni status {after.status}")

@@ -53,14 +53,6 @@ def test_an_unmapped_or_unchanged_status_changes_nothing_and_the_first_sight_set
     assert decide(None, OmniState(None)).queues is None
 
 
-def test_the_workload_rule_is_a_level_checked_at_each_report():
-    assert decide(OmniState("Available_Voice", 1), OmniState("Available_Voice", 2), workload_limit=2).in_a_case
-    assert decide(OmniState("Available_Voice", 2), OmniState("Available_Voice", 2), workload_limit=2).in_a_case
-    assert decide(OmniState("Available_Voice", 2), OmniState("Available_Voice", 1.5),
-                  workload_limit=2).in_a_case is False
-    assert decide(OmniState("Available_Voice", 9), OmniState("Available_Voice", 9)).in_a_case is None
-
-
 def test_the_shown_status_and_target_follow_system_then_wrapup_then_the_agents_own():
     assert omni.shown_status({**AVAILABLE, "wrapup": {"call_id": "c"}}) == "Wrap Up"
     assert omni.target_omni({**AVAILABLE, "status": "Lunch (45 min)"}, MAP).omni == "Lunch"

@@ -79,17 +79,33 @@ def test_the_omni_status_switchboard_wrote_for_in_a_call_is_not_read_back(store)
     assert svc.agents["agent1"].chosen.status == "Available"
 
 
-def test_a_workload_at_the_limit_shows_in_a_case_and_pauses_voice_until_it_drops(store):
+def test_a_workload_at_the_limit_shows_in_a_case_through_the_builtin_plugin_until_it_drops(store):
+    from orchestrator.presence_control import PresenceControl
+    from plugins import in_a_case
+    from switchboard.plugins import plugin_manager, safe_call
+
     svc, _, pages, _ = service(store)
-    sync = OmniSync(svc, store, workload_limit=2)
-    report(sync, "Available_Voice", 1)
-    assert svc.agents["agent1"].system is None
-    report(sync, "Available_Voice", 2)
-    assert svc.agents["agent1"].system.name == "In a Case"
-    assert svc.paused_queues()["agent1"] == {"cs-en", "sales"}
-    assert pages.sent[-1][2]["system"]["name"] == "In a Case"
-    report(sync, "Available_Voice", 1)
-    assert svc.agents["agent1"].system is None and svc.paused_queues()["agent1"] == set()
+
+    async def scenario() -> list[tuple[set[str], str | None]]:
+        pm = plugin_manager(load_entrypoints=False)
+        pm.register(in_a_case, name="in_a_case")
+        pm.provide("presence", PresenceControl(svc, asyncio.get_running_loop()))
+        pending: list[dict] = []
+        sync = OmniSync(svc, store, workload_limit=2, hook=lambda name, **kw: pending.append(kw))
+        seen = []
+        for workload in (1, 2, 3, 1):
+            await sync.report({"agent": "agent1", "status": "Available_Voice", "workload": workload})
+            for kwargs in pending:  # the dispatcher's hook lane
+                await safe_call(pm, "omni_changed", 1.0, **kwargs)
+            pending.clear()
+            await asyncio.sleep(0.05)
+            state = svc.agents["agent1"]
+            seen.append((svc.paused_queues()["agent1"], state.system.name if state.system else None))
+        return seen
+
+    assert asyncio.run(scenario()) == [(set(), None), ({"cs-en", "sales"}, "In a Case"),
+                                       ({"cs-en", "sales"}, "In a Case"), (set(), None)]
+    assert any(d.get("system") and d["system"]["name"] == "In a Case" for _, e, d in pages.sent if e == "presence")
 
 
 def test_a_malformed_report_is_refused_and_logged(store, caplog):
