@@ -6,30 +6,34 @@ type. The orchestrator reads it again within 10 s; linking an agent counts at th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from switchboard import omni
 from switchboard.config import Settings
-from switchboard.salesforce import soql_quote
+from switchboard.salesforce import find_user_id, omni_statuses
 from switchboard.store import Store
 
+if TYPE_CHECKING:
+    from switchboard.sfclient import SalesforceClient
+
 SettingsOf = Callable[[click.Context], Settings]
-SF_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
+
+
+def _client(settings: Settings) -> SalesforceClient:
+    from switchboard.sfservices import SalesforceServices
+
+    return SalesforceServices(settings).client
 
 
 def salesforce_user(settings: Settings, user: str) -> str:
     """The Id of the Salesforce user ``user`` (an Id, checked, or a Username, looked up)."""
-    from switchboard.sfservices import SalesforceServices
-
-    field = "Id" if SF_ID.match(user) and user.startswith("005") else "Username"
-    client = SalesforceServices(settings).client
-    rows = client.call(lambda sf: sf.query(f"SELECT Id, Username FROM User WHERE {field} = {soql_quote(user)}"))
-    if not rows["records"]:
+    user_id = _client(settings).call(lambda sf: find_user_id(sf, user))
+    if user_id is None:
         raise click.ClickException(f"no Salesforce user {user!r}")
-    return str(rows["records"][0]["Id"])
+    return user_id
 
 
 def register(main: click.Group, settings_of: SettingsOf) -> None:
@@ -101,12 +105,7 @@ def register(main: click.Group, settings_of: SettingsOf) -> None:
     @click.pass_context
     def omni_statuses(ctx: click.Context) -> None:
         """The Omni presence statuses of the Salesforce org (to map)."""
-        from switchboard.sfservices import SalesforceServices
-
-        client = SalesforceServices(settings_of(ctx)).client
-        rows = client.call(lambda sf: sf.query_all(
-            "SELECT Id, DeveloperName, MasterLabel FROM ServicePresenceStatus ORDER BY MasterLabel"))
-        for r in rows["records"]:
+        for r in _client(settings_of(ctx)).call(omni_statuses):
             click.echo(f"{r['DeveloperName']:<24} {r['Id']}  {r['MasterLabel']}")
 
     @omni_group.command("link")
@@ -126,13 +125,8 @@ def register(main: click.Group, settings_of: SettingsOf) -> None:
 
 def omni_status_id(settings: Settings, developer_name: str, label: str) -> tuple[str, str]:
     """The Id (and the label, unless given) of the org's Omni status ``developer_name``."""
-    from switchboard.sfservices import SalesforceServices
-
-    client = SalesforceServices(settings).client
-    rows = client.call(lambda sf: sf.query(
-        "SELECT Id, MasterLabel FROM ServicePresenceStatus "
-        f"WHERE DeveloperName = {soql_quote(developer_name)}"))["records"]
-    if not rows:
+    row = next((r for r in _client(settings).call(omni_statuses) if r["DeveloperName"] == developer_name), None)
+    if row is None:
         raise click.ClickException(f"Salesforce has no Omni status {developer_name!r} "
                                    "(see `switchboard omni statuses`)")
-    return str(rows[0]["Id"]), label or str(rows[0]["MasterLabel"])
+    return row["Id"], label or row["MasterLabel"]

@@ -387,9 +387,7 @@ class PresenceService:
                 if wanted is None:
                     logger.error("%s: no Switchboard status %.80r (the Omni mapping names it)", agent, status)
             elif offwork:
-                untimed = [s for s in sorted(self.statuses.values(), key=lambda s: s.id or 0)
-                           if s.kind == p.OFFWORK and not s.duration_minutes]
-                wanted = untimed[0] if untimed else p.StatusDef(None, "OffWork", p.OFFWORK)
+                wanted = p.default_status(self.statuses, p.OFFWORK)
             if wanted is not None and (wanted.id, wanted.name) != (state.chosen.status_id, state.chosen.status):
                 chosen = p.choose(wanted, self.clock(), receive_pool_calls=state.chosen.receive_pool_calls,
                                   before=state.chosen)

@@ -224,12 +224,12 @@ def tick(state: AgentPresence, statuses: Mapping[int, StatusDef], now: float) ->
     return dataclasses.replace(state, chosen=chosen, schedules=schedules, wrapup=wrapup)
 
 
-def default_status(statuses: Mapping[int, StatusDef]) -> StatusDef:
-    """The status when no other is known: the first untimed Available, else a built-in Available."""
+def default_status(statuses: Mapping[int, StatusDef], kind: str = AVAILABLE) -> StatusDef:
+    """The first untimed status of type ``kind`` (when no other is known: Available), else a built-in one."""
     for status in sorted(statuses.values(), key=lambda s: s.id or 0):
-        if status.kind == AVAILABLE and not status.duration_minutes:
+        if status.kind == kind and not status.duration_minutes:
             return status
-    return DEFAULT_STATUS
+    return DEFAULT_STATUS if kind == AVAILABLE else StatusDef(None, KIND_LABELS.get(kind, kind), kind)
 
 
 def returning_status(previous: StatusRef | None, statuses: Mapping[int, StatusDef]) -> StatusDef:

@@ -197,3 +197,19 @@ def upsert_by_external_id(sf: Salesforce, sobject: str, field: str, value: str, 
         return str(response.json()["id"])
     # Before API v46 an update by external id answers 204 without a body: read the id back.
     return str(sftype.get_by_custom_id(field, value)["Id"])
+
+
+USER_ID = re.compile(r"^005[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$")
+
+
+def find_user_id(sf: Salesforce, user: str) -> str | None:
+    """The Id of the Salesforce user ``user`` (a User Id, checked, or a Username), or None."""
+    field = "Id" if USER_ID.match(user) else "Username"
+    rows = sf.query(f"SELECT Id FROM User WHERE {field} = {soql_quote(user)}")["records"]
+    return str(rows[0]["Id"]) if rows else None
+
+
+def omni_statuses(sf: Salesforce) -> list[dict[str, str]]:
+    """The org's Omni-Channel presence statuses: ``Id``, ``DeveloperName``, ``MasterLabel``."""
+    rows = sf.query_all("SELECT Id, DeveloperName, MasterLabel FROM ServicePresenceStatus ORDER BY MasterLabel")
+    return [{k: str(r[k]) for k in ("Id", "DeveloperName", "MasterLabel")} for r in rows["records"]]

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from switchboard import omni
-from switchboard.salesforce import soql_quote
+from switchboard.salesforce import find_user_id, omni_statuses
 from web.auth import csrf_valid, current_user, login_required
 from web.context import get_store
 from web.identity import services
@@ -40,14 +40,12 @@ def org_statuses() -> tuple[list[dict[str, str]], str]:
     if time.monotonic() - _omni_statuses["at"] < STATUSES_TTL:
         return _omni_statuses["rows"], ""
     try:
-        rows = services().client.call(lambda sf: sf.query_all(
-            "SELECT Id, DeveloperName, MasterLabel FROM ServicePresenceStatus ORDER BY MasterLabel"), budget=0)
+        rows = services().client.call(omni_statuses, budget=0)
     except Exception as exc:  # the page still works: the admin types the DeveloperName
         logger.warning("could not read the Omni statuses: %s", exc)
         return [], "Salesforce's Omni-Channel statuses could not be read; type the status's API name."
-    _omni_statuses.update(at=time.monotonic(), rows=[
-        {k: str(r[k]) for k in ("Id", "DeveloperName", "MasterLabel")} for r in rows["records"]])
-    return _omni_statuses["rows"], ""
+    _omni_statuses.update(at=time.monotonic(), rows=rows)
+    return rows, ""
 
 
 @bp.get("/admin/omni")
@@ -99,20 +97,17 @@ def omni_link() -> Response:
     """Link an agent to a Salesforce user (an Id or a Username, looked up), or unlink them."""
     _admin()
     agent, user = request.form.get("agent", ""), request.form.get("sf_user", "").strip()
-    user_id = ""
+    user_id: str | None = ""
     if user:
-        field = "Id" if user.startswith("005") and len(user) in (15, 18) and user.isalnum() else "Username"
         try:
-            rows = services().client.call(lambda sf: sf.query(
-                f"SELECT Id FROM User WHERE {field} = {soql_quote(user)}"), budget=0)["records"]
+            user_id = services().client.call(lambda sf: find_user_id(sf, user), budget=0)
         except Exception as exc:
             logger.warning("could not look up the Salesforce user %.80r: %s", user, exc)
-            rows = None
-        if not rows:
-            flash(f"No Salesforce user {user!r}." if rows is not None else "Salesforce could not be reached.",
-                  "error")
+            flash("Salesforce could not be reached.", "error")
             return redirect(url_for("admin.omni_page"))
-        user_id = str(rows[0]["Id"])
+        if user_id is None:
+            flash(f"No Salesforce user {user!r}.", "error")
+            return redirect(url_for("admin.omni_page"))
     try:
         get_store().set_sf_user(agent, user_id)
     except LookupError:
