@@ -52,7 +52,7 @@ class OmniPoller:
 
     def _agents(self) -> dict[str, str]:
         """Agent -> Salesforce user id of every linked agent (read each poll: a new link counts at once)."""
-        return {a.sip_username: a.sf_user_id for a in self.store.list_agents() if a.sf_user_id}
+        return self.store.linked_agents()
 
     def _query(self, soql: str, users: list[str]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

@@ -181,6 +181,11 @@ class Store:
                 raise UnknownAgentError(sip_username)
             agent.sf_user_id = sf_user_id
 
+    def linked_agents(self) -> dict[str, str]:
+        """Agent (SIP user name) -> Salesforce user id, for every agent linked to one."""
+        with self.session() as s:
+            return dict(s.execute(select(Agent.sip_username, Agent.sf_user_id).where(Agent.sf_user_id != "")).all())
+
     def list_omni_mappings(self) -> list[OmniStatusMapping]:
         """The admin's Omni-Channel status mapping table, in the order the rows were made."""
         with self.session() as s:

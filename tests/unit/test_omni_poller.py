@@ -34,8 +34,7 @@ class FakeSalesforce:
 
 def poller(redis_conn: redis.Redis, sf: FakeSalesforce, clock: list[float]) -> OmniPoller:
     client = SimpleNamespace(call=lambda op, budget=None: op(sf))
-    store = SimpleNamespace(list_agents=lambda: [SimpleNamespace(sip_username=a, sf_user_id=u)
-                                                 for a, u in {**USERS, "agent4": ""}.items()])
+    store = SimpleNamespace(linked_agents=lambda: dict(USERS))
     p = OmniPoller(client, store, redis_conn, interval=1.0, workload=True, clock=lambda: clock[0])  # type: ignore[arg-type]
     omnisync.LOCK = f"test:omni:{uuid.uuid4().hex[:8]}"
     return p

@@ -50,6 +50,13 @@ def test_the_agent_choosing_offline_switches_queues_off_and_coming_back_switches
     assert ("status_changed" in [h for h, _ in hooks])
 
 
+def test_only_linked_agents_are_polled(store):
+    store.set_sf_user("agent1", "005000000000001AAA")
+    assert store.linked_agents() == {"agent1": "005000000000001AAA"}
+    store.set_sf_user("agent1", "")
+    assert store.linked_agents() == {}
+
+
 def test_a_browser_closed_leaves_the_queues_on(store):
     svc, _, _, _ = service(store)
     sync = OmniSync(svc, store, voice_queues=("cs-en",))
