@@ -50,6 +50,22 @@ class Presence(Protocol):
         """The agent's presence as their page shows it, or None for an unknown agent."""
 
 
+class SalesforceData(Protocol):
+    """The ``salesforce`` argument of ``route_call``: the caller's Salesforce data, read within the routing
+    deadline (cached; a call that cannot be answered in time raises, and the call takes the default path)."""
+
+    def caller(self, number: str) -> dict[str, Any]:
+        """The records a phone number identifies: ``{"kind": "none"|"single"|"multiple", "contact",
+        "account", "lead", "case"}`` (each a record dict or None; ``case`` is the contact's or account's
+        most recent open Case), with the fields the routing plugins asked for."""
+
+    def invoke_flow(self, api_name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Run the autolaunched Flow ``api_name`` (REST invocable action) with ``inputs``; its outputs."""
+
+    def agent_for_user(self, user_id: str) -> str | None:
+        """The agent (SIP user name) linked to a Salesforce user id (005…), or None."""
+
+
 @hookspec
 def startup(process: str, config: dict[str, Any]) -> None:
     """A process that runs plugins started (``orchestrator`` or ``worker``), before its first event."""
@@ -61,8 +77,12 @@ def shutdown(process: str, config: dict[str, Any]) -> None:
 
 
 @hookspec(firstresult=True)
-def route_call(call: dict[str, Any], config: dict[str, Any]) -> str | None:
-    """Choose the queue for a new inbound call (synchronous, hard deadline); None keeps the dialplan's."""
+def route_call(call: dict[str, Any], salesforce: SalesforceData, presence: Presence,
+               config: dict[str, Any]) -> Any:
+    """Decide where a new inbound call goes (synchronous; the whole chain has a hard deadline): a
+    ``switchboard.routing.Decision`` (or a dict of its fields, or a queue name); None lets the next plugin
+    decide, and the dialplan's path is kept when nobody does. ``call``: channel_id, call_id,
+    caller_number, caller_name, dialled, queue (the dialled number's), ivr (its menu, '' for none)."""
 
 
 @hookspec

@@ -26,6 +26,7 @@ from switchboard.store.models import (
     OmniStatusMapping,
     PresenceStatus,
     QueueMembership,
+    RoutingTrace,
     ScheduledPresence,
     ServiceQueue,
     User,
@@ -285,6 +286,27 @@ class Store:
                 s.add(AdminSetting(name=name, value=json.dumps(value)))
             else:
                 row.value = json.dumps(value)
+
+    # routing traces ------------------------------------------------------------------------------
+    def save_trace(self, trace: dict[str, Any]) -> None:
+        """Store (or replace) a routed call's decision trace (``switchboard.routing.Trace.as_dict()``)."""
+        values = fit_columns(RoutingTrace, {
+            "at": datetime.fromtimestamp(float(trace["at"]), UTC),
+            "caller_number": trace.get("caller_number") or "", "outcome": trace.get("outcome") or "default",
+            "plugin": trace.get("plugin") or "", "trace": json.dumps(trace, default=str)})
+        self._upsert(RoutingTrace, {"call_id": trace["call_id"]}, values)
+
+    def get_trace(self, call_id: str) -> dict[str, Any] | None:
+        """A routed call's decision trace, or None."""
+        with self.session() as s:
+            row = s.get(RoutingTrace, call_id)
+            return json.loads(row.trace) if row is not None else None
+
+    def recent_traces(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest decision traces."""
+        with self.session() as s:
+            rows = s.scalars(select(RoutingTrace).order_by(RoutingTrace.at.desc()).limit(limit))
+            return [json.loads(r.trace) for r in rows]
 
     # call history --------------------------------------------------------------------------------
     def record_call(self, **fields: Any) -> bool:

@@ -46,6 +46,8 @@ class Agent(Base):
     device: Mapped[str] = mapped_column(String(10), default="webrtc", server_default="webrtc")
     # The agent's Salesforce user (005…): whose Omni-Channel presence is theirs (switchboard/omni.py).
     sf_user_id: Mapped[str] = mapped_column(String(18), default="", server_default="")
+    # The profile the agent works under now (skill levels per queue, pick mode); None: their memberships.
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("profiles.id", ondelete="SET NULL"), nullable=True)
     user: Mapped[User] = relationship(back_populates="agent")
     memberships: Mapped[list[QueueMembership]] = relationship(
         back_populates="agent", cascade="all, delete-orphan"
@@ -82,6 +84,42 @@ class QueueMembership(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     agent: Mapped[Agent] = relationship(back_populates="memberships")
     queue: Mapped[ServiceQueue] = relationship(back_populates="memberships")
+
+
+class Profile(Base):
+    """A user profile (Puzzel): the queues an agent works under it, a skill level in each, and whether
+    its agents pick calls themselves (pick mode) instead of being offered them."""
+
+    __tablename__ = "profiles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    pick_mode: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    skills: Mapped[list[ProfileSkill]] = relationship(back_populates="profile", cascade="all, delete-orphan")
+
+
+class ProfileSkill(Base):
+    """A profile's skill level in one queue (1 lowest .. 10 highest)."""
+
+    __tablename__ = "profile_skills"
+    __table_args__ = (UniqueConstraint("profile_id", "queue_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
+    skill: Mapped[int] = mapped_column(Integer)
+    profile: Mapped[Profile] = relationship(back_populates="skills")
+    queue: Mapped[ServiceQueue] = relationship()
+
+
+class RoutingTrace(Base):
+    """Why a routed call went where it went (switchboard.routing.Trace, JSON in ``trace``)."""
+
+    __tablename__ = "routing_traces"
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    caller_number: Mapped[str] = mapped_column(String(80), default="")
+    outcome: Mapped[str] = mapped_column(String(20))
+    plugin: Mapped[str] = mapped_column(String(100), default="")
+    trace: Mapped[str] = mapped_column(Text)
 
 
 class CallRecord(Base):
