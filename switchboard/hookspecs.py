@@ -54,10 +54,11 @@ class SalesforceData(Protocol):
     """The ``salesforce`` argument of ``route_call``: the caller's Salesforce data, read within the routing
     deadline (cached; a call that cannot be answered in time raises, and the call takes the default path)."""
 
-    def caller(self, number: str) -> dict[str, Any]:
+    def caller(self, number: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
         """The records a phone number identifies: ``{"kind": "none"|"single"|"multiple", "contact",
         "account", "lead", "case"}`` (each a record dict or None; ``case`` is the contact's or account's
-        most recent open Case), with the fields the routing plugins asked for."""
+        most recent open Case), with the extra ``fields`` asked for per object (``{"Contact": [...],
+        "Account": [...], "Case": [...]}``)."""
 
     def invoke_flow(self, api_name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Run the autolaunched Flow ``api_name`` (REST invocable action) with ``inputs``; its outputs."""
