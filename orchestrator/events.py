@@ -225,13 +225,14 @@ class ContactChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class RouteRequested(Event):
-    """An inbound call reached the routing hand-off (ARI StasisStart of ``Stasis(app,route,QUEUE)``)."""
+    """An inbound call reached the routing hand-off (ARI StasisStart of ``Stasis(app,route,QUEUE,IVR)``)."""
 
     channel_id: str
     caller_number: str
     caller_name: str
     dialed: str
     queue: str
+    ivr: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,10 @@ class Orchestrator:
                 logger.warning("could not publish the calls held: %s", exc)
             await asyncio.sleep(HELD_CALLS_EVERY)
 
+    def routing_data(self) -> object | None:
+        """The ``salesforce`` argument of ``route_call``: the caller's Salesforce data (None without Salesforce)."""
+        return None
+
     async def load_queues(self) -> None:
         """Refresh queue labels from the database."""
         queues = await asyncio.to_thread(self.store.list_queues)
@@ -146,7 +150,8 @@ class Orchestrator:
         """Run until cancelled."""
         self.pm.provide("presence", PresenceControl(self.presence, asyncio.get_running_loop()))
         await safe_call(self.pm, "startup", DEFAULT_BUDGET, process="orchestrator")
-        self.router = Router(self.ari, self.pm, self.settings.routing_timeout, set())
+        self.router = Router(self.ari, self.pm, self.settings.routing_timeout, set(),
+                             salesforce=self.routing_data(), save_trace=self.store.save_trace)
         await self.load_queues()
         await self.load_agents()  # before AMI's first events: which endpoints are agents
         consumer = asyncio.create_task(self._consume())

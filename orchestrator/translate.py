@@ -294,9 +294,10 @@ def _route_requested(msg: Mapping[str, Any], at: float) -> ev.Event | None:
         return None
     channel = msg.get("channel") or {}
     caller = channel.get("caller") or {}
+    dialled = str(args[3]) if len(args) > 3 and args[3] else str((channel.get("dialplan") or {}).get("exten") or "")
     return ev.RouteRequested(at, _req(channel, "id"), str(caller.get("number") or ""),
-                             str(caller.get("name") or ""), str((channel.get("dialplan") or {}).get("exten") or ""),
-                             str(args[1]) if len(args) > 1 else "")
+                             str(caller.get("name") or ""), dialled,
+                             str(args[1]) if len(args) > 1 else "", str(args[2]) if len(args) > 2 else "")
 
 
 # ARI's events (JSON objects keyed by "type"): the same one-table idea as AMI's.

@@ -80,10 +80,7 @@ def shutdown(process: str, config: dict[str, Any]) -> None:
 @hookspec(firstresult=True)
 def route_call(call: dict[str, Any], salesforce: SalesforceData, presence: Presence,
                config: dict[str, Any]) -> Any:
-    """Decide where a new inbound call goes (synchronous; the whole chain has a hard deadline): a
-    ``switchboard.routing.Decision`` (or a dict of its fields, or a queue name); None lets the next plugin
-    decide, and the dialplan's path is kept when nobody does. ``call``: channel_id, call_id,
-    caller_number, caller_name, dialled, queue (the dialled number's), ivr (its menu, '' for none)."""
+    """Decide where a new inbound call goes (a ``switchboard.routing.Decision``); None lets the next plugin decide."""
 
 
 @hookspec

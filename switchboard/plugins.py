@@ -17,6 +17,7 @@ import contextvars
 import copy
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -36,6 +37,13 @@ DEFAULT_BUDGET = 5.0  # seconds an implementation may take when the caller set n
 _budget: contextvars.ContextVar[float] = contextvars.ContextVar("plugin_budget", default=DEFAULT_BUDGET)
 # Implementations run here; one that overruns keeps its thread until it returns, so there are spares.
 _runner = ThreadPoolExecutor(max_workers=16, thread_name_prefix="plugin")
+_outcome = threading.local()  # per calling thread: how the last guarded implementation ended
+
+
+def last_failure() -> str | None:
+    """How the last guarded implementation called in this thread failed (``timeout`` or ``error: …``), or
+    None when it returned (its answer, None included, is then what the hook got)."""
+    return getattr(_outcome, "failure", None)
 
 
 @contextmanager
@@ -57,12 +65,15 @@ def _guarded(function: Callable[..., Any], plugin: str, hook: str, config_at: in
         if config_at is not None and config_at < len(args):  # this plugin's own section, a fresh copy
             args = (*args[:config_at], copy.deepcopy(dict(configs.get(plugin, {}))), *args[config_at + 1:])
         seconds = _budget.get()
+        _outcome.failure = None
         future = _runner.submit(function, *args, **kwargs)
         try:
             return future.result(timeout=seconds)
         except FutureTimeout:
+            _outcome.failure = "timeout"
             logger.error("plugin %s: %s took longer than %.2f s; skipped", plugin, hook, seconds)
-        except Exception:
+        except Exception as exc:
+            _outcome.failure = f"error: {type(exc).__name__}: {exc}"
             logger.exception("plugin %s: %s failed; skipped", plugin, hook)
         return None
 
