@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from control import cli_admin, cli_omni, cli_ops
+from control import cli_admin, cli_omni, cli_ops, cli_profiles, cli_route
 from control.stack import DEMO_AGENTS, DEMO_PASSWORD, Stack, StackError
 from switchboard.config import Settings, load_settings, plugin_sections
 from switchboard.sip import DEVICES, SIP, WEBRTC
@@ -226,6 +226,8 @@ def _settings_of(ctx: click.Context) -> Settings:
 cli_ops.register(main, _settings_of)
 cli_admin.register(main, agent, _settings_of)
 cli_omni.register(main, _settings_of)
+cli_route.register(main, _settings_of)
+cli_profiles.register(main, _settings_of)
 
 
 @agent.command("set-workflow")

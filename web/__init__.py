@@ -22,6 +22,7 @@ from web import (
     metrics,
     phone,
     presence,
+    routing_view,
     workflows,
 )
 from web.context import install
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(workflows.bp)
     app.register_blueprint(directory.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(routing_view.bp)
     register_error_handlers(app)
 
     csp = _content_security_policy(settings)
