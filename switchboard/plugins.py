@@ -36,7 +36,12 @@ ENTRY_POINT_GROUP = "switchboard.plugins"
 DEFAULT_BUDGET = 5.0  # seconds an implementation may take when the caller set no budget
 _budget: contextvars.ContextVar[float] = contextvars.ContextVar("plugin_budget", default=DEFAULT_BUDGET)
 # Implementations run here; one that overruns keeps its thread until it returns, so there are spares.
-_runner = ThreadPoolExecutor(max_workers=16, thread_name_prefix="plugin")
+# A plugin with MAX_UNFINISHED calls still running (it hangs) is skipped at once until some return, so a
+# hanging plugin can never take every thread: the other plugins, and the calls, go on.
+_runner = ThreadPoolExecutor(max_workers=128, thread_name_prefix="plugin")
+MAX_UNFINISHED = 32
+_unfinished: dict[str, int] = {}
+_unfinished_lock = threading.Lock()
 _outcome = threading.local()  # per calling thread: how the last guarded implementation ended
 
 
@@ -66,7 +71,15 @@ def _guarded(function: Callable[..., Any], plugin: str, hook: str, config_at: in
             args = (*args[:config_at], copy.deepcopy(dict(configs.get(plugin, {}))), *args[config_at + 1:])
         seconds = _budget.get()
         _outcome.failure = None
+        with _unfinished_lock:
+            running = _unfinished.get(plugin, 0)
+            if running >= MAX_UNFINISHED:
+                _outcome.failure = f"error: {running} earlier calls still running; skipped"
+                logger.error("plugin %s: %s skipped: %d earlier calls have not returned", plugin, hook, running)
+                return None
+            _unfinished[plugin] = running + 1
         future = _runner.submit(function, *args, **kwargs)
+        future.add_done_callback(lambda _f: _finished(plugin))
         try:
             return future.result(timeout=seconds)
         except FutureTimeout:
@@ -79,6 +92,11 @@ def _guarded(function: Callable[..., Any], plugin: str, hook: str, config_at: in
 
     guard.switchboard_guarded = True  # type: ignore[attr-defined]
     return guard
+
+
+def _finished(plugin: str) -> None:
+    with _unfinished_lock:
+        _unfinished[plugin] = _unfinished.get(plugin, 1) - 1
 
 
 class PluginManager(pluggy.PluginManager):

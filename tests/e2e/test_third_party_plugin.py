@@ -46,7 +46,7 @@ def plugin_customers(plugin_stack, tmp_path):
 def test_the_operator_sees_the_plugin_loaded_and_it_started_in_every_process(plugin_stack):
     listed = cli(plugin_stack, "plugins")
     assert listed.returncode == 0, listed.stderr
-    assert ("example_plugin  loaded  call_activity, caller_identified, startup, status_change_requested"
+    assert ("example_plugin  loaded  call_activity, caller_identified, route_call, startup, status_change_requested"
             in listed.stdout.splitlines())
     logs = plugin_stack.workdir / "logs"
     for process in ("orchestrator", "worker"):

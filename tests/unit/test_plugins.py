@@ -198,3 +198,36 @@ def test_the_plugins_setting_is_checked_and_survives_the_environment():
         load_settings(env={"SWITCHBOARD_PLUGINS": "{nope"})
     settings = load_settings(env={"SWITCHBOARD_PLUGINS": '{"vip": {"tag": "[VIP]"}}'})
     assert load_settings(env=settings_env(settings)).plugins == {"vip": {"enabled": True, "tag": "[VIP]"}}
+
+
+def test_a_plugin_that_hangs_on_every_call_is_skipped_at_once_once_it_holds_too_many_threads():
+    import threading
+
+    from switchboard.plugins import MAX_UNFINISHED, last_failure
+
+    release = threading.Event()
+
+    class Hangs:
+        @hookimpl
+        def call_ended(self, summary):
+            release.wait(10)
+
+    pm = plugin_manager(load_entrypoints=False)
+    pm.register(Hangs(), name="hangs")
+    try:
+        started = time.monotonic()
+        with budget(0.01):
+            for _ in range(MAX_UNFINISHED):
+                pm.hook.call_ended(summary={}, config={})
+                assert last_failure() == "timeout"
+            t0 = time.monotonic()
+            pm.hook.call_ended(summary={}, config={})
+            assert time.monotonic() - t0 < 0.005  # not waited for: skipped
+            assert "earlier calls still running" in (last_failure() or "")
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+    time.sleep(0.2)
+    with budget(0.5):
+        pm.hook.call_ended(summary={}, config={})  # returned threads count down again
+    assert last_failure() is None

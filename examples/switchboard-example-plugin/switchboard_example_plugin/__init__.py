@@ -8,16 +8,23 @@ Configured in Switchboard's YAML config (it does nothing without configuration):
         refuse:                              # statuses agents may not choose, with the reason they see
           Lunch: "Lunch breaks start at 11:00."
         log_callers: true                    # log who each queue call's caller is
+        routes:                              # caller number -> a routing decision (switchboard.routing)
+          "+358401110001": {agent: agent2, agent_seconds: 5, fallback_queue: cs-fi, reason: "their agent"}
+        hang_numbers_ending: ["0"]           # a deliberately broken router for tests: it never answers
+                                             # for callers whose number ends so (the deadline must hold)
+        hang_seconds: 5                      # how long it hangs each time
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from switchboard.hookspecs import Veto, hookimpl
 
 logger = logging.getLogger(__name__)
+_never = threading.Event()  # what a hanging router waits for
 
 
 @hookimpl
@@ -49,3 +56,14 @@ def status_change_requested(status: dict[str, Any], config: dict[str, Any]) -> V
     """Refuse the statuses the configuration lists, with their reason."""
     reason = config.get("refuse", {}).get(status["name"])
     return Veto(str(reason)) if reason else None
+
+
+@hookimpl
+def route_call(call: dict[str, Any], config: dict[str, Any]) -> dict[str, Any] | None:
+    """Route the callers the configuration lists; hang for those it says to (a test of the deadline)."""
+    number = str(call.get("caller_number") or "")
+    if number and any(number.endswith(tail) for tail in config.get("hang_numbers_ending", [])):
+        _never.wait(float(config.get("hang_seconds", 5)))  # the orchestrator's deadline ends the chain first
+        return None
+    decision = config.get("routes", {}).get(number)
+    return dict(decision, rules=["example-routes"]) if decision else None
