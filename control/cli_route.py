@@ -33,6 +33,24 @@ def register(main: click.Group, settings_of: SettingsOf) -> None:
             raise click.ClickException(f"no routing trace for call {call_id!r} (not an inbound call, or not routed)")
         click.echo(json.dumps(trace, indent=2, ensure_ascii=False) if as_json else explain(trace))
 
+    @route_group.command("check")
+    @click.argument("rules", default="demo")
+    @click.pass_context
+    def route_check(ctx: click.Context, rules: str) -> None:
+        """Check a salesforce_rules file (RULES: a path, or `demo`): every problem with its line."""
+        from plugins.salesforce_rules.rules import check_rules
+
+        try:  # queue names are checked too where the database is at hand
+            queues = [q.name for q in Store(settings_of(ctx).database_url).list_queues()] or None
+        except Exception:
+            queues = None
+        problems = check_rules(rules, queues)
+        for problem in problems:
+            click.echo(problem, err=True)
+        if problems:
+            raise click.ClickException(f"{len(problems)} problem(s) in {rules}")
+        click.echo(f"{rules}: the rules are valid")
+
     @route_group.command("recent")
     @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
     @click.pass_context

@@ -58,6 +58,13 @@ DEMO_STATUSES = (
     ("Lunch (45 min)", "offwork", 45),
     ("OffWork", "offwork", None),
 )
+# Agent profiles (switchboard.profiles): name, pick mode, skill level per queue (1..10). No demo agent uses one
+# until they choose it (login page, phone page, `switchboard profile use`).
+DEMO_PROFILES = (
+    ("Finnish specialist", False, {"cs-fi": 9, "cs-en": 4}),
+    ("English front line", False, {"cs-en": 8, "cs-fi": 2}),
+    ("Picker", True, {"cs-en": 5, "cs-fi": 5}),
+)
 # Wrap-up per queue: seconds, codes, code required (seed 003 section 6).
 DEMO_WRAPUP = {"sales": (30, ["No Note", "Manager Request", "Threat/Harassment"], True)}
 # No carrier in the demo: agents' outbound calls reach a local customer that answers and talks (the tests
@@ -127,6 +134,10 @@ def seed_demo(store: Store, secret_key: str) -> None:
         store.upsert_status(name, kind, minutes)
     for queue, (seconds, codes, required) in DEMO_WRAPUP.items():
         store.set_queue_wrapup(queue, seconds, codes, required)
+    for name, pick_mode, skills in DEMO_PROFILES:
+        store.save_profile(name, pick_mode=pick_mode)
+        for queue, level in skills.items():
+            store.set_profile_skill(name, queue, level)
 
 
 class Stack:
@@ -348,7 +359,7 @@ class Stack:
                               "--dir", str(redis_dir), "--appendonly", "yes", "--save", "", "--daemonize", "no"])
         self.log("Starting the Salesforce emulator…")
         self._spawn("sfemu", [sys.executable, "-m", "sfemu", "--host", "127.0.0.1", "--port",
-                              str(self.sf_port), "--seed", self.sf_seed])
+                              str(self.sf_port), "--seed", self.sf_seed, "--flows", "package"])
         new_database = not self.database_file.exists()  # a new state folder; the Asterisk instance may be old
         upgrade(settings.database_url)
         store = Store(settings.database_url)

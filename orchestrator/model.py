@@ -115,6 +115,10 @@ class Call(CallFacts):
     caller_answered_at: float | None = None
     consultee: str = ""  # the agent a consult transfer from a SIP phone's page talks to, not yet joined
     consultee_uniqueid: str = ""
+    # Pick mode (orchestrator/picking.py): the channel waiting in Queue() now ('' when none), and how many
+    # times the call entered a queue (a claim on it ends when it enters one again)
+    waiting_channel: str = ""
+    queue_joins: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,13 +434,27 @@ class Model:
 
     def _on_CallerJoinedQueue(self, e: ev.CallerJoinedQueue) -> list[Change]:
         call = self.calls.get(e.linkedid)
+        changes: list[Change] = []
         if call is None:
-            self.calls[e.linkedid] = Call.queued(e.linkedid, self._number(e.caller_number),
-                                                 self._name(e.linkedid, e.caller_name), e.queue,
-                                                 self.first_seen.get(e.linkedid, e.at), e.at, queue_caller=e.uniqueid)
-        else:  # moved to another queue
+            call = self.calls[e.linkedid] = Call.queued(
+                e.linkedid, self._number(e.caller_number), self._name(e.linkedid, e.caller_name), e.queue,
+                self.first_seen.get(e.linkedid, e.at), e.at, queue_caller=e.uniqueid)
+        elif call.answered_at is None and call.left_queue_at is not None and call.queue == e.queue:
+            call.left_queue_at = None  # back from a pick its agent did not answer ([sb-pick]): the wait goes on
+        else:  # moved to another queue (or reached the first after a preferred agent: [sb-preferred])
             call.join_queue(e.queue, e.at)
-        return []
+        if call.answered_at is None:  # an agent rung directly (a pick, a preferred agent) did not answer
+            changes = self._direct_over(call, "no answer")
+        call.waiting_channel = e.uniqueid
+        call.queue_joins += 1
+        return changes
+
+    def _direct_over(self, call: Call, reason: str) -> list[Change]:
+        """The agents rung directly for ``call`` are rung no more."""
+        over = sorted(call.direct & call.ringing)
+        call.ringing -= call.direct
+        call.direct.clear()
+        return [OfferWithdrawn(a, call.call_id, reason) for a in over]
 
     def _on_QueueEntryListed(self, e: ev.QueueEntryListed) -> list[Change]:
         if self._resync is not None and e.uniqueid in self._resync.gone:
@@ -447,12 +465,16 @@ class Model:
             self.calls[linkedid] = Call.queued(linkedid, self._number(e.caller_number),
                                                self._name(linkedid, e.caller_name), e.queue,
                                                self.first_seen.get(linkedid, joined), joined, queue_caller=e.uniqueid)
+        call = self.calls[linkedid]
+        if not call.waiting_channel:
+            call.waiting_channel, call.queue_joins = e.uniqueid, max(call.queue_joins, 1)
         return []
 
     def _on_CallerLeftQueue(self, e: ev.CallerLeftQueue) -> list[Change]:
         call = self.calls.get(e.linkedid)
         if call is not None:
             call.leave_queue(e.at)
+            call.waiting_channel = ""
         return []
 
     def _on_AgentRinging(self, e: ev.AgentRinging) -> list[Change]:

@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import pluggy
@@ -35,7 +35,7 @@ from switchboard.contracts import (
 )
 from switchboard.hookspecs import Rewrite, Veto
 from switchboard.plugins import safe_call
-from switchboard.store import Store
+from switchboard.store import Agent, Store
 
 logger = logging.getLogger(__name__)
 
@@ -88,11 +88,18 @@ class PresenceService:
             for agent in list(self.agents):
                 await self._advance(agent)
 
-    def paused_queues(self) -> dict[str, set[str]]:
-        """The queues each agent is to be paused in now (for rendering queue members)."""
+    def paused_queues(self, agents: Iterable[Agent] = ()) -> dict[str, set[str]]:
+        """The queues each agent is to be paused in now (for rendering queue members); ``agents`` (memberships
+        loaded) bring the queues they are members of from now on, e.g. after a profile change: a DND agent
+        is rendered paused in a queue new to them too."""
         now = self.clock()
+        states = dict(self.agents)
+        for a in agents:
+            if a.sip_username in states:
+                states[a.sip_username] = dataclasses.replace(states[a.sip_username],
+                                                             queues=presence_db.queue_switches(a))
         return {agent: {q for q, reason in p.wanted(state, now).paused.items() if reason}
-                for agent, state in self.agents.items()}
+                for agent, state in states.items()}
 
     async def _advance(self, agent: str, before: p.AgentPresence | None = None, *, why: str = "time",
                        code: str = "") -> None:

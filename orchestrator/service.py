@@ -17,14 +17,18 @@ from orchestrator.livecalls import LiveCalls
 from orchestrator.model import Model
 from orchestrator.notifier import Notifier
 from orchestrator.omni_sync import OmniSync
+from orchestrator.pick_service import PickService
 from orchestrator.presence_control import PresenceControl
 from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_dialplan_globals, write_includes, write_work_numbers
 from orchestrator.routing import Router
 from switchboard import commands
+from switchboard.callerdata import SalesforceData
 from switchboard.config import Settings
 from switchboard.contracts import HELD_CALLS_EVERY, PROVISION
+from switchboard.pick_db import pickers
 from switchboard.plugins import DEFAULT_BUDGET, plugin_manager, safe_call
+from switchboard.sfservices import SalesforceServices
 from switchboard.sip import SIP
 from switchboard.store import Store
 
@@ -56,6 +60,8 @@ class Orchestrator:
                              voice_queues=settings.omni_voice_queues, hook=self.dispatcher.hook)
         self.dashboard = DashboardService(self.model, self.dispatcher.notifier)
         self.calls = CallControl(self.model, self._ami_action)
+        self.picks = PickService(self.model, self._ami_action, self.dispatcher.notifier, lambda: pickers(self.store),
+                                 on_change=lambda: self.presence.reload(force=False))
 
     async def _ami_action(self, action: dict) -> object:
         return await self.ami.action(action)
@@ -82,6 +88,7 @@ class Orchestrator:
                 continue
             if changes:
                 await self.dispatcher.dispatch(changes)
+            self.picks.poke()  # pick mode: the waiting lists may have changed
             if isinstance(event, ev.ResyncCompleted):  # Asterisk may have restarted: re-apply presence
                 self._presence_sync = asyncio.create_task(self.presence.reload())
 
@@ -106,9 +113,11 @@ class Orchestrator:
                 logger.warning("could not publish the calls held: %s", exc)
             await asyncio.sleep(HELD_CALLS_EVERY)
 
-    def routing_data(self) -> object | None:
-        """The ``salesforce`` argument of ``route_call``: the caller's Salesforce data (None without Salesforce)."""
-        return None
+    def routing_data(self) -> SalesforceData:
+        """The ``salesforce`` argument of ``route_call``: the caller's Salesforce data (cached lookups, tried
+        once each: a Salesforce that is down or slow makes the plugin fail, and the call keeps its path)."""
+        services = SalesforceServices(self.settings)
+        return SalesforceData(services.client, self.settings.default_region, self.store.linked_agents)
 
     async def load_queues(self) -> None:
         """Refresh queue labels from the database."""
@@ -129,10 +138,13 @@ class Orchestrator:
         """Write agents and queue members from the database into Asterisk and reload what changed."""
         await self.load_queues()
         agents = await self.load_agents()
+        await self.picks.reload()  # a profile in pick mode pauses its agents ("Pick mode") in the members rendered now
         if not self.settings.asterisk_generated_dir:
             return
+        # pauses by the memberships as they are now: a members reload takes each member's pause from the file,
+        # so an agent in DND whose profile brings a new queue is paused there from the first moment
         agents_changed, members_changed = await asyncio.to_thread(
-            write_includes, self.settings.asterisk_generated_dir, agents, self.presence.paused_queues())
+            write_includes, self.settings.asterisk_generated_dir, agents, self.presence.paused_queues(agents))
         if agents_changed:
             await self.ami.action({"Action": "Command", "Command": "module reload res_pjsip.so"})
         if members_changed:
@@ -159,15 +171,17 @@ class Orchestrator:
         await self.ami.connect()
         await self.provision()
         handlers = {PROVISION: self.provision, **self.presence.handlers(), **self.dashboard.handlers(),
-                    **self.calls.handlers(), **self.omni.handlers()}
+                    **self.calls.handlers(), **self.omni.handlers(), **self.picks.handlers()}
         cmd_task = asyncio.create_task(commands.listen(self.settings.redis_url, handlers))
         presence_timer = asyncio.create_task(self.presence.run_timer())
         dashboard_timer = asyncio.create_task(self.dashboard.run_timer())
+        pick_lists = asyncio.create_task(self.picks.run())
         held = asyncio.create_task(self.publish_held_calls())
         watch = asyncio.create_task(self.watch_backlog())
         logger.info("orchestrator running")
         try:
-            await asyncio.gather(consumer, ari_task, cmd_task, presence_timer, dashboard_timer, held, watch)
+            await asyncio.gather(consumer, ari_task, cmd_task, presence_timer, dashboard_timer, pick_lists, held,
+                                 watch)
         finally:
             try:  # a clean stop lets the lanes finish (what is lost on a kill, the call ledger makes up)
                 await asyncio.wait_for(self.dispatcher.drain(), 5)

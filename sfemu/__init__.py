@@ -1,7 +1,7 @@
 """sfemu: a small Salesforce-compatible REST emulator for tests and demos.
 
 Unmodified simple-salesforce talks to it over plain HTTP (``switchboard.transport`` rewrites its https://
-URLs). Run ``python -m sfemu --port 8911 [--seed demo|large|empty] [--flows FILE|demo]
+URLs). Run ``python -m sfemu --port 8911 [--seed demo|large|empty] [--flows FILE|DIR|demo|package ...]
 [--jwt-public-key PEM_FILE] [--latency S] [--unavailable-for S] [--limit-exceeded-for S]
 [--invalid-session-for S] [--faults-include-logins] [--session-timeout S]`` or build the app with
 ``sfemu.app.create_app``. Demo credentials are ``sfemu.auth.Credentials()``.
@@ -41,8 +41,9 @@ Layout (one job per module):
 - ``auth``: credentials, sessions, SOAP/OAuth bodies; ``jwt_bearer``: JWT assertion checks;
   ``state``: usage counter, request log, cursors; ``faults``: fault switches; ``gate``: per-request kind and
   faults; ``api_guard``: session check and counting for the data blueprints.
-- ``sobject_collections``, ``composite`` and ``flow_rules`` (rules files, ``flows/demo.yaml``): the logic of
-  those resources.
+- ``sobject_collections``, ``composite``, ``flow_rules`` (rules files, ``flows/demo.yaml``) and ``flow_xml``
+  (Flow metadata files: the Salesforce package's routing templates run as they are; ``flow_sources`` loads
+  either): the logic of those resources.
 - ``routes_auth``, ``routes_data``, ``routes_collections``, ``routes_composite``, ``routes_flows``,
   ``routes_control`` (``/__emulator``); ``omni``: Omni-Channel presence and work (control endpoints);
   ``seed``: demo data; ``testing``: start the emulator as a process in tests, make JWT key pairs.

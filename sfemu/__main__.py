@@ -25,8 +25,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8911, help="0 picks a free port (printed on start)")
     parser.add_argument("--seed", choices=SEEDS, default="demo")
     parser.add_argument("--api-limit", type=int, default=DEFAULT_API_LIMIT, help="DailyApiRequests Max")
-    parser.add_argument("--flows", metavar="FILE",
-                        help="YAML/JSON rules of invocable flows ('demo' = sfemu/flows/demo.yaml)")
+    parser.add_argument("--flows", metavar="SOURCE", action="append",
+                        help="invocable flows: a YAML/JSON rules file, a .flow-meta.xml file or a folder of them; "
+                             "'demo' = sfemu/flows/demo.yaml, 'package' = the Salesforce package's flows "
+                             "(repeatable)")
     parser.add_argument("--jwt-public-key", metavar="PEM_FILE", type=Path,
                         help="connected app certificate or RSA public key (PEM) for the JWT bearer flow")
     parser.add_argument("--jwt-consumer-key", metavar="KEY",

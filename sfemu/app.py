@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -24,7 +22,7 @@ from sfemu import (
 from sfemu.api_guard import is_subrequest
 from sfemu.auth import DEFAULT_SESSION_TIMEOUT, Credentials
 from sfemu.errors import ApiError
-from sfemu.flow_rules import FlowSet, load_flows
+from sfemu.flow_sources import FlowSource, load_flow_sources
 from sfemu.gate import admit, request_kind
 from sfemu.seed import apply_seed
 from sfemu.state import DEFAULT_API_LIMIT, EmulatorConfig, EmulatorState, RequestLogEntry, get_state
@@ -38,13 +36,14 @@ SALESFORCE_PREFIXES = ("/services/data", "/services/oauth2", "/services/Soap")
 def create_app(
     seed: str | None = "demo", *, latency: float = 0, api_limit: int = DEFAULT_API_LIMIT,
     credentials: Credentials | None = None, store: Store | None = None,
-    flows: str | Path | Mapping[str, Any] | FlowSet | None = None, jwt_public_key: str | None = None,
+    flows: FlowSource | Sequence[FlowSource] = None, jwt_public_key: str | None = None,
     unavailable_for: float = 0, limit_exceeded_for: float = 0, invalid_session_for: float = 0,
     faults_include_logins: bool = False, session_timeout: float = DEFAULT_SESSION_TIMEOUT,
 ) -> Flask:
     """A Salesforce-compatible REST emulator app, seeded with ``seed`` ("demo", "large", "empty" or None).
 
-    ``flows`` is a rules file path ("demo" for ``sfemu/flows/demo.yaml``) or a parsed mapping;
+    ``flows`` is a rules file, a ``.flow-meta.xml`` file, a folder of them, "demo" (``sfemu/flows/demo.yaml``),
+    "package" (the Salesforce package's flows), a parsed rules mapping, or a list of these;
     ``jwt_public_key`` the connected app's PEM public key or certificate for the JWT bearer flow;
     ``unavailable_for`` / ``limit_exceeded_for`` / ``invalid_session_for`` open fault windows (seconds) from the
     start; ``session_timeout`` is how long a session lives without a request (seconds, 2 h by default).
@@ -59,7 +58,7 @@ def create_app(
     config = EmulatorConfig(latency, api_limit, unavailable_for=unavailable_for,
                             limit_exceeded_for=limit_exceeded_for, invalid_session_for=invalid_session_for,
                             faults_include_logins=faults_include_logins, session_timeout=session_timeout)
-    app.extensions["sfemu"] = EmulatorState(store, credentials, config, user_id, load_flows(flows))
+    app.extensions["sfemu"] = EmulatorState(store, credentials, config, user_id, load_flow_sources(flows))
     for module in (routes_auth, routes_data, routes_collections, routes_composite, routes_flows, routes_control):
         app.register_blueprint(module.bp)
     app.before_request(admit)

@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -165,13 +165,28 @@ class FlowDef:
         return values
 
 
+class InvocableFlow(Protocol):
+    """What the actions endpoints need of a flow: a rules-file flow here, or one from Flow metadata
+    (``sfemu.flow_xml``)."""
+
+    name: str
+    label: str
+    version: int
+
+    def describe(self, version: str) -> dict[str, Any]:
+        """The ``GET /actions/custom/flow/{name}`` body."""
+
+    def run(self, store: Store, inputs: Mapping[str, Any], *, version: str) -> dict[str, Any]:
+        """Run one interview; its ``outputValues``."""
+
+
 @dataclass
 class FlowSet:
     """The flows an emulator serves, by API name."""
 
-    flows: dict[str, FlowDef] = field(default_factory=dict)
+    flows: dict[str, InvocableFlow] = field(default_factory=dict)
 
-    def get(self, name: str) -> FlowDef | None:
+    def get(self, name: str) -> InvocableFlow | None:
         """The flow with API name ``name`` (exact, else case-insensitive), else None."""
         found = self.flows.get(name)
         if found is None:

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from sfemu.api_guard import authenticate_and_count
 from sfemu.errors import ApiError, not_found
-from sfemu.flow_rules import FlowDef, FlowInputError
+from sfemu.flow_rules import FlowInputError, InvocableFlow
 from sfemu.state import get_state
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ bp = Blueprint("sfemu_flows", __name__, url_prefix="/services/data/v<version>/ac
 bp.before_request(authenticate_and_count)
 
 
-def _flow(name: str) -> FlowDef:
+def _flow(name: str) -> InvocableFlow:
     flow = get_state().flows.get(name)
     if flow is None:
         raise not_found()
@@ -47,7 +47,7 @@ def describe_flow(version: str, name: str) -> Response:
     return jsonify(_flow(name).describe(version))
 
 
-def _interview(flow: FlowDef, inputs: Any, version: str) -> dict[str, Any]:
+def _interview(flow: InvocableFlow, inputs: Any, version: str) -> dict[str, Any]:
     result: dict[str, Any] = {"actionName": flow.name, "errors": None, "invocationId": None, "isSuccess": True,
                               "outputValues": None, "sortOrder": -1, "version": flow.version}
     try:

@@ -9,6 +9,7 @@ from typing import Any
 Record = dict[str, Any]
 
 TEXT_TYPES = frozenset({"string", "textarea", "phone", "email", "picklist", "url"})
+CLOSED_CASE_STATUS = "Closed"
 SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
 
 
@@ -205,6 +206,11 @@ def person_name(record: Record) -> Record:
     return {"Name": " ".join(p for p in parts if p) or None}
 
 
+def case_closed(record: Record) -> Record:
+    """Derive ``IsClosed`` from ``Status`` (the emulator's only closed status is "Closed")."""
+    return {"IsClosed": record.get("Status") == CLOSED_CASE_STATUS}
+
+
 def _object(name: str, prefix: str, label: str, fields: Iterable[FieldDef], **kw: Any) -> ObjectDef:
     return ObjectDef(name, prefix, label, tuple(_system_fields()) + tuple(fields), **kw)
 
@@ -268,6 +274,7 @@ def standard_objects() -> dict[str, ObjectDef]:
             FieldDef("Industry", "picklist", 255), _text("BillingCountry", 80),
             _picklist("SLA__c", ("Gold", "Silver", "Platinum", "Bronze"), "SLA"),
             _picklist("Language__c", ("fi", "sv", "en", "de"), "Language"),
+            FieldDef("VIP__c", "boolean", 0, "VIP", default=False),
             _owner(),
         ]),
         _object("Contact", "003", "Contact", [
@@ -287,6 +294,7 @@ def standard_objects() -> dict[str, ObjectDef]:
             FieldDef("CaseNumber", "string", 30, "Case Number", createable=False, updateable=False,
                      auto_number_start=1000),
             _text("Subject"), FieldDef("Status", "picklist", 255, default="New"),
+            FieldDef("IsClosed", "boolean", 0, "Closed", createable=False, updateable=False, default=False),
             FieldDef("Origin", "picklist", 255), FieldDef("Priority", "picklist", 255, default="Medium"),
             _ref("ContactId", "Contact", "Contact"), _ref("AccountId", "Account", "Account"),
             FieldDef("Description", "textarea", 32000), _text("SuppliedPhone", 40, label="Web Phone"),
@@ -294,7 +302,8 @@ def standard_objects() -> dict[str, ObjectDef]:
             _picklist("Call_Type__c", ("Inbound", "Outbound"), "Call Type", restricted_picklist=True),
             FieldDef("Call_Duration_Sec__c", "double", 0, "Call Duration (s)", precision=18),
             *callback_fields(),
-        ], name_fields=("CaseNumber",)),  # as in Salesforce: Subject is not a name field (SOSL IN NAME FIELDS)
+        ], name_fields=("CaseNumber",),  # as in Salesforce: Subject is not a name field (SOSL IN NAME FIELDS)
+            derive=case_closed),
         _object("Task", "00T", "Task", [
             _text("Subject"), FieldDef("Status", "picklist", 255, default="Not Started", nillable_override=False),
             FieldDef("Priority", "picklist", 255, default="Normal", nillable_override=False),

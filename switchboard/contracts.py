@@ -42,6 +42,9 @@ CALL_CONSULT = "call_consult"
 CALL_CONSULT_STATE = "call_consult_state"
 CALL_CONSULT_COMPLETE = "call_consult_complete"
 CALL_CONSULT_CANCEL = "call_consult_cancel"
+# Pick mode (orchestrator/pick_service.py; web/pick.py sends them).
+CALL_PICK = "call_pick"  # {agent, call_id}, with a reply: won ({"ok": true}) or why not
+PICK_REFRESH = "pick_refresh"  # {agent}: send that agent's waiting list now
 
 # -- Socket.IO: the orchestrator emits through the Redis message queue, the web serves the pages ---------
 PHONE_NAMESPACE = "/phone"
@@ -59,6 +62,7 @@ PRESENCE_EVENT = "presence"
 LIVE_PRESENCE_KEY = "switchboard:presence:live"
 PRESENCE_NOTICE = "presence_notice"  # a plugin refused or replaced the status the agent chose: {reason, refused}
 QUEUE_STATS_EVENT = "queue_stats"
+WAITING_CALLS_EVENT = "waiting_calls"  # pick mode: {pick_mode, at, calls: [...]} (orchestrator/pick_service.py)
 PHONE_EVENTS = (CALL_OFFERED, CALL_ANSWERED, CALL_ENDED, CALL_LEFT, AGENT_STATE)
 
 

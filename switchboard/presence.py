@@ -40,6 +40,7 @@ RULES: dict[str, tuple[bool, bool, bool]] = {
 REASON_QUEUE_OFF = "queue off"
 REASON_WRAPUP = "wrap-up"
 REASON_POOL_OFF = "pool calls off"
+REASON_PICK_MODE = "Pick mode"  # the agent's profile is in pick mode: they pick calls, none is offered
 # The AstDB family the orchestrator writes and [sb-agent-direct] reads.
 DB_FAMILY = "switchboard/presence"
 
@@ -143,6 +144,7 @@ class AgentPresence:
     schedules: tuple[Scheduled, ...] = ()
     wrapup: Wrapup | None = None
     system: SystemStatus | None = None
+    pick_mode: bool = False  # under a pick-mode profile (switchboard/pick_db.py): paused in every queue
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,8 @@ def pause_reason(state: AgentPresence, queue: QueueSwitch, now: float) -> str:
         return KIND_LABELS.get(state.chosen.kind, state.chosen.kind)
     if not state.chosen.receive_pool_calls:
         return REASON_POOL_OFF
+    if state.pick_mode:  # last: any other reason says more, and also stops the agent's picks (docs/routing.md)
+        return REASON_PICK_MODE
     return ""
 
 

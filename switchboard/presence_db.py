@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from datetime import UTC, datetime
 
 from switchboard import presence as p
+from switchboard.pick_db import pick_mode_agents
 from switchboard.store import Agent, Store
 from switchboard.store.models import AgentPresenceState, ScheduledPresence, ServiceQueue
 
@@ -57,6 +59,12 @@ def _previous(row: AgentPresenceState, defs: dict[int, p.StatusDef]) -> p.Status
     return p.StatusRef(row.previous_status_id, name, row.previous_kind)
 
 
+def queue_switches(agent: Agent) -> tuple[p.QueueSwitch, ...]:
+    """The agent's own on/off switch of each queue they are a member of (memberships loaded with queues)."""
+    return tuple(p.QueueSwitch(m.queue.name, m.queue.label, m.active)
+                 for m in sorted(agent.memberships, key=lambda m: m.queue.name))
+
+
 def build(agent: Agent, row: AgentPresenceState | None, schedules: list[ScheduledPresence],
           defs: dict[int, p.StatusDef], queues: dict[str, ServiceQueue]) -> p.AgentPresence:
     """One agent's presence from its rows (memberships of ``agent`` must be loaded with their queues)."""
@@ -66,8 +74,7 @@ def build(agent: Agent, row: AgentPresenceState | None, schedules: list[Schedule
         name = defs[row.status_id].name if row.status_id in defs else p.KIND_LABELS.get(row.kind, row.kind)
         chosen = p.Chosen(row.status_id, name, row.kind, ts(row.since) or 0.0, ts(row.until),
                           row.receive_pool_calls, _previous(row, defs))
-    switches = tuple(p.QueueSwitch(m.queue.name, m.queue.label, m.active)
-                     for m in sorted(agent.memberships, key=lambda m: m.queue.name))
+    switches = queue_switches(agent)
     plan = tuple(p.Scheduled(s.id, s.status_id, ts(s.starts_at) or 0.0, ts(s.ends_at)) for s in schedules)
     return p.AgentPresence(agent.sip_username, chosen, switches, plan, _wrapup(row, queues))
 
@@ -82,6 +89,8 @@ def load_all(store: Store) -> tuple[dict[str, p.AgentPresence], dict[int, p.Stat
         plans.setdefault(s.agent_id, []).append(s)
     out = {a.sip_username: build(a, rows.get(a.id), plans.get(a.id, []), defs, queues)
            for a in store.list_agents()}
+    for name in pick_mode_agents(store) & out.keys():  # they pick calls: paused with "Pick mode" everywhere
+        out[name] = dataclasses.replace(out[name], pick_mode=True)
     return out, defs
 
 

@@ -21,7 +21,9 @@ from web import (
     directory,
     metrics,
     phone,
+    pick,
     presence,
+    profiles,
     routing_view,
     workflows,
 )
@@ -71,8 +73,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(metrics.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(presence.bp)
+    app.register_blueprint(profiles.bp)
     app.register_blueprint(calls_api.bp)
     app.register_blueprint(call_control.bp)
+    app.register_blueprint(pick.bp)
     app.register_blueprint(current_call.bp)
     app.register_blueprint(workflows.bp)
     app.register_blueprint(directory.bp)

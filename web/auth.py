@@ -112,6 +112,9 @@ def login_submit() -> Any:
     session.permanent = True
     csrf_token()
     logger.info("user %s logged in", user.username)
+    from web.profiles import use_at_login  # (web.profiles imports this module)
+
+    use_at_login(user, request.form.get("profile", ""))
     return redirect(_safe_next(next_url))
 
 

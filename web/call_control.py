@@ -31,7 +31,10 @@ ANSWER_TIMEOUT = 5.0
 # HTTP status of each error code the orchestrator answers with
 STATUS = {"not_on_call": 409, "not_answered": 409, "bad_target": 400, "unknown_target": 404,
           "unknown_agent": 404, "asterisk_refused": 502, "internal_error": 500, "consulting": 409,
-          "not_consulting": 409}
+          "not_consulting": 409,
+          # pick mode (web/pick.py)
+          "already_picked": 409, "not_waiting": 409, "offered": 409, "not_available": 409, "not_pick_mode": 403,
+          "not_your_queue": 403}
 
 
 def _agent() -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from switchboard.profiles import check_skill, memberships_for
 from switchboard.sip import DEVICES, derive_sip_password, sip_md5_cred
 from switchboard.store.models import (
     AdminSetting,
@@ -25,6 +26,8 @@ from switchboard.store.models import (
     CallRecord,
     OmniStatusMapping,
     PresenceStatus,
+    Profile,
+    ProfileSkill,
     QueueMembership,
     RoutingTrace,
     ScheduledPresence,
@@ -268,6 +271,105 @@ class Store:
                     QueueMembership.agent_id == agent.id, QueueMembership.queue_id == q.id))
                 if exists is None:
                     s.add(QueueMembership(agent_id=agent.id, queue_id=q.id, penalty=penalty))
+
+    # profiles: skill levels per queue (switchboard.profiles) --------------------------------------------
+    def list_profiles(self) -> list[Profile]:
+        """Every profile with its skills (and their queues), by name."""
+        with self.session() as s:
+            return list(s.scalars(select(Profile).order_by(Profile.name).options(
+                selectinload(Profile.skills).selectinload(ProfileSkill.queue))))
+
+    def profile_of(self, sip_username: str) -> Profile | None:
+        """The profile the agent works under now (skills loaded), or None; raises UnknownAgentError."""
+        agent = self.get_agent(sip_username)
+        if agent.profile_id is None:
+            return None
+        with self.session() as s:
+            return s.scalar(select(Profile).where(Profile.id == agent.profile_id).options(
+                selectinload(Profile.skills).selectinload(ProfileSkill.queue)))
+
+    def save_profile(self, name: str, *, pick_mode: bool | None = None) -> Profile:
+        """Create the profile ``name`` or change its pick mode (None: leave it; a new profile has it off)."""
+        return self._upsert(Profile, {"name": name}, {} if pick_mode is None else {"pick_mode": pick_mode})
+
+    def delete_profile(self, name: str) -> list[str]:
+        """Delete a profile; the agents under it keep the memberships they have, without a profile. Returns
+        those agents; raises LookupError when there is no such profile."""
+        with self.session() as s, s.begin():
+            profile = self._profile_named(s, name)
+            agents = list(s.scalars(select(Agent.sip_username).where(Agent.profile_id == profile.id)
+                                    .order_by(Agent.sip_username)))
+            s.execute(update(Agent).where(Agent.profile_id == profile.id).values(profile_id=None))
+            s.delete(profile)
+            return agents
+
+    def set_profile_skill(self, name: str, queue: str, skill: int | None) -> list[str]:
+        """Set the profile's skill level (1..10) in ``queue`` (None: take the queue out of the profile); the
+        agents under it get their memberships made again, in the same transaction. Returns those agents."""
+        if skill is not None:
+            check_skill(skill)
+        with self.session() as s, s.begin():
+            profile = self._profile_named(s, name)
+            q = s.scalar(select(ServiceQueue).where(ServiceQueue.name == queue))
+            if q is None:
+                raise LookupError(f"unknown queue {queue!r}")
+            row = next((k for k in profile.skills if k.queue_id == q.id), None)
+            if skill is None:
+                if row is not None:
+                    profile.skills.remove(row)
+            elif row is None:
+                profile.skills.append(ProfileSkill(queue_id=q.id, skill=skill))
+            else:
+                row.skill = skill
+            s.flush()
+            s.expire(profile, ["skills"])
+            agents = list(s.scalars(select(Agent).where(Agent.profile_id == profile.id).order_by(Agent.sip_username)))
+            for agent in agents:
+                self._follow_profile(s, agent, profile)
+            return [a.sip_username for a in agents]
+
+    def use_profile(self, sip_username: str, profile: str | None) -> None:
+        """Make ``profile`` the agent's, in one transaction: their memberships become exactly its queues, each
+        with penalty 10 - skill, keeping the agent's own on/off switch of a queue that stays. None: no
+        profile, memberships as they are. Raises UnknownAgentError, or LookupError for an unknown profile."""
+        with self.session() as s, s.begin():
+            agent = s.scalar(select(Agent).where(Agent.sip_username == sip_username))
+            if agent is None:
+                raise UnknownAgentError(sip_username)
+            if profile is None:
+                agent.profile_id = None
+                return
+            self._follow_profile(s, agent, self._profile_named(s, profile))
+
+    @staticmethod
+    def _profile_named(s: Session, name: str) -> Profile:
+        """The profile called ``name`` (skills loaded); LookupError when there is none."""
+        row = s.scalar(select(Profile).where(Profile.name == name).options(selectinload(Profile.skills)))
+        if row is None:
+            raise LookupError(f"unknown profile {name!r}")
+        return row
+
+    @staticmethod
+    def _follow_profile(s: Session, agent: Agent, profile: Profile) -> None:
+        """Inside a transaction: the agent works under ``profile``, their memberships made to match it."""
+        current = {m.queue.name: m for m in s.scalars(select(QueueMembership).where(
+            QueueMembership.agent_id == agent.id).options(selectinload(QueueMembership.queue)))}
+        names = dict(s.execute(select(ServiceQueue.id, ServiceQueue.name).where(
+            ServiceQueue.id.in_([k.queue_id for k in profile.skills]))).all())
+        wanted = memberships_for({names[k.queue_id]: k.skill for k in profile.skills},
+                                 {name: m.active for name, m in current.items()})
+        keep = {m.queue for m in wanted}
+        for name, row in current.items():
+            if name not in keep:
+                s.delete(row)
+        ids = {name: queue_id for queue_id, name in names.items()}
+        for m in wanted:
+            row = current.get(m.queue)
+            if row is None:
+                s.add(QueueMembership(agent_id=agent.id, queue_id=ids[m.queue], penalty=m.penalty, active=m.active))
+            else:
+                row.penalty = m.penalty
+        agent.profile_id = profile.id
 
     # admin settings -----------------------------------------------------------------------------
     def admin_settings(self) -> dict[str, Any]:

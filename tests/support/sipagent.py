@@ -91,9 +91,11 @@ class SipAgentPhones:
     """The phones of SIP-phone agents: one SIPp UAS for all of them, and their registrations."""
 
     def __init__(self, stack, agents: Sequence[str], *, answer_after: float = 1.0, talk_time: float = 0.0,  # noqa: ANN001
-                 transport: str = "udp", workdir: Path | None = None, trace: bool = True) -> None:
+                 transport: str = "udp", workdir: Path | None = None, trace: bool = True,
+                 scenario: str = "agent_uas.xml") -> None:
         """``answer_after``: seconds a phone rings before it answers; ``talk_time``: seconds before the agent
-        hangs up (0: until Asterisk does); ``trace``: keep SIPp's message log (``messages()``)."""
+        hangs up (0: until Asterisk does); ``trace``: keep SIPp's message log (``messages()``); ``scenario``:
+        what the phones do, from tests/sipp/ (``agent_declines.xml``: ring ``answer_after`` s, then decline)."""
         if transport not in ("udp", "tcp"):
             raise ValueError("transport is udp or tcp")
         self.stack = stack
@@ -102,6 +104,7 @@ class SipAgentPhones:
         self.talk_time = talk_time
         self.transport = transport
         self.trace = trace
+        self.scenario = scenario
         self._own_dir = workdir is None
         self.dir = Path(workdir or tempfile.mkdtemp(prefix="sb-sipagents-"))
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -125,11 +128,11 @@ class SipAgentPhones:
     def start(self, timeout: float = 20.0) -> None:
         """Start the phones' UAS, register every agent, and wait until Asterisk reaches each of them."""
         audio = customer_audio()
-        scenario = (SCENARIOS / "agent_uas.xml").read_text()
+        scenario = (SCENARIOS / self.scenario).read_text()
         scenario = (scenario.replace("@ANSWER_MS@", str(max(1, round(self.answer_after * 1000))))
                     .replace("@TALK_MS@", str(round(self.talk_time * 1000))).replace("@AUDIO@", str(audio)))
-        (self.dir / "agent_uas.xml").write_text(scenario)
-        argv = [SIPP, "-sf", str(self.dir / "agent_uas.xml"), "-i", "127.0.0.1", "-p", str(self.port),
+        (self.dir / self.scenario).write_text(scenario)
+        argv = [SIPP, "-sf", str(self.dir / self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
                 "-t", _sipp_transport(self.transport), "-mp", str(self.media_port), "-nostdin",
                 "-trace_err", "-error_file", str(self.dir / "uas_errors.log")]
         if self.trace:

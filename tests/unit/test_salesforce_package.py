@@ -50,6 +50,7 @@ CASE_ONLY_FIELDS = {
 ACCOUNT_FIELDS = {
     "SLA__c": ("Picklist", None, "SLA"),
     "Language__c": ("Picklist", None, "Language"),
+    "VIP__c": ("Checkbox", None, "VIP"),
 }
 EXPECTED = {
     "Activity": CALL_FIELDS | CALLBACK_FIELDS,
@@ -147,7 +148,7 @@ def test_package_fields_helper_reports_activity_fields_under_task_too() -> None:
     fields = package_fields()
     assert fields["Task"] == fields["Activity"] == set(EXPECTED["Activity"])
     assert fields["Case"] == set(EXPECTED["Case"])
-    assert fields["Account"] == {"SLA__c", "Language__c"}
+    assert fields["Account"] == {"SLA__c", "Language__c", "VIP__c"}
     assert {"Call_Id__c", "Queue_Wait_Time_Sec__c", "Callback_Recording_URL__c"} <= fields["Task"]
 
 

@@ -103,7 +103,7 @@ def test_faults_can_be_set_at_start() -> None:
     assert (args.unavailable_for, args.limit_exceeded_for, args.latency, args.faults_include_logins) == (
         5.0, 7.0, 0.5, True)
     assert (args.invalid_session_for, args.session_timeout) == (3.0, 60.0)
-    assert (args.flows, args.seed) == ("demo", "large")
+    assert (args.flows, args.seed) == (["demo"], "large")
     assert parse_args([]).session_timeout == 7200.0  # Salesforce's default session timeout: 2 hours
 
 
