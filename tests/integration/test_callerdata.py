@@ -143,7 +143,8 @@ def test_the_demo_rules_route_on_the_emulators_records(client: SalesforceClient,
     linked = {"agent1": org["agent1_user"], "agent2": org["agent2_user"]}
     data = SalesforceData(client, "FI", lambda: linked)
     rules = parse_rules(DEMO_RULES.read_text())
-    call = {"call_id": "c1", "caller_number": "+358507001001", "dialled": "+35891000001", "queue": "cs-en"}
+    call = {"call_id": "c1", "caller_number": "+358507001001", "dialled": "+35891000004", "queue": "cs-en",
+            "ivr": "language"}  # the number with the language menu
     available = {"kind": "available", "status": "Available", "system": None, "wrapup": None}
     owner_free = route(rules, call, data, Presence({"agent1": available}))
     assert owner_free is not None
