@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from control import cli_admin, cli_omni, cli_ops, cli_profiles, cli_route
-from control.stack import DEMO_AGENTS, DEMO_PASSWORD, Stack, StackError
+from control.stack import DEMO_AGENTS, DEMO_PASSWORD, DEMO_PLUGINS, Stack, StackError
 from switchboard.config import Settings, load_settings, plugin_sections
 from switchboard.sip import DEVICES, SIP, WEBRTC
 
@@ -80,8 +80,10 @@ def demo(ctx: click.Context, web_port: int) -> None:
         except OSError:
             _say(f"Port {web_port} is busy; picking a free one.")
             web_port = free_port()
+    # the demo's smart routing (salesforce_rules with the demo rules) unless $SWITCHBOARD_CONFIG's or
+    # $SWITCHBOARD_PLUGINS' plugins say otherwise
     stack = Stack(state_dir, _instance_name(state_dir), demo=True, web_port=web_port or None, log=_say,
-                  plugins=load_settings().plugins)  # $SWITCHBOARD_CONFIG's or $SWITCHBOARD_PLUGINS' plugins
+                  plugins={**DEMO_PLUGINS, **load_settings().plugins})
     stopping = False
 
     def _stop(*_: object) -> None:

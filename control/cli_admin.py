@@ -149,7 +149,7 @@ def register(main: click.Group, agent: click.Group, settings_of: SettingsOf) -> 
     # queues ---------------------------------------------------------------------------------------
     @admin.group("queue")
     def queue() -> None:
-        """Service pool queues: wrap-up time and codes."""
+        """Service pool queues: wrap-up time and codes, SLA threshold."""
 
     @queue.command("list")
     @click.pass_context
@@ -160,7 +160,7 @@ def register(main: click.Group, agent: click.Group, settings_of: SettingsOf) -> 
             codes = json.loads(q.wrapup_codes or "[]")
             wrapup = f"wrap-up {q.wrapup_seconds} s" if q.wrapup_seconds else "no wrap-up time"
             need = ", code required" if q.wrapup_required and codes else ""
-            click.echo(f"{q.name:<10} {q.label:<24} {q.number:<16} {wrapup}{need}; codes: "
+            click.echo(f"{q.name:<10} {q.label:<24} {q.number:<16} SLA {q.sla_seconds} s; {wrapup}{need}; codes: "
                        f"{', '.join(codes) or '-'}")
 
     @queue.command("wrapup")
@@ -190,6 +190,20 @@ def register(main: click.Group, agent: click.Group, settings_of: SettingsOf) -> 
         store.set_queue_wrapup(q.name, new_seconds, new_codes, new_required)
         click.echo(f"{q.label}: wrap-up {new_seconds} s, codes {', '.join(new_codes) or '-'}"
                    + (" (required)" if new_required else "") + applied(settings))
+
+    @queue.command("sla")
+    @click.argument("queue_key", metavar="QUEUE")
+    @click.argument("seconds", type=click.IntRange(1, 3600))
+    @click.pass_context
+    def queue_sla(ctx: click.Context, queue_key: str, seconds: int) -> None:
+        """Set QUEUE's SLA threshold: its callers should be answered within SECONDS. A waiting caller's SLA
+        score is their wait over it; an agent in several queues is offered the highest score first."""
+        settings, store = store_of(ctx)
+        q = store.find_queue(queue_key)
+        if q is None:
+            raise click.ClickException(f"unknown queue {queue_key!r}")
+        store.set_queue_sla(q.name, seconds)
+        click.echo(f"{q.label}: SLA threshold {seconds} s" + applied(settings))
 
     # workflow settings ----------------------------------------------------------------------------
     @admin.group("workflow")

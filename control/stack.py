@@ -66,6 +66,9 @@ DEMO_PROFILES = (
     ("Picker", True, {"cs-en": 5, "cs-fi": 5}),
 )
 # Wrap-up per queue: seconds, codes, code required (seed 003 section 6).
+# The demo's plugins (`switchboard demo`): smart routing on the emulator's records with the demo rules
+# (plugins/salesforce_rules/demo_rules.yaml). Test stacks leave them out: their calls route by number.
+DEMO_PLUGINS = {"salesforce_rules": {"rules_file": "demo"}}
 DEMO_WRAPUP = {"sales": (30, ["No Note", "Manager Request", "Threat/Harassment"], True)}
 # No carrier in the demo: agents' outbound calls reach a local customer that answers and talks (the tests
 # have a carrier: Stack(trunk_contact=...)).

@@ -154,6 +154,21 @@ class PresenceService:
                         {q: r for q, r in want.paused.items() if r} or "nowhere")
         return sent
 
+    async def hold(self, holds: dict[str, frozenset[str]]) -> int:
+        """The SLA arbiter's holds (agent -> queues to hold them back in; an agent left out: none), applied
+        to Asterisk as pauses; nothing is stored and the pages are not told. Returns how many agents changed."""
+        changed = 0
+        async with self._lock:
+            now = self.clock()
+            for agent, state in list(self.agents.items()):
+                held = holds.get(agent, frozenset())
+                if held == state.held:
+                    continue
+                self.agents[agent] = after = dataclasses.replace(state, held=held)
+                await self._apply(after, now)
+                changed += 1
+        return changed
+
     async def _action(self, action: dict[str, Any]) -> None:
         response = await self.ami(action)
         first = response[0] if isinstance(response, list) and response else response

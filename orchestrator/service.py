@@ -22,6 +22,7 @@ from orchestrator.presence_control import PresenceControl
 from orchestrator.presence_service import PresenceService
 from orchestrator.provisioning import write_dialplan_globals, write_includes, write_work_numbers
 from orchestrator.routing import Router
+from orchestrator.sla_arbiter import SlaArbiter
 from switchboard import commands
 from switchboard.callerdata import SalesforceData
 from switchboard.config import Settings
@@ -60,6 +61,7 @@ class Orchestrator:
                              voice_queues=settings.omni_voice_queues, hook=self.dispatcher.hook)
         self.dashboard = DashboardService(self.model, self.dispatcher.notifier)
         self.calls = CallControl(self.model, self._ami_action)
+        self.sla = SlaArbiter(self.model, self.presence)
         self.picks = PickService(self.model, self._ami_action, self.dispatcher.notifier, lambda: pickers(self.store),
                                  on_change=lambda: self.presence.reload(force=False))
 
@@ -124,12 +126,14 @@ class Orchestrator:
         queues = await asyncio.to_thread(self.store.list_queues)
         self.model.queue_labels = {q.name: q.label for q in queues}
         self.model.queue_numbers = {q.name: q.number for q in queues}
+        self.sla.thresholds = {q.name: q.sla_seconds for q in queues}
         if self.router is not None:
             self.router.queues = set(self.model.queue_labels)
 
     async def load_agents(self) -> list:
         """The agents from the database; the model learns which endpoints are agents (in event order)."""
         agents = await asyncio.to_thread(self.store.list_agents)
+        self.sla.penalties = {a.sip_username: {m.queue.name: m.penalty for m in a.memberships} for a in agents}
         await self.events.put(ev.AgentsProvisioned(time.time(), frozenset(a.sip_username for a in agents),
                                                    frozenset(a.sip_username for a in agents if a.device == SIP)))
         return agents
@@ -176,12 +180,13 @@ class Orchestrator:
         presence_timer = asyncio.create_task(self.presence.run_timer())
         dashboard_timer = asyncio.create_task(self.dashboard.run_timer())
         pick_lists = asyncio.create_task(self.picks.run())
+        sla = asyncio.create_task(self.sla.run() if self.settings.sla_routing else asyncio.Event().wait())
         held = asyncio.create_task(self.publish_held_calls())
         watch = asyncio.create_task(self.watch_backlog())
         logger.info("orchestrator running")
         try:
             await asyncio.gather(consumer, ari_task, cmd_task, presence_timer, dashboard_timer, pick_lists, held,
-                                 watch)
+                                 watch, sla)
         finally:
             try:  # a clean stop lets the lanes finish (what is lost on a kill, the call ledger makes up)
                 await asyncio.wait_for(self.dispatcher.drain(), 5)

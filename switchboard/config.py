@@ -82,6 +82,9 @@ class Settings:
     recordings_dir: str = ""
     secret_key: str = ""
     routing_timeout: float = 0.5
+    # SLA scoring across queues (switchboard/sla.py, docs/routing.md): an agent in several queues with callers
+    # waiting is offered the caller with the highest waiting time / queue SLA threshold first
+    sla_routing: bool = True
 
     default_region: str = "FI"
     # Agents' outbound calls: the company number shown by default (display number "default"), and

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from switchboard.sla import REASON_SLA
+
 AVAILABLE, BUSY, DND, OFFWORK = "available", "busy", "dnd", "offwork"
 KINDS = (AVAILABLE, BUSY, DND, OFFWORK)
 KIND_LABELS = {AVAILABLE: "Available", BUSY: "Busy", DND: "DND", OFFWORK: "OffWork"}
@@ -145,6 +147,9 @@ class AgentPresence:
     wrapup: Wrapup | None = None
     system: SystemStatus | None = None
     pick_mode: bool = False  # under a pick-mode profile (switchboard/pick_db.py): paused in every queue
+    # queues the SLA arbiter holds the agent back in: another of their queues has the caller with the
+    # highest SLA score (switchboard/sla.py); kept in memory only, recomputed every second
+    held: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -189,8 +194,10 @@ def pause_reason(state: AgentPresence, queue: QueueSwitch, now: float) -> str:
         return KIND_LABELS.get(state.chosen.kind, state.chosen.kind)
     if not state.chosen.receive_pool_calls:
         return REASON_POOL_OFF
-    if state.pick_mode:  # last: any other reason says more, and also stops the agent's picks (docs/routing.md)
+    if state.pick_mode:  # any other reason says more, and also stops the agent's picks (docs/routing.md)
         return REASON_PICK_MODE
+    if queue.name in state.held:  # last: the agent is free for queue calls, only not for this queue now
+        return REASON_SLA
     return ""
 
 
@@ -264,8 +271,10 @@ def view(state: AgentPresence, now: float) -> dict[str, Any]:
         "previous": None if c.previous is None else {"status_id": c.previous.id, "status": c.previous.name,
                                                       "kind": c.previous.kind},
         "receive_pool_calls": c.receive_pool_calls,
+        # an SLA hold is the arbiter's business, not the agent's: it moves from queue to queue every second
         "queues": [{"name": q.name, "label": q.label or q.name, "active": q.active,
-                    "paused": bool(reasons[q.name]), "reason": reasons[q.name]} for q in state.queues],
+                    "paused": bool(reasons[q.name]) and reasons[q.name] != REASON_SLA,
+                    "reason": "" if reasons[q.name] == REASON_SLA else reasons[q.name]} for q in state.queues],
         "system": None if state.system is None else {"name": state.system.name, "kind": state.system.kind,
                                                      "since": state.system.since},
         "wrapup": None if w is None else {"call_id": w.call_id, "queue": w.queue, "until": w.until,

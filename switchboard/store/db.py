@@ -504,6 +504,16 @@ class Store:
                 raise LookupError(f"unknown queue {name!r}")
             q.wrapup_seconds, q.wrapup_codes, q.wrapup_required = seconds, json.dumps(codes), required
 
+    def set_queue_sla(self, name: str, seconds: int) -> None:
+        """Set a queue's SLA threshold (seconds, at least 1)."""
+        if seconds < 1:
+            raise ValueError("the SLA threshold is at least 1 second")
+        with self.session() as s, s.begin():
+            q = s.scalar(select(ServiceQueue).where(ServiceQueue.name == name))
+            if q is None:
+                raise LookupError(f"unknown queue {name!r}")
+            q.sla_seconds = seconds
+
     def list_presence(self) -> dict[int, AgentPresenceState]:
         """Every stored agent presence, by agent id."""
         with self.session() as s:

@@ -66,6 +66,9 @@ class ServiceQueue(Base):
     wrapup_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     wrapup_codes: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     wrapup_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The service level threshold: callers should be answered within this many seconds. A waiting
+    # caller's SLA score is their wait over it (switchboard/sla.py): the highest score is served first.
+    sla_seconds: Mapped[int] = mapped_column(Integer, default=20, server_default="20")
     memberships: Mapped[list[QueueMembership]] = relationship(
         back_populates="queue", cascade="all, delete-orphan"
     )
