@@ -16,11 +16,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 
+from orchestrator.dashboard import logged_in
 from orchestrator.model import Model
-from orchestrator.picking import waiting
+from orchestrator.picking import BUSY_STATES, waiting
 from orchestrator.presence_service import PresenceService
 from switchboard import presence as p
-from switchboard.sla import heads, hold_back
+from switchboard.sla import assign, heads, hold_back
 
 logger = logging.getLogger(__name__)
 
@@ -38,19 +39,34 @@ class SlaArbiter:
         self.clock = clock
 
     def holds(self, now: float) -> dict[str, frozenset[str]]:
-        """Agent -> the queues to hold them back in now."""
+        """Agent -> the queues to hold them back in now: a free agent given a caller (``assign``) in their
+        other open queues with callers; a busy one where a better-scored caller waits (``hold_back``)."""
         queued = [(c.queue, c.joined_at) for c in self.model.calls.values() if waiting(c)]
         heads_now = heads(queued, self.thresholds, now)
         if len(heads_now) < 2:
             return {}
-        out: dict[str, frozenset[str]] = {}
+        open_queues: dict[str, list[str]] = {}
         for agent, state in self.presence.agents.items():
-            free = dataclasses.replace(state, held=frozenset())
-            open_queues = [q.name for q in state.queues if not p.pause_reason(free, q, now)]
-            held = hold_back(open_queues, heads_now, self.penalties.get(agent))
+            unheld = dataclasses.replace(state, held=frozenset())
+            open_queues[agent] = [q.name for q in state.queues if not p.pause_reason(unheld, q, now)]
+        free = {a: qs for a, qs in open_queues.items() if self.free(a)}
+        given = assign(free, queued, self.thresholds, now, self.penalties)
+        out: dict[str, frozenset[str]] = {}
+        for agent, queues in open_queues.items():
+            if agent in given:
+                held = frozenset(q for q in queues if q in heads_now and q != given[agent])
+            elif agent in free:
+                held = frozenset()  # more free agents than callers they could take: needed by nobody
+            else:
+                held = hold_back(queues, heads_now, self.penalties.get(agent))
             if held:
                 out[agent] = held
         return out
+
+    def free(self, agent: str) -> bool:
+        """Whether the agent's phone is registered and on no call (Asterisk's device state)."""
+        state = self.model.agents.get(agent)
+        return state is not None and logged_in(state) and state.device_state not in BUSY_STATES
 
     async def step(self) -> int:
         """Recompute and apply once; how many agents' holds changed."""

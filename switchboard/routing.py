@@ -172,5 +172,8 @@ def explain(trace: Mapping[str, Any]) -> str:
     for key, value in sorted((decision.get("data") or {}).items()):
         lines.append(f"  data {key} = {value}")
     for step in trace.get("steps") or []:
-        lines.append(f"  asked {step.get('plugin')}: {step.get('answer')} ({float(step.get('ms') or 0):.1f} ms)")
+        answer = step.get("answer")
+        said = step.get("error") or ("a decision" if isinstance(answer, dict) else "nothing" if answer is None
+                                     else str(answer))
+        lines.append(f"  asked {step.get('plugin')}: {said} ({float(step.get('ms') or 0):.1f} ms)")
     return "\n".join(lines)

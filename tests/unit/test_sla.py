@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from orchestrator.model import AgentPresence as Phone
 from orchestrator.sla_arbiter import SlaArbiter
 from switchboard import presence as p
-from switchboard.sla import REASON_SLA, Head, heads, hold_back
+from switchboard.sla import REASON_SLA, Head, assign, heads, hold_back
 
 NOW = 1_000.0
 
@@ -67,8 +68,9 @@ class FakeCall:
 
 
 class FakeModel:
-    def __init__(self, *calls: FakeCall) -> None:
+    def __init__(self, *calls: FakeCall, free: tuple[str, ...] = ()) -> None:
         self.calls = {str(i): c for i, c in enumerate(calls)}
+        self.agents = {a: Phone(a, device_state="not_inuse", registered=True) for a in free}
 
 
 class FakePresence:
@@ -95,3 +97,21 @@ def test_the_arbiter_lets_go_when_only_one_queue_has_callers():
     presence = FakePresence(agent("both", "cs-en", "cs-fi", held=frozenset({"cs-en"})))
     arbiter = SlaArbiter(FakeModel(FakeCall("cs-en", NOW - 5)), presence, clock=lambda: NOW)
     assert arbiter.holds(NOW) == {}
+
+
+def test_free_agents_are_given_the_callers_best_score_first_each_to_the_best_skilled_agent_left():
+    free = {"fin": {"cs-en", "cs-fi"}, "eng": {"cs-en", "cs-fi"}, "idle": {"sales"}}
+    penalties = {"fin": {"cs-en": 6, "cs-fi": 1}, "eng": {"cs-en": 2, "cs-fi": 8}}
+    waiting = [("cs-en", NOW - 50), ("cs-fi", NOW - 5)]  # EN 50/20 = 2.5 first, then FI 5/20
+    assert assign(free, waiting, {}, NOW, penalties) == {"eng": "cs-en", "fin": "cs-fi"}
+    # one caller only: the best skilled free agent for it; the other is needed by nobody
+    assert assign(free, [("cs-fi", NOW - 5)], {}, NOW, penalties) == {"fin": "cs-fi"}
+
+
+def test_two_free_agents_and_two_callers_are_not_both_held_for_the_better_scored_caller():
+    model = FakeModel(FakeCall("cs-en", NOW - 50), FakeCall("cs-fi", NOW - 40), free=("a", "b"))
+    presence = FakePresence(agent("a", "cs-en", "cs-fi"), agent("b", "cs-en", "cs-fi"), agent("busy", "cs-en", "cs-fi"))
+    arbiter = SlaArbiter(model, presence, thresholds={"cs-en": 120, "cs-fi": 30},
+                         penalties={"a": {"cs-en": 1, "cs-fi": 5}, "b": {"cs-en": 5, "cs-fi": 1}}, clock=lambda: NOW)
+    # FI (40/30) first: b, the better at FI; EN: a. The busy agent waits for FI, the best score, when free.
+    assert arbiter.holds(NOW) == {"a": frozenset({"cs-fi"}), "b": frozenset({"cs-en"}), "busy": frozenset({"cs-en"})}
