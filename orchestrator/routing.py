@@ -152,7 +152,8 @@ class Router:
                 decision = None
         if decision is not None and (decision.is_empty() or decision.queue == request.queue and not (
                 decision.priority or decision.skip_ivr or decision.agent or decision.announcement)):
-            trace.outcome = "default"  # e.g. default_routing: the dialled number's queue
+            # e.g. default_routing: the dialled number's queue; "error" when a plugin before it failed
+            trace.outcome = "error" if trace.error else "default"
         if decision is not None:
             trace.decision = decision.as_dict()
         return (decision if trace.outcome == "decided" else None), trace

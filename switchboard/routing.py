@@ -154,7 +154,9 @@ def explain(trace: Mapping[str, Any]) -> str:
     lines = [f"call {trace.get('call_id')} from {trace.get('caller_number') or 'unknown'} "
              f"to {trace.get('dialled') or '?'} at {when}",
              f"dialplan queue: {trace.get('queue') or '-'}",
-             f"outcome: {trace.get('outcome')}" + (f" by plugin {trace['plugin']}" if trace.get("plugin") else "")
+             f"outcome: {trace.get('outcome')}"
+             + (f" by plugin {trace['plugin']}" if trace.get("plugin") and trace.get("outcome") != "error" else "")
+             + ("" if trace.get("outcome") == "decided" else ": the number's own path")
              + f" in {float(trace.get('took_ms') or 0):.1f} ms"]
     if trace.get("error"):
         lines.append(f"error: {trace['error']}")

@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 
 import pytest
 
-from sfemu.seed import DEMO_CALLER_NUMBER
+from sfemu.seed import DEMO_CALLER_NUMBER, DEMO_SHARED_PHONE
 from tests.support.ami import AmiWatch
 from tests.support.sipagent import SipAgentPhones, make_sip_agents
 from tests.support.stack import cli, own_stack, sf_client, wait_for
@@ -165,3 +165,29 @@ def test_given_a_caller_with_an_open_case_then_the_case_owner_answers_them(routi
         call.stop()
     text = explained(routing_stack, CASE_CALLER)
     assert "rules matched: open-case-owner" in text and "preferred agent: rtowner for 15 s" in text
+
+
+def emulator(stack, path: str, body: dict) -> None:  # noqa: ANN001
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"{stack.settings.sf_emulator_url}/__emulator/{path}", method="POST",
+                                     data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=5).close()
+
+
+def test_given_salesforce_down_then_a_known_caller_gets_the_number_path_the_language_menu(routing_stack, customers):
+    finnish_company = "+35894250" + "1000"  # the Korhonens' shared line (Korhonen Kuljetus Oy, language fi)
+    assert DEMO_SHARED_PHONE.replace(" ", "") == finnish_company
+    emulator(routing_stack, "faults", {"unavailable_for": 60})
+    try:
+        with AmiWatch(routing_stack) as watch:
+            call = customers.call(LANGUAGE_MENU, finnish_company, "Korhonen", dtmf="2", dtmf_after=1.0)
+            event = joined(watch, finnish_company)
+            call.stop()
+    finally:
+        emulator(routing_stack, "reset-faults", {})
+    assert event["Queue"] == "cs-en"  # the menu played and took the caller's key: 2, English
+    text = explained(routing_stack, finnish_company)
+    assert "outcome: error" in text and "salesforce_rules" in text
+    print(text)
