@@ -47,7 +47,7 @@ def ask_plugins(pm: pluggy.PluginManager, call: dict[str, Any], deadline: float,
     """Run the ``route_call`` chain (blocking) until ``deadline`` (``time.monotonic()``); the decision and
     the trace (outcome decided/default/timeout/error/rejected is settled by the caller for ``rejected``)."""
     trace = Trace(call_id=call["call_id"], at=time.time(), caller_number=call["caller_number"],
-                  dialled=call["dialled"], queue=call["queue"])
+                  dialled=call["dialled"], queue=call["queue"], caller_name=call.get("caller_name") or "")
     values = {**provided, "call": call, "config": {}}
     started = time.perf_counter()
     errors: list[str] = []

@@ -136,6 +136,7 @@ class Trace:
     dialled: str
     queue: str
     outcome: str = "default"
+    caller_name: str = ""  # as the caller sent it (untrusted text)
     plugin: str = ""
     decision: dict[str, Any] = field(default_factory=dict)
     took_ms: float = 0.0

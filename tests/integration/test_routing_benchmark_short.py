@@ -15,6 +15,6 @@ def test_the_routing_benchmark_short_mode_holds_the_deadline_for_exactly_the_han
     assert routing.main(["--short"]) == 0
     out = capsys.readouterr().out
     print(out)
-    assert "exactly the hanging callers" in out
+    assert "exactly the hanging calls" in out
     slowest = float(out.split("slowest fallback ")[1].split(" ms")[0])
     assert slowest <= 560, f"a fallback took {slowest} ms"

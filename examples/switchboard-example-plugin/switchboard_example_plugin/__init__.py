@@ -12,6 +12,7 @@ Configured in Switchboard's YAML config (it does nothing without configuration):
           "+358401110001": {agent: agent2, agent_seconds: 5, fallback_queue: cs-fi, reason: "their agent"}
         hang_numbers_ending: ["0"]           # a deliberately broken router for tests: it never answers
                                              # for callers whose number ends so (the deadline must hold)
+        hang_names: ["Hang Test"]            # ... and for callers who send this name
         hang_seconds: 5                      # how long it hangs each time
 """
 
@@ -58,11 +59,12 @@ def status_change_requested(status: dict[str, Any], config: dict[str, Any]) -> V
     return Veto(str(reason)) if reason else None
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # its explicit routes (and its hangs) come before any rule of the other plugins
 def route_call(call: dict[str, Any], config: dict[str, Any]) -> dict[str, Any] | None:
     """Route the callers the configuration lists; hang for those it says to (a test of the deadline)."""
     number = str(call.get("caller_number") or "")
-    if number and any(number.endswith(tail) for tail in config.get("hang_numbers_ending", [])):
+    if (str(call.get("caller_name") or "") in config.get("hang_names", [])
+            or number and any(number.endswith(tail) for tail in config.get("hang_numbers_ending", []))):
         _never.wait(float(config.get("hang_seconds", 5)))  # the orchestrator's deadline ends the chain first
         return None
     decision = config.get("routes", {}).get(number)
