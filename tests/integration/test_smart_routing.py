@@ -187,3 +187,36 @@ def test_given_a_preferred_agent_who_cannot_be_reached_then_the_caller_goes_to_t
     seen = asyncio.run(scenario())
     assert seen["+358401110140"]["queue"] == "cs-fi"
     assert seen["+358401110140"]["took"] < 3
+
+
+class Announces:
+    @hookimpl
+    def route_call(self, call):
+        return Decision(announcement="tt-weasels", reason="a word before the queue")
+
+
+def test_given_an_announcement_then_the_caller_hears_it_before_joining_the_queue(asterisk, trunk_customers):
+    """The caller's channel runs Playback(tt-weasels) (about 3 s), then joins the queue."""
+    async def scenario():
+        playing: list[float] = []
+        t0 = time.monotonic()
+
+        async def watch() -> None:
+            while True:
+                rows = (await asyncio.to_thread(asterisk.cli, "core show channels concise")).stdout
+                if any("!Playback!tt-weasels" in row and "trunk" in row for row in rows.splitlines()):
+                    playing.append(time.monotonic() - t0)
+                await asyncio.sleep(0.1)
+
+        async with Routed(asterisk, [Announces()]):
+            watcher = asyncio.create_task(watch())
+            try:
+                seen = await joins(asterisk, trunk_customers, "+35891000003", [("+358401110150", "Announced")])
+            finally:
+                watcher.cancel()
+        return playing, seen["+358401110150"]
+
+    playing, joined = asyncio.run(scenario())
+    assert playing, "the caller's channel never played the announcement"
+    assert joined["queue"] == "sales" and joined["took"] > max(playing) - 0.3  # joined once it was over
+    assert joined["took"] >= 2.5  # the announcement lasts about 3 s
