@@ -24,6 +24,9 @@ class AgentsProvisioned(Event):
 
     agents: frozenset[str]
     sip_phones: frozenset[str] = frozenset()
+    # (agent, the queues they are a member of now) for each agent, when known: a members reload (a profile
+    # change) removes members without an AMI event, so the model drops the memberships not listed here
+    memberships: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

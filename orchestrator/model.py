@@ -293,7 +293,16 @@ class Model:
         self.sip_phones = frozenset(e.sip_phones)
         for name in set(self.agents) - self.provisioned:
             del self.agents[name]  # deleted from the database: no longer an agent
-        return []
+        changes: list[Change] = []
+        for name, queues in e.memberships:
+            presence = self.agents.get(name)
+            if presence is None or not set(presence.queues) - queues:
+                continue
+            before = presence.view()
+            for queue in set(presence.queues) - queues:
+                del presence.queues[queue]
+            changes += self._changed(presence, before)
+        return changes
 
     # -- channels -----------------------------------------------------------------------------------
     def _on_ChannelCreated(self, e: ev.ChannelCreated) -> list[Change]:

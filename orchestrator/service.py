@@ -134,8 +134,10 @@ class Orchestrator:
         """The agents from the database; the model learns which endpoints are agents (in event order)."""
         agents = await asyncio.to_thread(self.store.list_agents)
         self.sla.penalties = {a.sip_username: {m.queue.name: m.penalty for m in a.memberships} for a in agents}
-        await self.events.put(ev.AgentsProvisioned(time.time(), frozenset(a.sip_username for a in agents),
-                                                   frozenset(a.sip_username for a in agents if a.device == SIP)))
+        await self.events.put(ev.AgentsProvisioned(
+            time.time(), frozenset(a.sip_username for a in agents),
+            frozenset(a.sip_username for a in agents if a.device == SIP),
+            tuple((a.sip_username, frozenset(m.queue.name for m in a.memberships)) for a in agents)))
         return agents
 
     async def provision(self, _command: dict | None = None) -> None:

@@ -317,3 +317,14 @@ def test_given_an_endpoint_named_like_an_agent_that_was_not_provisioned_then_it_
     assert [c.agent for c in model.apply(ev.ContactChanged(3, "agent1", True))] == ["agent1"]
     model.apply(ev.AgentsProvisioned(4, frozenset({"agent3"})))
     assert "agent1" not in model.agents  # deleted from the database: forgotten
+
+
+def test_given_a_profile_change_then_the_members_reload_drops_the_queues_no_longer_listed_from_the_agent():
+    model = Model(LABELS, agents={"agent3"})
+    for queue in ("cs-en", "sales"):
+        model.apply(ev.QueueMemberUpdated(1, queue, "agent3", False, "", False, 0))
+    assert set(model.agents["agent3"].queues) == {"cs-en", "sales"}
+    changes = model.apply(ev.AgentsProvisioned(2, frozenset({"agent3"}),
+                                               memberships=(("agent3", frozenset({"cs-en"})),)))
+    assert set(model.agents["agent3"].queues) == {"cs-en"}  # Asterisk says nothing when a reload removes a member
+    assert [c.agent for c in changes] == ["agent3"]  # the agent's page and the board hear of it
