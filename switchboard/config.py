@@ -85,6 +85,8 @@ class Settings:
     # SLA scoring across queues (switchboard/sla.py, docs/routing.md): an agent in several queues with callers
     # waiting is offered the caller with the highest waiting time / queue SLA threshold first
     sla_routing: bool = True
+    # Pick mode: how long a picked call rings the agent who picked it before it goes back to its queue
+    pick_ring_seconds: int = 20
 
     default_region: str = "FI"
     # Agents' outbound calls: the company number shown by default (display number "default"), and

@@ -62,18 +62,21 @@ def split_dial_template(template: str) -> tuple[str, str]:
 
 
 def dialplan_globals(settings: Settings) -> dict[str, str]:
-    """The per-instance dialplan globals for outbound calls (written to generated/extensions_globals.conf)."""
+    """The per-instance dialplan globals (generated/extensions_globals.conf): outbound calls, and how long a
+    picked call rings its agent (pick mode)."""
     prefix, suffix = split_dial_template(settings.outbound_dial)
     return {
         "SB_OUTBOUND_PREFIX": prefix,
         "SB_OUTBOUND_SUFFIX": suffix,
         "SB_COMPANY_NUMBER": settings.company_number,
         "SB_DISPLAY_KEY": display_key(settings.secret_key) if settings.secret_key else "",
+        "SB_PICK_SECONDS": str(int(settings.pick_ring_seconds)),
     }
 
 
 DEFAULT_DIALPLAN_GLOBALS = {
     "SB_OUTBOUND_PREFIX": "PJSIP/", "SB_OUTBOUND_SUFFIX": "@trunk", "SB_COMPANY_NUMBER": "", "SB_DISPLAY_KEY": "",
+    "SB_PICK_SECONDS": "20",
 }
 
 
