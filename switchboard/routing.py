@@ -122,6 +122,15 @@ def channel_variables(decision: Decision, dialled_queue: str) -> dict[str, str]:
     return out
 
 
+def agent_available(view: Mapping[str, Any] | None, now: float) -> bool:
+    """Whether an agent's presence (``presence.status(agent)``) lets routing ring them now: a status of type
+    available, no system status over it (e.g. "In a Call"), and no wrap-up going on."""
+    if not view or view.get("kind") != "available" or view.get("system"):
+        return False
+    wrapup = view.get("wrapup")
+    return not wrapup or (not wrapup.get("required") and wrapup.get("until") is not None and now >= wrapup["until"])
+
+
 @dataclass
 class Trace:
     """One routed call: who decided, what, on which data, how long it took, and what became of it.

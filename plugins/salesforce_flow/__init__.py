@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from plugins.salesforce_flow import logic
-from switchboard.hookspecs import SalesforceData, hookimpl
-from switchboard.routing import Decision
+from switchboard.hookspecs import Presence, SalesforceData, hookimpl
+from switchboard.routing import Decision, agent_available
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,8 @@ def startup(process: str, config: dict[str, Any]) -> None:
 
 
 @hookimpl
-def route_call(call: dict[str, Any], salesforce: SalesforceData, config: dict[str, Any]) -> Decision | None:
+def route_call(call: dict[str, Any], salesforce: SalesforceData, presence: Presence,
+               config: dict[str, Any]) -> Decision | None:
     """Run the dialled queue's flow and route the call as its outputs say (None: no flow, or no change)."""
     flow = logic.flow_for(call, config)
     if flow is None:
@@ -39,6 +41,8 @@ def route_call(call: dict[str, Any], salesforce: SalesforceData, config: dict[st
         logger.info("flow %s named user %s for call %s, who is not linked to an agent", flow, user,
                     call.get("call_id"))
     decision = logic.decision_from_outputs(flow, outputs, config, agent)
+    if agent is not None and presence is not None and not agent_available(presence.status(agent), time.time()):
+        decision = logic.agent_away(decision, agent)
     if logic.changes_nothing(decision, call):
         logger.debug("flow %s leaves call %s where it is: %s", flow, call.get("call_id"), decision.reason)
         return None

@@ -13,6 +13,7 @@ Config (the plugin's section of the ``plugins`` setting)::
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping
@@ -159,6 +160,13 @@ def decision_from_outputs(flow: str, outputs: Mapping[str, Any], config: Mapping
         rules=(flow,),
         data={"flow": flow, "outputs": facts},
     )
+
+
+def agent_away(decision: Decision, agent: str) -> Decision:
+    """The decision without its preferred agent, who cannot answer now (not Available, in a call, in
+    wrap-up): the caller goes straight to the flow's fallback queue (else its queue) instead of ringing them."""
+    return dataclasses.replace(decision, agent=None, queue=decision.fallback_queue or decision.queue,
+                               reason=f"{decision.reason} (agent {agent} is not available)")
 
 
 def changes_nothing(decision: Decision, call: Mapping[str, Any]) -> bool:

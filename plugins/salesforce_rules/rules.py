@@ -35,7 +35,15 @@ from typing import Any
 import yaml
 
 from switchboard.config import FIELD_NAME
-from switchboard.routing import DEFAULT_AGENT_SECONDS, MAX_AGENT_SECONDS, MAX_PRIORITY, NAME, SOUND, Decision
+from switchboard.routing import (
+    DEFAULT_AGENT_SECONDS,
+    MAX_AGENT_SECONDS,
+    MAX_PRIORITY,
+    NAME,
+    SOUND,
+    Decision,
+    agent_available,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -465,13 +473,7 @@ def value_at(path: str, scope: Mapping[str, Any]) -> Any:
     return _get(scope.get(root), name)
 
 
-def is_available(view: Mapping[str, Any] | None, now: float) -> bool:
-    """Whether an agent's presence (``presence.status``) is Available: their status is of type available,
-    no system status (e.g. "In a Call") is over it, and they are not in wrap-up."""
-    if not view or view.get("kind") != "available" or view.get("system"):
-        return False
-    wrapup = view.get("wrapup")
-    return not wrapup or (not wrapup.get("required") and wrapup.get("until") is not None and now >= wrapup["until"])
+is_available = agent_available  # the kernel's rule (switchboard.routing), shared with salesforce_flow
 
 
 def presence_label(view: Mapping[str, Any] | None, now: float) -> str:

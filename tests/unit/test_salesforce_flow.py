@@ -170,8 +170,20 @@ class FakeSalesforceData:
         return {USER[:15]: "agent1"}.get(user_id[:15])
 
 
-def route(data: FakeSalesforceData, config: dict[str, Any], **call: Any) -> Decision | None:
-    return plugin.route_call(call={**CALL, **call}, salesforce=data, config=config)  # type: ignore[arg-type]
+class FakePresence:
+    """The ``presence`` argument: every agent Available unless listed otherwise."""
+
+    def __init__(self, views: dict[str, dict[str, Any]] | None = None) -> None:
+        self.views = views or {}
+
+    def status(self, agent: str) -> dict[str, Any] | None:
+        return self.views.get(agent, {"kind": "available", "status": "Available", "system": None, "wrapup": None})
+
+
+def route(data: FakeSalesforceData, config: dict[str, Any], presence: FakePresence | None = None,
+          **call: Any) -> Decision | None:
+    return plugin.route_call(call={**CALL, **call}, salesforce=data,  # type: ignore[arg-type]
+                             presence=presence or FakePresence(), config=config)
 
 
 def test_the_dialled_queues_flow_runs_with_the_calls_inputs_and_the_identified_caller():
@@ -218,7 +230,7 @@ def test_the_plugin_is_installed_as_an_entry_point_and_its_answer_reaches_the_ro
     assert status.status == "loaded" and status.hooks == ("route_call", "startup")
     impl = next(i for i in pm.hook.route_call.get_hookimpls() if i.plugin_name == "salesforce_flow")
     data = FakeSalesforceData({"Priority": 50})
-    decision = impl.function(CALL, data, {"flow": LANGUAGE_VIP})
+    decision = impl.function(CALL, data, FakePresence(), {"flow": LANGUAGE_VIP})  # in the spec's order
     assert isinstance(decision, Decision) and decision.priority == 50
 
 
@@ -301,3 +313,14 @@ def test_package_flows_load_from_the_folder_and_the_emulator_refuses_what_it_can
     bad.write_text(source.replace("<decisions>", "<loops><name>L</name></loops><decisions>", 1))
     with pytest.raises(ValueError, match="element <loops> is not supported"):
         load_flow_sources(bad)
+
+
+def test_a_preferred_agent_who_cannot_answer_is_not_rung_and_the_caller_goes_to_the_fallback_queue():
+    data = FakeSalesforceData({"Queue": "cs-en", "AgentUserId": USER, "FallbackQueue": "cs-fi", "Reason": "Owner"})
+    in_a_call = {"kind": "available", "status": "Available", "system": {"name": "In a Call", "kind": "busy"},
+                 "wrapup": None}
+    decision = route(data, {"flow": CASE_OWNER}, FakePresence({"agent1": in_a_call}))
+    assert decision is not None
+    assert (decision.agent, decision.queue) == (None, "cs-fi")
+    assert decision.reason == "Owner (agent agent1 is not available)"
+    assert route(data, {"flow": CASE_OWNER}).agent == "agent1"  # Available: rung first
