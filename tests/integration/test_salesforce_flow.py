@@ -71,12 +71,20 @@ class Direct:
         return op(self.sf)
 
 
+class EveryoneAvailable:
+    """The ``presence`` argument: every agent Available (the plugin's presence rule has unit tests)."""
+
+    def status(self, agent: str) -> dict[str, Any]:
+        return {"kind": "available", "status": "Available", "system": None, "wrapup": None}
+
+
 def route(sf: Salesforce, users: dict[str, str], config: dict[str, Any], queue: str = "cs-en",
           number: str = DEMO_CALLER_NUMBER) -> Decision | None:
     data = SalesforceData(Direct(sf), "FI", lambda: users)
     call = {"channel_id": "1.1", "call_id": "1.1", "caller_number": number, "caller_name": "Maija",
             "dialled": "+35891000001", "queue": queue, "ivr": "language"}
-    return plugin.route_call(call=call, salesforce=data, config=config)  # type: ignore[arg-type]
+    return plugin.route_call(call=call, salesforce=data, presence=EveryoneAvailable(),  # type: ignore[arg-type]
+                             config=config)
 
 
 def test_a_finnish_gold_caller_skips_the_language_menu_to_cs_fi_with_gold_priority(sf, users):
