@@ -150,8 +150,7 @@ class Router:
             except InvalidDecision as exc:
                 trace.outcome, trace.error = "rejected", f"plugin {trace.plugin}: {exc}"
                 decision = None
-        if decision is not None and (decision.is_empty() or decision.queue == request.queue and not (
-                decision.priority or decision.skip_ivr or decision.agent or decision.announcement)):
+        if decision is not None and decision.keeps_path(request.queue):
             # e.g. default_routing: the dialled number's queue; "error" when a plugin before it failed
             trace.outcome = "error" if trace.error else "default"
         if decision is not None:

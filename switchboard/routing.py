@@ -57,6 +57,11 @@ class Decision:
         """True when it changes nothing about the call's path."""
         return not (self.queue or self.priority or self.skip_ivr or self.agent or self.announcement)
 
+    def keeps_path(self, queue: str) -> bool:
+        """True when it leaves the call on the dialled number's path (``queue`` at most, nothing else)."""
+        return not (self.priority or self.skip_ivr or self.agent or self.announcement
+                    or (self.queue and self.queue != queue))
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (for the trace)."""
         out = dataclasses.asdict(self)

@@ -171,5 +171,4 @@ def agent_away(decision: Decision, agent: str) -> Decision:
 
 def changes_nothing(decision: Decision, call: Mapping[str, Any]) -> bool:
     """True when the decision leaves the call exactly where the dialplan sends it (its queue at most)."""
-    return not (decision.priority or decision.skip_ivr or decision.agent or decision.announcement
-                or (decision.queue and decision.queue != call.get("queue")))
+    return decision.keeps_path(str(call.get("queue") or ""))
